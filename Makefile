@@ -1,0 +1,39 @@
+# The README's two commands are `make demo` and `make test`; each creates the
+# virtual environment it needs first. Nothing else is assumed on the machine
+# but python3 (3.11 or newer) with venv, and make.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint typecheck pytest bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test,bench]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/doorwatch segments calibrate
+
+test: $(STAMP) lint typecheck pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+# mypy cannot follow setuptools' editable-install finder, so give it a
+# directory in which `doorwatch` is a link to the repository root.
+typecheck: $(STAMP)
+	mkdir -p .build/mypy && ln -sfn "$(CURDIR)" .build/mypy/doorwatch
+	MYPYPATH=.build/mypy $(BIN)/mypy -p doorwatch.segments -p doorwatch.crypto -p doorwatch.protocol -p doorwatch.cli
+
+pytest: $(STAMP)
+	$(BIN)/pytest
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .build .pytest_cache .mypy_cache .ruff_cache

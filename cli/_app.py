@@ -1,0 +1,21 @@
+"""The typer application and its command groups."""
+
+from __future__ import annotations
+
+import typer
+
+from doorwatch.cli._segments import segments_app
+
+app = typer.Typer(
+    name="doorwatch",
+    help="Doorwatch: peer-to-peer, encrypted alert sharing for night-time venues.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.add_typer(segments_app, name="segments")
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
