@@ -12,6 +12,10 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test,bench]'
+	# libp2p pulls in trio-typing, whose old trio-stubs would shadow the
+	# inline types of the trio we run (mypy prefers stub packages). The
+	# stubs are for type checking only: trio_typing itself stays.
+	rm -rf $(VENV)/lib/python3*/site-packages/trio-stubs
 	touch $(STAMP)
 
 demo: $(STAMP)

@@ -1,0 +1,111 @@
+"""The node's database file: creation, migration, refusal of foreign files."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+import trio
+
+from doorwatch.node._errors import StoreError
+from doorwatch.node._migrations import LATEST
+from doorwatch.node._store import APPLICATION_ID, AsyncStore, open_database
+
+
+def test_new_database_is_configured_and_migrated(tmp_path: Path) -> None:
+    conn = open_database(tmp_path / "db.sqlite")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert conn.execute("PRAGMA secure_delete").fetchone()[0] == 1
+    assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.close()
+
+
+def test_reopening_keeps_data(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    conn = open_database(path)
+    conn.execute("INSERT INTO meta (key, value) VALUES ('venue', 'The Crown')")
+    conn.close()
+    conn = open_database(path)
+    assert conn.execute("SELECT value FROM meta WHERE key = 'venue'").fetchone()[0] == "The Crown"
+    conn.close()
+
+
+def test_older_schema_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    # A database as an older Doorwatch left it: ours, at schema 0 (empty).
+    raw = sqlite3.connect(path)
+    raw.execute(f"PRAGMA application_id={APPLICATION_ID}")
+    raw.commit()
+    raw.close()
+    conn = open_database(path)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
+    conn.close()
+
+
+def test_newer_schema_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    open_database(path).close()
+    raw = sqlite3.connect(path)
+    raw.execute(f"PRAGMA user_version={LATEST + 1}")
+    raw.commit()
+    raw.close()
+    with pytest.raises(StoreError, match="newer Doorwatch"):
+        open_database(path)
+
+
+def test_foreign_sqlite_file_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.sqlite"
+    raw = sqlite3.connect(path)
+    raw.execute("CREATE TABLE t (x)")
+    raw.commit()
+    raw.close()
+    with pytest.raises(StoreError, match="another application"):
+        open_database(path)
+    # and the foreign file is left as it was
+    raw = sqlite3.connect(path)
+    assert raw.execute("SELECT name FROM sqlite_schema").fetchall() == [("t",)]
+    raw.close()
+
+
+def test_file_that_is_not_sqlite_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "junk.sqlite"
+    path.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(StoreError, match="not a Doorwatch database"):
+        open_database(path)
+    assert path.read_bytes() == b"this is not a database" * 100
+
+
+def test_audit_log_is_append_only(tmp_path: Path) -> None:
+    conn = open_database(tmp_path / "db.sqlite")
+    conn.execute("INSERT INTO audit_log (at, actor, action) VALUES (1, 'alice', 'login')")
+    with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+        conn.execute("UPDATE audit_log SET actor = 'mallory'")
+    assert conn.execute("SELECT actor FROM audit_log").fetchall() == [("alice",)]
+    conn.close()
+
+
+async def test_async_store_commits_or_rolls_back(tmp_path: Path) -> None:
+    store = await AsyncStore.open(tmp_path / "db.sqlite")
+
+    def put(conn: sqlite3.Connection, key: str) -> None:
+        conn.execute("INSERT INTO meta (key, value) VALUES (?, 'v')", (key,))
+
+    def put_then_fail(conn: sqlite3.Connection) -> None:
+        conn.execute("INSERT INTO meta (key, value) VALUES ('half', 'v')")
+        raise RuntimeError("boom")
+
+    def keys(conn: sqlite3.Connection) -> list[str]:
+        return [r[0] for r in conn.execute("SELECT key FROM meta ORDER BY key")]
+
+    async with trio.open_nursery() as nursery:
+        for i in range(20):
+            nursery.start_soon(store.run, put, f"k{i:02d}")
+    with pytest.raises(RuntimeError, match="boom"):
+        await store.run(put_then_fail)
+    assert await store.run(keys) == [f"k{i:02d}" for i in range(20)]
+    await store.close()
