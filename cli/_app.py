@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from doorwatch.cli._node import init, run
 from doorwatch.cli._segments import segments_app
 
 app = typer.Typer(
@@ -13,6 +14,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
+app.command()(init)
+app.command()(run)
 app.add_typer(segments_app, name="segments")
 
 

@@ -52,6 +52,7 @@ class Session:
 
     username: str | None = None
     role: Role | None = None
+    expires_at: int | None = None
     send_lock: trio.Lock = field(default_factory=trio.Lock)
     stream: trio.abc.Stream | None = None
 
@@ -77,8 +78,9 @@ class Method:
 
 
 class Dispatcher:
-    def __init__(self) -> None:
+    def __init__(self, now: Callable[[], int] | None = None) -> None:
         self._methods: dict[str, Method] = {}
+        self._now = now
 
     def add(self, method: Method) -> None:
         if method.name in self._methods:
@@ -96,6 +98,13 @@ class Dispatcher:
         if method.role is not None:
             if session.role is None:
                 raise Unauthenticated("log in first with session.login")
+            if (
+                session.expires_at is not None
+                and self._now is not None
+                and self._now() >= session.expires_at
+            ):
+                session.username = session.role = session.expires_at = None
+                raise Unauthenticated("your session has expired; log in again")
             if not session.role.at_least(method.role):
                 raise Forbidden(
                     f"{request.method} needs the role {method.role.value} or higher; "
@@ -158,8 +167,9 @@ class ApiServer:
                     stream = await listener.accept()
                     nursery.start_soon(self._connection, stream)
         finally:
-            await listener.aclose()
             self._path.unlink(missing_ok=True)
+            with trio.CancelScope(shield=True):
+                await listener.aclose()
 
     async def _connection(self, stream: trio.SocketStream) -> None:
         self.connections += 1

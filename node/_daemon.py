@@ -1,0 +1,72 @@
+"""`doorwatch run`: the daemon's main task and its clean shutdown.
+
+Start-up order: take the data directory's lock (a second daemon refuses),
+load keys and configuration, open and migrate the database, write the
+login cookie (0600) for the operating-system account that owns the data
+directory, then serve the local socket. SIGINT or SIGTERM cancels the
+serving tasks; the database is closed, the socket and cookie removed.
+"""
+
+from __future__ import annotations
+
+import secrets
+import signal
+from pathlib import Path
+
+import structlog
+import trio
+
+from doorwatch.node._api_server import ApiServer, Dispatcher
+from doorwatch.node._clock import Clock, SystemClock
+from doorwatch.node._datadir import DataDir
+from doorwatch.node._local_api import LocalApi
+from doorwatch.node._setup import load_identity, load_node_config, load_storage_key
+from doorwatch.node._store import AsyncStore
+
+log = structlog.get_logger("doorwatch.node")
+
+COOKIE_NAME = "doorwatch.cookie"
+
+
+async def run_daemon(
+    data_dir: Path,
+    *,
+    clock: Clock | None = None,
+    task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    clock = clock or SystemClock()
+    d = DataDir(data_dir)
+    d.lock()
+    try:
+        config = load_node_config(d)
+        identity = load_identity(d)
+        load_storage_key(d)  # fail at start-up, not at the first alert, if it is unreadable
+        store = await AsyncStore.open(d.database)
+        cookie = secrets.token_urlsafe(32)
+        d.write_secret(COOKIE_NAME, cookie.encode())
+        try:
+            dispatcher = Dispatcher(now=clock.now)
+            LocalApi(
+                store=store,
+                clock=clock,
+                config=config,
+                peer_id=identity.peer_id,
+                short_id=identity.short_id,
+                cookie=cookie,
+            ).register(dispatcher)
+            server = ApiServer(dispatcher, d.socket)
+            with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                async with trio.open_nursery() as nursery:
+                    await nursery.start(server.serve)
+                    log.info("node.started", peer_id=identity.peer_id, socket=str(d.socket))
+                    task_status.started()
+                    async for signum in signals:
+                        log.info("node.stopping", signal=signal.Signals(signum).name)
+                        nursery.cancel_scope.cancel()
+                        break
+        finally:
+            (d.path / COOKIE_NAME).unlink(missing_ok=True)
+            await store.close()
+    finally:
+        d.unlock()
+    log.info("node.stopped", peer_id=identity.peer_id)

@@ -1,0 +1,60 @@
+"""`doorwatch init`: a new node's keys, configuration, database and first user."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from doorwatch.crypto import NodeIdentity, StorageKey, hash_password
+from doorwatch.node import _users
+from doorwatch.node._config import CONFIG_NAME, NodeConfig, load_config, save_config
+from doorwatch.node._datadir import DataDir
+from doorwatch.node._errors import DataDirError
+from doorwatch.node._roles import Role
+from doorwatch.node._store import open_database
+
+IDENTITY_KEY = "node.key"
+STORAGE_KEY = "storage.key"
+
+
+def init_node(data_dir: Path, *, venue: str, admin_user: str, password: str, now: int) -> str:
+    """Create a node; returns its peer id. Refuses a directory already initialised."""
+    _users.check_password_rules(password)
+    d = DataDir(data_dir)
+    if (data_dir / CONFIG_NAME).exists():
+        raise DataDirError(f"{data_dir} already holds a Doorwatch node")
+    d.create()
+    d.lock()
+    try:
+        identity = NodeIdentity.generate()
+        d.write_secret(IDENTITY_KEY, identity.to_seed())
+        d.write_secret(STORAGE_KEY, StorageKey.generate().to_bytes())
+        save_config(data_dir / CONFIG_NAME, NodeConfig(venue=venue))
+        conn = open_database(d.database)
+        try:
+            with conn:
+                conn.execute("BEGIN IMMEDIATE")
+                _users.add_user(
+                    conn,
+                    username=admin_user,
+                    role=Role.SUPER_ADMINISTRATOR,
+                    password_hash=hash_password(password),
+                    now=now,
+                    actor="doorwatch init",
+                )
+        finally:
+            conn.close()
+    finally:
+        d.unlock()
+    return identity.peer_id
+
+
+def load_identity(d: DataDir) -> NodeIdentity:
+    return NodeIdentity.from_seed(d.read_secret(IDENTITY_KEY))
+
+
+def load_storage_key(d: DataDir) -> StorageKey:
+    return StorageKey.from_bytes(d.read_secret(STORAGE_KEY))
+
+
+def load_node_config(d: DataDir) -> NodeConfig:
+    return load_config(d.path / CONFIG_NAME)

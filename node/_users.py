@@ -1,0 +1,152 @@
+"""Staff users: unique logins, Argon2id password hashes, lockout.
+
+Every login attempt, successful or not, is audited (agreement §6.5.1: each
+member of staff has their own login and the venue keeps an audit log of who
+logged on and when). After ``MAX_FAILURES`` wrong passwords in a row an
+account is locked for ``LOCKOUT_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from doorwatch.crypto import hash_password, verify_password
+from doorwatch.node import _audit
+from doorwatch.node._errors import (
+    ApiError,
+    Conflict,
+    InvalidParams,
+    LockedOut,
+    NotFound,
+    Unauthenticated,
+)
+from doorwatch.node._roles import Role
+
+MAX_FAILURES = 5
+LOCKOUT_SECONDS = 15 * 60
+MIN_PASSWORD_LENGTH = 8
+# Verified against when the user name is unknown, so a wrong name costs the
+# same time as a wrong password and does not reveal which names exist.
+_DUMMY_HASH = hash_password("doorwatch-dummy-password")
+
+
+@dataclass(frozen=True)
+class User:
+    username: str
+    role: Role
+    disabled: bool
+    created_at: int
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "username": self.username,
+            "role": self.role.value,
+            "disabled": self.disabled,
+            "created_at": self.created_at,
+        }
+
+
+def check_password_rules(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidParams(f"password: must be at least {MIN_PASSWORD_LENGTH} characters")
+
+
+def add_user(
+    conn: sqlite3.Connection, *, username: str, role: Role, password_hash: str, now: int, actor: str
+) -> User:
+    try:
+        conn.execute(
+            "INSERT INTO users (username, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
+            (username, role.value, password_hash, now),
+        )
+    except sqlite3.IntegrityError:
+        raise Conflict(f"there is already a user called {username!r}") from None
+    _audit.record(
+        conn, at=now, actor=actor, action="user.add", detail={"user": username, "role": role.value}
+    )
+    return User(username, role, False, now)
+
+
+def list_users(conn: sqlite3.Connection) -> list[User]:
+    rows = conn.execute("SELECT username, role, disabled, created_at FROM users ORDER BY username")
+    return [User(r[0], Role(r[1]), bool(r[2]), r[3]) for r in rows]
+
+
+def disable_user(conn: sqlite3.Connection, *, username: str, now: int, actor: str) -> None:
+    cur = conn.execute("UPDATE users SET disabled = 1 WHERE username = ?", (username,))
+    if cur.rowcount == 0:
+        raise NotFound(f"there is no user called {username!r}")
+    _audit.record(conn, at=now, actor=actor, action="user.disable", detail={"user": username})
+
+
+def set_password(
+    conn: sqlite3.Connection, *, username: str, password_hash: str, now: int, actor: str
+) -> None:
+    cur = conn.execute(
+        "UPDATE users SET password_hash = ?, failed_logins = 0, locked_until = 0 "
+        "WHERE username = ?",
+        (password_hash, username),
+    )
+    if cur.rowcount == 0:
+        raise NotFound(f"there is no user called {username!r}")
+    _audit.record(conn, at=now, actor=actor, action="user.passwd", detail={"user": username})
+
+
+def stored_hash(conn: sqlite3.Connection, username: str) -> str:
+    row = conn.execute("SELECT password_hash FROM users WHERE username = ?", (username,)).fetchone()
+    return str(row[0]) if row else _DUMMY_HASH
+
+
+def finish_login(
+    conn: sqlite3.Connection, *, username: str, password_ok: bool, now: int
+) -> User | ApiError:
+    """Apply the outcome of a password check (done off the database thread).
+
+    A refusal is returned, not raised, so that its audit entry and the
+    failure count commit with the transaction; the caller raises it.
+    """
+    row = conn.execute(
+        "SELECT role, disabled, failed_logins, locked_until, created_at "
+        "FROM users WHERE username = ?",
+        (username,),
+    ).fetchone()
+    if row is None:
+        _audit.record(
+            conn, at=now, actor=username, action="login.failed", detail={"why": "unknown user"}
+        )
+        return Unauthenticated("wrong user name or password")
+    role, disabled, failures, locked_until, created_at = row
+    if disabled:
+        _audit.record(
+            conn, at=now, actor=username, action="login.failed", detail={"why": "disabled"}
+        )
+        return Unauthenticated(f"the account {username!r} is disabled; ask an administrator")
+    if locked_until > now:
+        _audit.record(conn, at=now, actor=username, action="login.failed", detail={"why": "locked"})
+        return LockedOut(
+            f"the account {username!r} is locked after {MAX_FAILURES} wrong passwords; "
+            f"try again in {(locked_until - now + 59) // 60} minutes or ask an administrator"
+        )
+    if not password_ok:
+        failures += 1
+        lock = now + LOCKOUT_SECONDS if failures >= MAX_FAILURES else 0
+        conn.execute(
+            "UPDATE users SET failed_logins = ?, locked_until = ? WHERE username = ?",
+            (0 if lock else failures, lock, username),
+        )
+        _audit.record(
+            conn,
+            at=now,
+            actor=username,
+            action="login.failed",
+            detail={"why": "wrong password", "locked": bool(lock)},
+        )
+        return Unauthenticated("wrong user name or password")
+    conn.execute("UPDATE users SET failed_logins = 0 WHERE username = ?", (username,))
+    _audit.record(conn, at=now, actor=username, action="login")
+    return User(username, Role(role), False, created_at)
+
+
+def verify_login_password(stored: str, password: str) -> bool:
+    return verify_password(stored, password)

@@ -1,0 +1,129 @@
+"""Helpers for testing against real daemons: run `doorwatch`, drive a node's socket.
+
+Used by Doorwatch's own tests and usable by a scanner integrator's: ``Daemon``
+starts ``doorwatch run`` as a separate process (so it can be killed with
+SIGKILL), ``RpcClient`` is a blocking JSON-RPC client of the local socket.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+PASSWORD = "correct horse battery"  # noqa: S105 - a test account
+
+
+def doorwatch(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """Run the `doorwatch` command to completion; the caller checks the outcome."""
+    return subprocess.run(  # noqa: S603 - our own interpreter and module
+        [sys.executable, "-m", "doorwatch.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+class RpcClient:
+    """A blocking JSON-RPC client over the node's Unix socket, as a scanner would use."""
+
+    def __init__(self, path: Path) -> None:
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(30)
+        try:
+            self.sock.connect(str(path))
+        except OSError:
+            self.sock.close()
+            raise
+        self.buf = b""
+        self.next_id = 1
+
+    def call(self, method: str, **params: object) -> dict[str, object]:
+        rid = self.next_id
+        self.next_id += 1
+        line = {"jsonrpc": "2.0", "id": rid, "method": method, "params": params}
+        self.sock.sendall(json.dumps(line).encode() + b"\n")
+        while b"\n" not in self.buf:
+            data = self.sock.recv(65536)
+            if not data:
+                raise ConnectionError("the node closed the connection")
+            self.buf += data
+        raw, self.buf = self.buf.split(b"\n", 1)
+        reply: dict[str, object] = json.loads(raw)
+        assert reply["id"] == rid
+        return reply
+
+    def result(self, method: str, **params: object) -> object:
+        reply = self.call(method, **params)
+        assert "error" not in reply, reply
+        return reply["result"]
+
+    def close(self) -> None:
+        self.sock.close()
+
+
+class Daemon:
+    def __init__(self, data_dir: Path, log_path: Path) -> None:
+        self.data_dir = data_dir
+        self.log_path = log_path
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.clients: list[RpcClient] = []
+
+    def start(self) -> None:
+        log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps it
+        env = dict(os.environ, DOORWATCH_LOG_FORMAT="json")
+        self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "doorwatch.cli", "run", "--data-dir", str(self.data_dir)],
+            stdout=log,
+            stderr=log,
+            env=env,
+        )
+        log.close()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"daemon exited early:\n{self.log_path.read_text()}")
+            try:
+                RpcClient(self.data_dir / "doorwatch.sock").close()
+            except OSError:
+                time.sleep(0.05)
+            else:
+                return
+        raise AssertionError("daemon did not open its socket within 30 s")
+
+    def client(self, user: str = "admin", password: str = PASSWORD) -> RpcClient:
+        c = RpcClient(self.data_dir / "doorwatch.sock")
+        self.clients.append(c)
+        c.result("session.login", username=user, password=password)
+        return c
+
+    def stop(self, sig: int = signal.SIGTERM) -> int:
+        for c in self.clients:
+            c.close()
+        self.clients.clear()
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        code = self.proc.wait(timeout=30)
+        self.proc = None
+        return code
+
+    def log_lines(self) -> list[str]:
+        return self.log_path.read_text().splitlines() if self.log_path.exists() else []
+
+    def unexpected_errors(self) -> list[str]:
+        bad = []
+        for line in self.log_lines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                bad.append(line)  # not a structured log line: a traceback or a stray print
+                continue
+            if event.get("level") in ("error", "critical"):
+                bad.append(line)
+        return bad

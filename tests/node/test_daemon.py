@@ -1,0 +1,102 @@
+"""The daemon as a real process: init, run, log in, stop cleanly, refuse a second one."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sqlite3
+import stat
+from pathlib import Path
+
+from doorwatch.node.testing import Daemon, RpcClient, doorwatch
+
+
+def test_init_run_login_status_stop(node: Daemon) -> None:
+    node.start()
+    for name in ("node.key", "storage.key", "doorwatch.cookie", "doorwatch.sock"):
+        assert stat.S_IMODE((node.data_dir / name).stat().st_mode) == 0o600, name
+    c = node.client()
+    status = c.result("node.status")
+    assert status["venue"] == "The Crown"  # type: ignore[index]
+    assert status["peer_id"].startswith("12D3KooW")  # type: ignore[index]
+    assert node.stop(signal.SIGTERM) == 0
+    assert not (node.data_dir / "doorwatch.sock").exists()
+    assert not (node.data_dir / "doorwatch.cookie").exists()
+    assert "Traceback" not in node.log_path.read_text()
+
+
+def test_second_daemon_on_same_directory_refuses(node: Daemon) -> None:
+    node.start()
+    second = doorwatch("run", "--data-dir", str(node.data_dir))
+    assert second.returncode == 1
+    assert "already running" in second.stderr
+    assert "Traceback" not in second.stderr
+    # the first one is unharmed
+    assert node.client().result("node.status")["venue"] == "The Crown"  # type: ignore[index]
+
+
+def test_wrong_password_is_refused_and_audited(node: Daemon) -> None:
+    node.start()
+    c = node.client()
+    other = RpcClient(node.data_dir / "doorwatch.sock")
+    reply = other.call("session.login", username="admin", password="not the password")
+    assert reply["error"]["code"] == 1001  # type: ignore[index]
+    other.close()
+    actions = [e["action"] for e in c.result("audit.query")]  # type: ignore[union-attr, index]
+    assert actions.count("login") == 1
+    assert "login.failed" in actions
+
+
+def test_cookie_login_for_the_local_account(node: Daemon) -> None:
+    node.start()
+    cookie = (node.data_dir / "doorwatch.cookie").read_text()
+    c = RpcClient(node.data_dir / "doorwatch.sock")
+    assert c.result("session.login", cookie=cookie)["role"] == "super_administrator"  # type: ignore[index]
+    c.close()
+
+
+def test_init_refuses_an_existing_node(node: Daemon, tmp_path: Path) -> None:
+    pw = tmp_path / "pw"
+    again = doorwatch(
+        "init",
+        "--data-dir",
+        str(node.data_dir),
+        "--venue",
+        "Other",
+        "--admin-user",
+        "bob",
+        "--password-file",
+        str(pw),
+    )
+    assert again.returncode == 1
+    assert "already holds a Doorwatch node" in again.stderr
+    db = sqlite3.connect(node.data_dir / "doorwatch.sqlite")
+    assert db.execute("SELECT username FROM users").fetchall() == [("admin",)]
+    db.close()
+    cfg = json.loads((node.data_dir / "config.json").read_text())
+    assert cfg["venue"] == "The Crown"
+
+
+def test_lockout_after_repeated_wrong_passwords(node: Daemon) -> None:
+    node.start()
+    admin = node.client()
+    admin.result("user.add", username="door1", role="door_staff", password="door1-password")
+    attempt = RpcClient(node.data_dir / "doorwatch.sock")
+    try:
+        for _ in range(5):
+            reply = attempt.call("session.login", username="door1", password="wrong-password")
+            assert reply["error"]["code"] == 1001  # type: ignore[index]
+        reply = attempt.call("session.login", username="door1", password="door1-password")
+        assert reply["error"]["code"] == 1008  # type: ignore[index]
+        assert "locked" in reply["error"]["message"]  # type: ignore[index]
+    finally:
+        attempt.close()
+
+
+def test_door_staff_cannot_manage_users(node: Daemon) -> None:
+    node.start()
+    node.client().result("user.add", username="door1", role="door_staff", password="door1-password")
+    door = node.client("door1", "door1-password")
+    reply = door.call("user.add", username="door2", role="super_administrator", password="x" * 10)
+    assert reply["error"]["code"] == 1002  # type: ignore[index]
+    assert "super_administrator" in reply["error"]["message"]  # type: ignore[index]
