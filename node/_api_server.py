@@ -65,16 +65,35 @@ class Session:
                 await self.stream.send_all(line)
 
 
-Handler = Callable[[Session, Any], Awaitable[object]]
+Handler = Callable[[Session, Any], Awaitable[pydantic.BaseModel]]
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """What an API method is, without its implementation: the schema is made from these."""
+
+    name: str
+    params: type[pydantic.BaseModel]
+    result: type[pydantic.BaseModel]
+    # None: callable before login (session.login itself).
+    role: Role | None = Role.DOOR_STAFF
+    summary: str = ""
+
+    def bind(self, handler: Handler) -> Method:
+        return Method(self.name, self.params, self.result, handler, self.role, self.summary)
 
 
 @dataclass(frozen=True)
 class Method:
+    """One API method: its parameter and result models (the schema), handler and role."""
+
     name: str
     params: type[pydantic.BaseModel]
+    result: type[pydantic.BaseModel]
     handler: Handler
     # None: callable before login (session.login itself).
     role: Role | None = Role.DOOR_STAFF
+    summary: str = ""
 
 
 class Dispatcher:
@@ -114,7 +133,10 @@ class Dispatcher:
             params = method.params.model_validate(request.params)
         except pydantic.ValidationError as exc:
             raise invalid_params(exc) from None
-        return await method.handler(session, params)
+        result = await method.handler(session, params)
+        if not isinstance(result, method.result):
+            raise TypeError(f"{method.name} returned {type(result).__name__}")
+        return result.model_dump(mode="json")
 
 
 def invalid_params(exc: pydantic.ValidationError) -> InvalidParams:

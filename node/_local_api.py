@@ -8,15 +8,30 @@ from __future__ import annotations
 
 import hmac
 import time
-from typing import Literal
 
 import trio
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 import doorwatch
 from doorwatch.crypto import hash_password
 from doorwatch.node import _audit, _users
-from doorwatch.node._api_server import Dispatcher, Method, Session
+from doorwatch.node._api_models import (
+    AuditEntryResult,
+    AuditQueryParams,
+    AuditQueryResult,
+    ChangedResult,
+    DisabledResult,
+    LoginParams,
+    LoginResult,
+    NoParams,
+    PasswdParams,
+    StatusCounts,
+    StatusResult,
+    UserAddParams,
+    UserListResult,
+    UserNameParams,
+    UserResult,
+)
+from doorwatch.node._api_server import Dispatcher, MethodSpec, Session
 from doorwatch.node._clock import Clock
 from doorwatch.node._config import NodeConfig
 from doorwatch.node._errors import ApiError, InvalidParams, Unauthenticated
@@ -25,53 +40,54 @@ from doorwatch.node._store import AsyncStore
 
 LOCAL_ADMIN = "local-admin"
 
-Username = str
-
-
-class _Params(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True)
-
-
-class LoginParams(_Params):
-    username: str | None = Field(default=None, min_length=1, max_length=64)
-    password: str | None = Field(default=None, max_length=1024)
-    cookie: str | None = Field(default=None, max_length=128)
-
-    @model_validator(mode="after")
-    def _one_way(self) -> LoginParams:
-        if self.cookie is None and (self.username is None or self.password is None):
-            raise ValueError("give username and password, or cookie")
-        if self.cookie is not None and (self.username is not None or self.password is not None):
-            raise ValueError("give username and password, or cookie, not both")
-        return self
-
-
-class NoParams(_Params):
-    pass
-
-
-class UserAddParams(_Params):
-    username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")
-    role: Literal["door_staff", "supervisor", "administrator", "super_administrator"]
-    password: str = Field(max_length=1024)
-
-
-class UserNameParams(_Params):
-    username: str = Field(min_length=1, max_length=64)
-
-
-class PasswdParams(_Params):
-    username: str = Field(min_length=1, max_length=64)
-    password: str = Field(max_length=1024)
-
-
-class AuditQueryParams(_Params):
-    actor: str | None = None
-    alert_id: str | None = None
-    action: str | None = None
-    since: int | None = None
-    until: int | None = None
-    limit: int = Field(default=200, ge=1, le=10000)
+LOGIN = MethodSpec(
+    "session.login",
+    LoginParams,
+    LoginResult,
+    role=None,
+    summary="Log this connection in as a staff user, or with the local cookie.",
+)
+STATUS = MethodSpec(
+    "node.status",
+    NoParams,
+    StatusResult,
+    summary="The node's identity, addresses, networks, peers and counts.",
+)
+USER_ADD = MethodSpec(
+    "user.add",
+    UserAddParams,
+    UserResult,
+    role=Role.SUPER_ADMINISTRATOR,
+    summary="Create a staff login.",
+)
+USER_LIST = MethodSpec(
+    "user.list",
+    NoParams,
+    UserListResult,
+    role=Role.ADMINISTRATOR,
+    summary="List staff logins.",
+)
+USER_DISABLE = MethodSpec(
+    "user.disable",
+    UserNameParams,
+    DisabledResult,
+    role=Role.SUPER_ADMINISTRATOR,
+    summary="Disable a staff login.",
+)
+USER_PASSWD = MethodSpec(
+    "user.passwd",
+    PasswdParams,
+    ChangedResult,
+    summary="Change your own password (a super administrator: anyone's).",
+)
+AUDIT_QUERY = MethodSpec(
+    "audit.query",
+    AuditQueryParams,
+    AuditQueryResult,
+    role=Role.ADMINISTRATOR,
+    summary="Read the audit log, filtered.",
+)
+SPECS = (LOGIN, STATUS, USER_ADD, USER_LIST, USER_DISABLE, USER_PASSWD, AUDIT_QUERY)
 
 
 class LocalApi:
@@ -96,20 +112,18 @@ class LocalApi:
         self._started = time.monotonic()
 
     def register(self, dispatcher: Dispatcher) -> None:
-        for method in (
-            Method("session.login", LoginParams, self.login, role=None),
-            Method("node.status", NoParams, self.status, role=Role.DOOR_STAFF),
-            Method("user.add", UserAddParams, self.user_add, role=Role.SUPER_ADMINISTRATOR),
-            Method("user.list", NoParams, self.user_list, role=Role.ADMINISTRATOR),
-            Method(
-                "user.disable", UserNameParams, self.user_disable, role=Role.SUPER_ADMINISTRATOR
-            ),
-            Method("user.passwd", PasswdParams, self.user_passwd, role=Role.DOOR_STAFF),
-            Method("audit.query", AuditQueryParams, self.audit_query, role=Role.ADMINISTRATOR),
+        for spec, handler in (
+            (LOGIN, self.login),
+            (STATUS, self.status),
+            (USER_ADD, self.user_add),
+            (USER_LIST, self.user_list),
+            (USER_DISABLE, self.user_disable),
+            (USER_PASSWD, self.user_passwd),
+            (AUDIT_QUERY, self.audit_query),
         ):
-            dispatcher.add(method)
+            dispatcher.add(spec.bind(handler))
 
-    async def login(self, session: Session, p: LoginParams) -> object:
+    async def login(self, session: Session, p: LoginParams) -> LoginResult:
         now = self.clock.now()
         if p.cookie is not None:
             if not hmac.compare_digest(p.cookie.encode(), self._cookie.encode()):
@@ -136,22 +150,24 @@ class LocalApi:
             username, role = user.username, user.role
         session.username, session.role = username, role
         session.expires_at = now + self.config.session_hours * 3600
-        return {"username": username, "role": role.value, "expires_at": session.expires_at}
+        return LoginResult(username=username, role=role.value, expires_at=session.expires_at)
 
-    async def status(self, session: Session, p: NoParams) -> object:
-        return {
-            "venue": self.config.venue,
-            "peer_id": self.peer_id,
-            "short_id": self.short_id,
-            "version": doorwatch.__version__,
-            "uptime_s": int(time.monotonic() - self._started),
-            "listen_addresses": [],
-            "networks": [],
-            "peers": [],
-            "counts": {"alerts_originated_active": 0, "alerts_received_active": 0},
-        }
+    async def status(self, session: Session, p: NoParams) -> StatusResult:
+        # Addresses, networks, peers and alert counts are filled in by the
+        # peer-to-peer half and the alert store as they land.
+        return StatusResult(
+            venue=self.config.venue,
+            peer_id=self.peer_id,
+            short_id=self.short_id,
+            version=doorwatch.__version__,
+            uptime_s=int(time.monotonic() - self._started),
+            listen_addresses=[],
+            networks=[],
+            peers=[],
+            counts=StatusCounts(alerts_originated_active=0, alerts_received_active=0),
+        )
 
-    async def user_add(self, session: Session, p: UserAddParams) -> object:
+    async def user_add(self, session: Session, p: UserAddParams) -> UserResult:
         _users.check_password_rules(p.password)
         password_hash = await trio.to_thread.run_sync(hash_password, p.password)
         user = await self.store.run(
@@ -162,20 +178,21 @@ class LocalApi:
             now=self.clock.now(),
             actor=_actor(session),
         )
-        return user.to_json()
+        return UserResult.model_validate(user.to_json())
 
-    async def user_list(self, session: Session, p: NoParams) -> object:
-        return [u.to_json() for u in await self.store.run(_users.list_users)]
+    async def user_list(self, session: Session, p: NoParams) -> UserListResult:
+        users = await self.store.run(_users.list_users)
+        return UserListResult([UserResult.model_validate(u.to_json()) for u in users])
 
-    async def user_disable(self, session: Session, p: UserNameParams) -> object:
+    async def user_disable(self, session: Session, p: UserNameParams) -> DisabledResult:
         if p.username == session.username:
             raise InvalidParams("username: you cannot disable your own account")
         await self.store.run(
             _users.disable_user, username=p.username, now=self.clock.now(), actor=_actor(session)
         )
-        return {"disabled": True}
+        return DisabledResult(disabled=True)
 
-    async def user_passwd(self, session: Session, p: PasswdParams) -> object:
+    async def user_passwd(self, session: Session, p: PasswdParams) -> ChangedResult:
         if p.username != session.username and session.role != Role.SUPER_ADMINISTRATOR:
             raise InvalidParams(
                 "username: only a super administrator may change another user's password"
@@ -189,9 +206,9 @@ class LocalApi:
             now=self.clock.now(),
             actor=_actor(session),
         )
-        return {"changed": True}
+        return ChangedResult(changed=True)
 
-    async def audit_query(self, session: Session, p: AuditQueryParams) -> object:
+    async def audit_query(self, session: Session, p: AuditQueryParams) -> AuditQueryResult:
         entries = await self.store.run(
             _audit.query,
             actor=p.actor,
@@ -201,7 +218,7 @@ class LocalApi:
             until=p.until,
             limit=p.limit,
         )
-        return [e.to_json() for e in entries]
+        return AuditQueryResult([AuditEntryResult.model_validate(e.to_json()) for e in entries])
 
 
 def _actor(session: Session) -> str:

@@ -22,25 +22,34 @@ class EchoParams(pydantic.BaseModel):
     delay: float = 0.0
 
 
+class EchoResult(pydantic.BaseModel):
+    text: str
+    user: str | None
+
+
 class LoginParams(pydantic.BaseModel):
     role: Role
 
 
-async def _echo(session: Session, params: EchoParams) -> object:
+class LoginResult(pydantic.BaseModel):
+    role: Role
+
+
+async def _echo(session: Session, params: EchoParams) -> EchoResult:
     await trio.sleep(params.delay)
-    return {"text": params.text, "user": session.username}
+    return EchoResult(text=params.text, user=session.username)
 
 
-async def _login(session: Session, params: LoginParams) -> object:
+async def _login(session: Session, params: LoginParams) -> LoginResult:
     session.username, session.role = "tester", params.role
-    return {"role": params.role.value}
+    return LoginResult(role=params.role)
 
 
 def _dispatcher() -> Dispatcher:
     d = Dispatcher()
-    d.add(Method("session.login", LoginParams, _login, role=None))
-    d.add(Method("echo", EchoParams, _echo))
-    d.add(Method("admin.echo", EchoParams, _echo, role=Role.SUPER_ADMINISTRATOR))
+    d.add(Method("session.login", LoginParams, LoginResult, _login, role=None))
+    d.add(Method("echo", EchoParams, EchoResult, _echo))
+    d.add(Method("admin.echo", EchoParams, EchoResult, _echo, role=Role.SUPER_ADMINISTRATOR))
     return d
 
 

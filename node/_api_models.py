@@ -1,0 +1,121 @@
+"""Parameter and result models of the local API's node methods.
+
+One pair per method; docs/api-schema.json is generated from them
+(`doorwatch api-schema`) and the tests check real responses against them.
+Parameter models are strict and forbid unknown fields, so a typo in a
+scanner integration fails loudly instead of being ignored.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
+
+RoleName = Literal["door_staff", "supervisor", "administrator", "super_administrator"]
+
+
+class Params(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class Result(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NoParams(Params):
+    pass
+
+
+class LoginParams(Params):
+    username: str | None = Field(default=None, min_length=1, max_length=64)
+    password: str | None = Field(default=None, max_length=1024)
+    cookie: str | None = Field(default=None, max_length=128)
+
+    @model_validator(mode="after")
+    def _one_way(self) -> LoginParams:
+        if self.cookie is None and (self.username is None or self.password is None):
+            raise ValueError("give username and password, or cookie")
+        if self.cookie is not None and (self.username is not None or self.password is not None):
+            raise ValueError("give username and password, or cookie, not both")
+        return self
+
+
+class LoginResult(Result):
+    username: str
+    role: RoleName
+    expires_at: int = Field(description="Unix seconds; log in again after this")
+
+
+class StatusCounts(Result):
+    alerts_originated_active: int
+    alerts_received_active: int
+
+
+class StatusResult(Result):
+    venue: str
+    peer_id: str
+    short_id: str = Field(description="Human-checkable form of the peer id, with a check character")
+    version: str
+    uptime_s: int
+    listen_addresses: list[str]
+    networks: list[str]
+    peers: list[dict[str, object]]
+    counts: StatusCounts
+
+
+class UserAddParams(Params):
+    username: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")
+    role: RoleName
+    password: str = Field(max_length=1024)
+
+
+class UserResult(Result):
+    username: str
+    role: RoleName
+    disabled: bool
+    created_at: int
+
+
+class UserListResult(RootModel[list[UserResult]]):
+    pass
+
+
+class UserNameParams(Params):
+    username: str = Field(min_length=1, max_length=64)
+
+
+class PasswdParams(Params):
+    username: str = Field(min_length=1, max_length=64)
+    password: str = Field(max_length=1024)
+
+
+class DisabledResult(Result):
+    disabled: Literal[True]
+
+
+class ChangedResult(Result):
+    changed: Literal[True]
+
+
+class AuditQueryParams(Params):
+    actor: str | None = None
+    alert_id: str | None = None
+    action: str | None = None
+    since: int | None = Field(default=None, description="Unix seconds, inclusive")
+    until: int | None = Field(default=None, description="Unix seconds, exclusive")
+    limit: int = Field(default=200, ge=1, le=10000)
+
+
+class AuditEntryResult(Result):
+    id: int
+    at: int
+    actor: str
+    action: str
+    alert_id: str | None
+    peer_id: str | None
+    detail: dict[str, object]
+
+
+class AuditQueryResult(RootModel[list[AuditEntryResult]]):
+    pass
