@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from doorwatch.cli._api import api_schema_command
 from doorwatch.cli._node import init, run
 from doorwatch.cli._segments import segments_app
 
@@ -16,6 +17,7 @@ app = typer.Typer(
 )
 app.command()(init)
 app.command()(run)
+app.command("api-schema")(api_schema_command)
 app.add_typer(segments_app, name="segments")
 
 
