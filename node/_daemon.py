@@ -41,32 +41,31 @@ async def run_daemon(
         config = load_node_config(d)
         identity = load_identity(d)
         load_storage_key(d)  # fail at start-up, not at the first alert, if it is unreadable
-        store = await AsyncStore.open(d.database)
-        cookie = secrets.token_urlsafe(32)
-        d.write_secret(COOKIE_NAME, cookie.encode())
-        try:
-            dispatcher = Dispatcher(now=clock.now)
-            LocalApi(
-                store=store,
-                clock=clock,
-                config=config,
-                peer_id=identity.peer_id,
-                short_id=identity.short_id,
-                cookie=cookie,
-            ).register(dispatcher)
-            server = ApiServer(dispatcher, d.socket)
-            with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-                async with trio.open_nursery() as nursery:
-                    await nursery.start(server.serve)
-                    log.info("node.started", peer_id=identity.peer_id, socket=str(d.socket))
-                    task_status.started()
-                    async for signum in signals:
-                        log.info("node.stopping", signal=signal.Signals(signum).name)
-                        nursery.cancel_scope.cancel()
-                        break
-        finally:
-            (d.path / COOKIE_NAME).unlink(missing_ok=True)
-            await store.close()
+        async with AsyncStore.open(d.database) as store:
+            cookie = secrets.token_urlsafe(32)
+            d.write_secret(COOKIE_NAME, cookie.encode())
+            try:
+                dispatcher = Dispatcher(now=clock.now)
+                LocalApi(
+                    store=store,
+                    clock=clock,
+                    config=config,
+                    peer_id=identity.peer_id,
+                    short_id=identity.short_id,
+                    cookie=cookie,
+                ).register(dispatcher)
+                server = ApiServer(dispatcher, d.socket)
+                with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+                    async with trio.open_nursery() as nursery:
+                        await nursery.start(server.serve)
+                        log.info("node.started", peer_id=identity.peer_id, socket=str(d.socket))
+                        task_status.started()
+                        async for signum in signals:
+                            log.info("node.stopping", signal=signal.Signals(signum).name)
+                            nursery.cancel_scope.cancel()
+                            break
+            finally:
+                (d.path / COOKIE_NAME).unlink(missing_ok=True)
     finally:
         d.unlock()
     log.info("node.stopped", peer_id=identity.peer_id)

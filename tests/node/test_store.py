@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -90,7 +91,6 @@ def test_audit_log_is_append_only(tmp_path: Path) -> None:
 
 
 async def test_async_store_commits_or_rolls_back(tmp_path: Path) -> None:
-    store = await AsyncStore.open(tmp_path / "db.sqlite")
 
     def put(conn: sqlite3.Connection, key: str) -> None:
         conn.execute("INSERT INTO meta (key, value) VALUES (?, 'v')", (key,))
@@ -102,10 +102,28 @@ async def test_async_store_commits_or_rolls_back(tmp_path: Path) -> None:
     def keys(conn: sqlite3.Connection) -> list[str]:
         return [r[0] for r in conn.execute("SELECT key FROM meta ORDER BY key")]
 
-    async with trio.open_nursery() as nursery:
-        for i in range(20):
-            nursery.start_soon(store.run, put, f"k{i:02d}")
+    async with AsyncStore.open(tmp_path / "db.sqlite") as store:
+        async with trio.open_nursery() as nursery:
+            for i in range(20):
+                nursery.start_soon(store.run, put, f"k{i:02d}")
+            # a failing job in the middle of a batch undoes only its own writes
+            nursery.start_soon(_expect_boom, store, put_then_fail)
+            for i in range(20, 40):
+                nursery.start_soon(store.run, put, f"k{i:02d}")
+        assert await store.run(keys) == [f"k{i:02d}" for i in range(40)]
+        # concurrent jobs shared transactions (group commit)
+        assert store.transactions < store.jobs
+
+
+async def _expect_boom(store: AsyncStore, fn: Callable[[sqlite3.Connection], None]) -> None:
     with pytest.raises(RuntimeError, match="boom"):
-        await store.run(put_then_fail)
-    assert await store.run(keys) == [f"k{i:02d}" for i in range(20)]
-    await store.close()
+        await store.run(fn)
+
+
+async def test_writes_survive_reopening(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    async with AsyncStore.open(path) as store:
+        await store.run(lambda c: c.execute("INSERT INTO meta VALUES ('a', 'b')"))
+    async with AsyncStore.open(path) as store:
+        rows = await store.run(lambda c: c.execute("SELECT * FROM meta").fetchall())
+    assert rows == [("a", "b")]
