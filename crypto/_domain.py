@@ -30,6 +30,8 @@ class Purpose(StrEnum):
     STORAGE = "storage"
     PET = "pet"
     SEAL = "seal"
+    SEAL_EPHEMERAL = "seal-ephemeral"  # the hedged ephemeral key of a sealed box
+    NONCE = "nonce"  # hedged AEAD nonces
     NETWORK = "network"
     SHORTID = "shortid"
 
@@ -44,6 +46,24 @@ def purpose_prefix(purpose: str) -> bytes:
 def derive(key: bytes, purpose: str, data: bytes = b"", size: int = 32) -> bytes:
     """Keyed BLAKE2b of ``purpose prefix || data`` (a PRF / KDF / MAC)."""
     return hashlib.blake2b(purpose_prefix(purpose) + data, key=key, digest_size=size).digest()
+
+
+def hedged_nonce(key: bytes, random_bytes: RandomBytes, aad: bytes, plaintext: bytes) -> bytes:
+    """A 24-byte AEAD nonce from fresh randomness, hedged with the key and the message.
+
+    With a good random source it is random. With a stuck or repeating one
+    (a test stub left in, a cloned VM) it still differs for every different
+    (associated data, plaintext) under the key, so a nonce never repeats for
+    two different messages; the worst case is that equal messages encrypt
+    equally. Decryption does not care how the nonce was chosen.
+    """
+    h = hashlib.blake2b(key=key, digest_size=24)
+    h.update(purpose_prefix(Purpose.NONCE))
+    h.update(random_bytes(24))
+    h.update(len(aad).to_bytes(8, "big"))
+    h.update(aad)
+    h.update(plaintext)
+    return h.digest()
 
 
 def digest(purpose: str, data: bytes, size: int = 32) -> bytes:

@@ -3,9 +3,11 @@
 Theory of operation: the header (network, group, epoch, alert id, version,
 originator peer id, timestamps, kind) travels in clear so any member can
 route, order and verify it. The payload is encrypted with XChaCha20-Poly1305
-under the group key of (network, group, epoch) with a random 24-byte nonce and
-associated data ``"doorwatch:segment:v1\\0" || canonical(header)``, so a
-ciphertext cannot be moved under another header. The originator then signs
+under the group key of (network, group, epoch) with a random 24-byte nonce
+(hedged with the key, header and plaintext, so a member's broken random source
+cannot repeat it for two different payloads) and associated data
+``"doorwatch:segment:v1\\0" || canonical(header)``, so a ciphertext cannot be
+moved under another header. The originator then signs
 (purpose ``segment``) the canonical map {header, nonce, ciphertext}, so any
 member, even one without the group key, can check who sent it and that
 nothing was altered, and the signature commits to the ciphertext.
@@ -26,7 +28,7 @@ import nacl.utils
 from pydantic import Field, StrictBytes, StrictStr, model_validator
 
 from doorwatch.crypto._canonical import canonical_pack
-from doorwatch.crypto._domain import Purpose, RandomBytes, purpose_prefix
+from doorwatch.crypto._domain import Purpose, RandomBytes, hedged_nonce, purpose_prefix
 from doorwatch.crypto._errors import BadSignature, DecryptionFailed, InvalidEncoding, InvalidKey
 from doorwatch.crypto._groupkey import GroupKey
 from doorwatch.crypto._identity import NodeIdentity, peer_id_to_public_key, verify
@@ -120,9 +122,10 @@ def seal_envelope(
         raise InvalidEncoding("header.kind: a tombstone has no payload; use sign_tombstone")
     if not _matches(header, group_key):
         raise InvalidKey("group_key: not the key of the header's network, group and epoch")
-    nonce = random_bytes(NONCE_SIZE)
+    aad = _aad(header)
+    nonce = hedged_nonce(group_key.key, random_bytes, aad, plaintext)
     ct = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(
-        plaintext, _aad(header), nonce, group_key.key
+        plaintext, aad, nonce, group_key.key
     )
     return SignedEnvelope(
         header=header, nonce=nonce, ciphertext=ct, signature=_sign(header, nonce, ct, signer)
@@ -153,13 +156,19 @@ def verify_envelope(envelope: SignedEnvelope, originator_public_key: bytes | Non
 
 
 def open_envelope(envelope: SignedEnvelope, group_key: GroupKey) -> bytes:
-    """Decrypt an envelope's payload (verify it first); raise DecryptionFailed."""
+    """Verify the originator's signature, then decrypt the payload.
+
+    Raises BadSignature or DecryptionFailed. The signature is checked here too
+    because the AEAD alone authenticates only the group: any member holding
+    the group key could encrypt its own payload under another member's header.
+    """
     if envelope.is_tombstone:
         raise DecryptionFailed("a tombstone has no payload to decrypt")
     if not _matches(envelope.header, group_key):
         raise DecryptionFailed(
             "the group key is not the one for this envelope's network, group and epoch"
         )
+    verify_envelope(envelope)
     try:
         return nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(
             envelope.ciphertext, _aad(envelope.header), envelope.nonce, group_key.key

@@ -1,4 +1,4 @@
-"""Private equality test (OPRF style) for identity confirmation.
+"""Private equality test (DH-based, OPRF style) for identity confirmation.
 
 Theory of operation, on the prime-order subgroup of Ed25519:
 
@@ -6,20 +6,24 @@ Theory of operation, on the prime-order subgroup of Ed25519:
   canonical[alert_id, label, value])): Elligator 2 followed by cofactor
   clearing, so H lands in the prime-order subgroup and nobody knows its
   discrete log.
-- The originator's per-alert scalar k = reduce(BLAKE2b-512 keyed by the node
-  secret over "doorwatch:pet:v1" || alert_id), so it is never stored.
 - Requester: for each label, draws r (a random non-zero scalar) and sends
   B = r * H(alert, label, y).
-- Originator: checks each B is a valid non-identity prime-order point, and
-  returns k * B and, for the same label, k * H(alert, label, x) for its own
-  value x (a random point when it has none), in the request's order.
-- Requester: computes r^-1 * (k * B) = k * H(y) and compares it with
-  k * H(x): equal iff y == x (up to hash collisions).
+- Originator: checks each B is a valid non-identity prime-order point and,
+  for each item, draws a FRESH scalar k_i (from 32 random bytes, keyed by the
+  per-alert key ``pet_secret(node_secret, alert_id)`` so a weak random source
+  alone does not expose it) and returns k_i * B and k_i * H(alert, label, x)
+  for its own value x (a random point when it has none), in the request's
+  order. k_i is used for that one item and forgotten.
+- Requester: computes r^-1 * (k_i * B) = k_i * H(y) and compares it with
+  k_i * H(x): equal iff y == x (up to hash collisions).
 
 B is uniformly distributed whatever y is, so the originator learns nothing.
-The requester learns k*H(x) per label; without k that is a pseudorandom value
-it can only test against its own guesses, one guess per query, which is why
-the originator's per-requester, per-alert rate limit bounds guessing.
+Because k_i is fresh per item, the pair (k_i*B, k_i*H(x)) is only good for
+testing the one relation between B and H(x) the requester built into B: one
+guess per label per query. An evaluation obtained under another item, another
+query or by another requester is useless against it, and an answer for a
+label the originator holds looks like one for a label it does not (both
+change every time). So the originator's rate limit bounds guessing.
 """
 
 from __future__ import annotations
@@ -122,13 +126,32 @@ def _mul(scalar: bytes, point: bytes, what: str) -> bytes:
 
 
 def pet_secret(node_secret: bytes, alert_id: bytes) -> bytes:
-    """The originator's per-alert scalar k, derived from a 32-byte node secret."""
+    """The originator's per-alert key, derived from a 32-byte node secret.
+
+    It keys the derivation of the fresh per-answer scalars (see :func:`_answer_scalar`);
+    it is never itself used to evaluate a requester's point.
+    """
     if not isinstance(node_secret, bytes) or len(node_secret) < 32:
         raise InvalidKey("node_secret: at least 32 bytes")
     wide = hashlib.blake2b(
         purpose_prefix(Purpose.PET) + alert_id, key=node_secret[:64], digest_size=64
     ).digest()
     return nacl.bindings.crypto_core_ed25519_scalar_reduce(wide)
+
+
+def _answer_scalar(alert_key: bytes, label: str, random_bytes: RandomBytes) -> bytes:
+    # Fresh per answer: 32 random bytes, hedged with the per-alert key so a predictable
+    # random source alone does not reveal the scalar.
+    nonce = random_bytes(32)
+    wide = hashlib.blake2b(
+        purpose_prefix(Purpose.PET) + canonical_pack(["answer", label, nonce]),
+        key=alert_key,
+        digest_size=64,
+    ).digest()
+    k = nacl.bindings.crypto_core_ed25519_scalar_reduce(wide)
+    if not any(k):  # probability 2^-252; a zero scalar would answer with the identity
+        return _answer_scalar(alert_key, label, random_bytes)
+    return k
 
 
 def pet_blind(
@@ -161,15 +184,18 @@ def pet_respond(
 ) -> PetResponse:
     """Evaluate a request for the alert ``alert_id`` with its subject's values.
 
-    ``secret`` is the node secret given to :func:`pet_secret`. Raises PetError
+    ``secret`` is the node secret given to :func:`pet_secret`. Every item is
+    answered under its own fresh scalar, so an answer is good for one guess
+    only and is never reusable across items, queries or requesters. Raises PetError
     if the request is for another alert, InvalidPoint for a malformed point.
     A label the originator has no value for gets a random point (never equal).
     """
     if not hmac.compare_digest(request.alert_id, alert_id):
         raise PetError("the request's alert_id is not this alert's")
-    k = pet_secret(secret, alert_id)
+    alert_key = pet_secret(secret, alert_id)
     items = []
     for i, item in enumerate(request.items):
+        k = _answer_scalar(alert_key, item.label, random_bytes)
         evaluated = _mul(k, item.point, f"items[{i}].point")
         value = own_values.get(item.label)
         if value is None:

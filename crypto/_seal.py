@@ -13,10 +13,20 @@ dh2, so a box that opens came from the sender (authentication; deniable, not
 transferable to third parties). The key is fresh for every box (fresh e), so
 the XChaCha20-Poly1305 nonce is fixed at zero.
 
+Because the nonce is fixed, a repeated e would be a repeated keystream. So e
+is hedged: e = BLAKE2b(key = S's private key, "doorwatch:seal-ephemeral:v1" ||
+32 random bytes || R || purpose || BLAKE2b(plaintext)). With a good random
+source this is just a random key; with a broken one (a test stub, a cloned
+VM) e still differs for every different plaintext, recipient and purpose, and
+stays unknown to anyone without the sender's key. Recipients cannot tell, and
+need not: the format is unchanged.
+
 Format: ``0x01 || e_pub (32) || ciphertext (plaintext + 16-byte tag)``.
 """
 
 from __future__ import annotations
+
+import hashlib
 
 import nacl.bindings
 import nacl.exceptions
@@ -53,11 +63,19 @@ def seal_to(
     aad = purpose_prefix(purpose)
     if not isinstance(recipient_x25519_public, bytes) or len(recipient_x25519_public) != 32:
         raise InvalidKey("recipient_x25519_public: an X25519 public key is exactly 32 bytes")
-    e_priv = random_bytes(32)
+    s_priv = sender.x25519_private_key
+    e_priv = derive(
+        s_priv,
+        Purpose.SEAL_EPHEMERAL,
+        random_bytes(32)
+        + recipient_x25519_public
+        + aad
+        + hashlib.blake2b(data, digest_size=32).digest(),
+    )
     e_pub = nacl.bindings.crypto_scalarmult_base(e_priv)
     s_pub = sender.x25519_public_key
     dh1 = _dh(e_priv, recipient_x25519_public)
-    dh2 = _dh(sender.x25519_private_key, recipient_x25519_public)
+    dh2 = _dh(s_priv, recipient_x25519_public)
     key = _key(purpose, dh1, dh2, e_pub, s_pub, recipient_x25519_public)
     ct = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(data, aad, _NONCE, key)
     return bytes([SEAL_VERSION]) + e_pub + ct

@@ -4,22 +4,33 @@ A blob is ``0x01 || nonce (24) || XChaCha20-Poly1305 ciphertext`` under a
 sub-key BLAKE2b(storage key, "doorwatch:storage:v1"), with associated data
 ``"doorwatch:<purpose>:v1\\0" || context``. Binding the purpose (``photo``,
 ``details``, ``identity``...) and a context (e.g. the alert id) means a blob
-copied to another column or row of the database does not decrypt.
+copied to another column or row of the database does not decrypt. The nonce
+is random, hedged with the sub-key, the associated data and the plaintext
+(``hedged_nonce``), so a broken random source cannot repeat it for two
+different blobs.
 
-Password hashes are Argon2id strings (PHC format, salt and limits included),
-the storage side of the agreement's unique-staff-login requirement.
+Password hashes are Argon2id strings (PHC format, salt and limits included)
+of the NFC-normalised UTF-8 password, the storage side of the agreement's
+unique-staff-login requirement.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 
 import nacl.bindings
 import nacl.exceptions
 import nacl.pwhash
 import nacl.utils
 
-from doorwatch.crypto._domain import Purpose, RandomBytes, derive, purpose_prefix
+from doorwatch.crypto._domain import (
+    Purpose,
+    RandomBytes,
+    derive,
+    hedged_nonce,
+    purpose_prefix,
+)
 from doorwatch.crypto._errors import DecryptionFailed, InvalidEncoding, InvalidKey
 
 STORAGE_VERSION = 1
@@ -72,7 +83,7 @@ class StorageKey:
         context: bytes = b"",
     ) -> bytes:
         aad = purpose_prefix(purpose) + context
-        nonce = random_bytes(_NONCE)
+        nonce = hedged_nonce(self._subkey, random_bytes, aad, plaintext)
         ct = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(
             plaintext, aad, nonce, self._subkey
         )
@@ -95,16 +106,25 @@ class StorageKey:
         return "StorageKey(<secret>)"
 
 
+def _password_bytes(password: object) -> bytes:
+    # NFC first: the same typed password may arrive composed or decomposed (macOS,
+    # some input methods), and it must hash the same (RFC 8265's OpaqueString rule).
+    if not isinstance(password, str):
+        raise InvalidEncoding("password: must be text")
+    try:
+        return unicodedata.normalize("NFC", password).encode("utf-8")
+    except UnicodeError as exc:
+        raise InvalidEncoding("password: must be valid Unicode text (no lone surrogates)") from exc
+
+
 def hash_password(
     password: str,
     *,
     opslimit: int = PASSWORD_OPSLIMIT_INTERACTIVE,
     memlimit: int = PASSWORD_MEMLIMIT_INTERACTIVE,
 ) -> str:
-    """An Argon2id hash string of ``password`` (random salt; limits stored in it)."""
-    if not isinstance(password, str):
-        raise InvalidEncoding("password: must be text")
-    hashed: bytes = nacl.pwhash.argon2id.str(password.encode("utf-8"), opslimit, memlimit)
+    """An Argon2id hash string of ``password`` (NFC-normalised; random salt; limits stored)."""
+    hashed: bytes = nacl.pwhash.argon2id.str(_password_bytes(password), opslimit, memlimit)
     return hashed.decode("ascii")
 
 
@@ -112,9 +132,10 @@ def verify_password(stored: str, password: str) -> bool:
     """True if ``password`` matches the stored Argon2id hash; InvalidEncoding if malformed."""
     if not isinstance(stored, str) or not _ARGON2ID.fullmatch(stored):
         raise InvalidEncoding("stored password hash: not an Argon2id hash string")
+    candidate = _password_bytes(password)
     try:
-        return bool(nacl.pwhash.argon2id.verify(stored.encode("ascii"), password.encode("utf-8")))
+        return bool(nacl.pwhash.argon2id.verify(stored.encode("ascii"), candidate))
     except nacl.exceptions.InvalidkeyError:
         return False
-    except (nacl.exceptions.CryptoError, UnicodeError, ValueError) as exc:
+    except (nacl.exceptions.CryptoError, ValueError) as exc:
         raise InvalidEncoding("stored password hash: malformed Argon2id hash string") from exc

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import tracemalloc
+
 import msgpack  # type: ignore[import-untyped]
 import pytest
 from hypothesis import given, settings
@@ -99,3 +101,47 @@ def test_arbitrary_bytes_decode_or_raise_typed_error(data: bytes) -> None:
     except InvalidEncoding:
         return
     assert canonical_pack(value) == data
+
+
+@pytest.mark.parametrize(
+    "header",
+    [
+        b"\xdc\xff\xff",  # array16 claiming 65535 items
+        b"\xdd\x00\x00\xff\xff",  # array32 claiming 65535 items
+        b"\xde\x0f\xff\xa1k",  # map16 claiming 4095 pairs, then a key
+    ],
+)
+def test_container_counts_are_checked_before_allocation(header: bytes) -> None:
+    # A few kilobytes of nested container headers that each claim the maximum count must
+    # be refused without msgpack pre-allocating every claimed slot (tens of megabytes).
+    data = header * (3000 // len(header))
+    tracemalloc.start()
+    try:
+        with pytest.raises(InvalidEncoding):
+            canonical_unpack(data)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 64 * len(data) + 100_000
+
+
+def test_counts_larger_than_the_input_are_refused() -> None:
+    # A one-level array that claims more items than there are bytes left.
+    with pytest.raises(InvalidEncoding):
+        canonical_unpack(b"\xdc\x00\x05\x01\x02")
+    assert canonical_unpack(b"\x95\x01\x02\x03\x04\x05") == [1, 2, 3, 4, 5]
+
+
+def test_trailing_bytes_are_refused() -> None:
+    with pytest.raises(InvalidEncoding):
+        canonical_unpack(canonical_pack([1, 2]) + b"\x00")
+
+
+@pytest.mark.parametrize("bad", ["\ud800", {"\udcff": 1}, ["ok", "x\ud800"]])
+def test_text_that_is_not_valid_unicode_is_a_typed_error(bad: object) -> None:
+    # Lone surrogates cannot be UTF-8 encoded; the error must be ours, and must not
+    # echo the text (it may be personal data).
+    with pytest.raises(InvalidEncoding) as info:
+        canonical_pack(bad)
+    assert "\ud800" not in info.value.message
+    assert "\udcff" not in info.value.message

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import nacl.bindings
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -28,6 +29,7 @@ from doorwatch.crypto import (
     sign_tombstone,
     verify_envelope,
 )
+from doorwatch.crypto._envelope import _aad, _sign
 
 Random = Callable[[str], Callable[[int], bytes]]
 T0 = 1_700_000_000
@@ -95,8 +97,16 @@ def test_reattributed_envelope_fails(
     stolen = env.model_copy(update={"header": header(bob, authority.network_id)})
     with pytest.raises(BadSignature):
         verify_envelope(stolen)
+    with pytest.raises(BadSignature):
+        open_envelope(stolen, group_key)
+    # Even re-signed by bob, alice's ciphertext does not open under bob's header: the
+    # header is the AEAD's associated data.
+    resigned = stolen.model_copy(
+        update={"signature": _sign(stolen.header, stolen.nonce, stolen.ciphertext, bob)}
+    )
+    verify_envelope(resigned)
     with pytest.raises(DecryptionFailed):
-        open_envelope(stolen, group_key)  # the header is associated data
+        open_envelope(resigned, group_key)
 
 
 def test_every_flipped_byte_fails(
@@ -115,11 +125,16 @@ def test_every_flipped_byte_fails(
 def test_every_flipped_ciphertext_byte_fails_decryption_too(
     authority: AuthorityKey, alice: NodeIdentity, group_key: GroupKey
 ) -> None:
+    # Re-signed by the originator, so only the AEAD stands in the way.
     env = seal_envelope(header(alice, authority.network_id), b"x" * 40, group_key, alice)
     for i in range(len(env.ciphertext)):
         ct = bytearray(env.ciphertext)
         ct[i] ^= 0x80
+        signature = _sign(env.header, env.nonce, bytes(ct), alice)
+        tampered = env.model_copy(update={"ciphertext": bytes(ct), "signature": signature})
         with pytest.raises(DecryptionFailed):
+            open_envelope(tampered, group_key)
+        with pytest.raises(BadSignature):
             open_envelope(env.model_copy(update={"ciphertext": bytes(ct)}), group_key)
 
 
@@ -259,3 +274,39 @@ def test_rotation_excludes_a_removed_member(
     relabelled = carols_old.model_copy(update={"epoch": new_key.epoch})
     with pytest.raises(DecryptionFailed):
         open_envelope(env, relabelled)
+
+
+def test_a_member_cannot_pass_off_its_own_payload_as_the_originators(
+    authority: AuthorityKey, alice: NodeIdentity, bob: NodeIdentity, group_key: GroupKey
+) -> None:
+    # Bob holds the group key, so he can encrypt anything under Alice's header (the AEAD
+    # authenticates the group, not the originator). Opening must not accept it: only
+    # Alice's signature says what Alice sent.
+    env = seal_envelope(header(alice, authority.network_id), PLAINTEXT, group_key, alice)
+    nonce = bytes(24)
+    forged_ct = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(
+        b"bob's words in alice's name", _aad(env.header), nonce, group_key.key
+    )
+    forged = env.model_copy(update={"nonce": nonce, "ciphertext": forged_ct})
+    with pytest.raises(BadSignature):
+        open_envelope(forged, group_key)
+
+
+def test_envelopes_with_a_stuck_random_source_do_not_reuse_a_nonce(
+    authority: AuthorityKey, alice: NodeIdentity, group_key: GroupKey
+) -> None:
+    # Every member encrypts under the same group key: one member's broken random source
+    # must not repeat a nonce for two different payloads or headers.
+    def stuck(n: int) -> bytes:
+        return bytes(n)
+
+    h = header(alice, authority.network_id)
+    envelopes = [
+        seal_envelope(h, b"first payload", group_key, alice, stuck),
+        seal_envelope(h, b"other payload", group_key, alice, stuck),
+        seal_envelope(
+            h.model_copy(update={"version": 4}), b"first payload", group_key, alice, stuck
+        ),
+    ]
+    assert len({env.nonce for env in envelopes}) == len(envelopes)
+    assert open_envelope(envelopes[1], group_key) == b"other payload"

@@ -154,16 +154,78 @@ def test_request_limits() -> None:
         PetRequest.from_dict({"alert_id": ALERT, "items": items})
 
 
-def test_equal_answers_are_deterministic_for_the_originator() -> None:
-    # The per-alert scalar is derived, not stored: two runs agree.
-    _, r1 = pet_blind(ALERT, {"document": "X"})
-    resp1 = pet_respond(SECRET, ALERT, r1, {"document": "X"})
-    resp2 = pet_respond(SECRET, ALERT, r1, {"document": "X"})
-    assert resp1.items[0].own == resp2.items[0].own
-
-
 @settings(max_examples=25, deadline=None)
 @given(st.text(max_size=30), st.text(max_size=30))
 def test_equality_property(customer: str, subject: str) -> None:
     result = run({"surname-dob": customer}, {"surname-dob": subject})
     assert result == {"surname-dob": customer == subject}
+
+
+# --- A malicious requester: what rate-limited queries may teach it ---------------------------
+# The attacker builds its own blinded points B = r * H(alert, label, guess) with scalars it
+# knows, so it can unblind any evaluation k * B and compare it with any "own" answer.
+
+R = nacl.bindings.crypto_core_ed25519_scalar_reduce(bytes(range(64)))
+R_INV = nacl.bindings.crypto_core_ed25519_scalar_invert(R)
+
+
+def _blinded(label: str, guess: str) -> bytes:
+    return nacl.bindings.crypto_scalarmult_ed25519_noclamp(R, _hash_to_point(ALERT, label, guess))
+
+
+def _unblinded(evaluated: bytes) -> bytes:
+    return nacl.bindings.crypto_scalarmult_ed25519_noclamp(R_INV, evaluated)
+
+
+def test_one_query_tests_at_most_one_guess_per_label() -> None:
+    # Guesses for "surname-dob" smuggled under labels the originator does not hold must be
+    # useless against the "surname-dob" answer; otherwise one rate-limited query tests
+    # MAX_LABELS guesses of one label instead of one.
+    guesses = [f"SMITH|1990-04-{day:02d}" for day in range(2, MAX_LABELS + 1)]
+    guesses.append(SUBJECT["surname-dob"])  # the right one, under a decoy label
+    labels = ["surname-dob"] + [f"decoy{i}" for i in range(1, MAX_LABELS)]
+    items = [
+        {"label": label, "point": _blinded("surname-dob", guess)}
+        for label, guess in zip(labels, guesses, strict=True)
+    ]
+    request = PetRequest.from_dict({"alert_id": ALERT, "items": items})
+    response = pet_respond(SECRET, ALERT, request, SUBJECT)
+    target = response.items[0].own
+    hits = [i for i, item in enumerate(response.items) if _unblinded(item.evaluated) == target]
+    assert hits == []
+
+
+def test_an_evaluation_from_one_query_does_not_test_another_querys_answer() -> None:
+    # Answers must not be reusable across queries (or across colluding requesters): an
+    # evaluation of the right guess obtained later must not match an earlier "own".
+    first = PetRequest.from_dict(
+        {"alert_id": ALERT, "items": [{"label": "document", "point": _blinded("document", "?")}]}
+    )
+    earlier_own = pet_respond(SECRET, ALERT, first, SUBJECT).items[0].own
+    second = PetRequest.from_dict(
+        {
+            "alert_id": ALERT,
+            "items": [{"label": "document", "point": _blinded("document", SUBJECT["document"])}],
+        }
+    )
+    later = pet_respond(SECRET, ALERT, second, SUBJECT).items[0]
+    assert _unblinded(later.evaluated) == later.own  # the same query does confirm it
+    assert _unblinded(later.evaluated) != earlier_own
+
+
+def test_answers_do_not_reveal_which_labels_the_originator_holds() -> None:
+    # Ask twice with the same request: if a held label's answer repeated while a missing
+    # label's answer changed, the requester would learn which fields the alert holds.
+    request = PetRequest.from_dict(
+        {
+            "alert_id": ALERT,
+            "items": [
+                {"label": "document", "point": _blinded("document", "?")},
+                {"label": "passport", "point": _blinded("passport", "?")},
+            ],
+        }
+    )
+    one = pet_respond(SECRET, ALERT, request, {"document": "X"})
+    two = pet_respond(SECRET, ALERT, request, {"document": "X"})
+    repeats = [a.own == b.own for a, b in zip(one.items, two.items, strict=True)]
+    assert repeats == [False, False]

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import nacl.bindings
 import nacl.pwhash
 import pytest
 from hypothesis import given, settings
@@ -160,3 +161,65 @@ def test_password_default_limits_are_interactive() -> None:
 def test_malformed_stored_hash(bad: str) -> None:
     with pytest.raises(InvalidEncoding):
         verify_password(bad, "pw")
+
+
+def test_password_unicode_forms_are_the_same_password() -> None:
+    # "é" typed as one code point (NFC, most keyboards) or as e + combining accent (NFD,
+    # some input methods and macOS text fields) is the same password to the person typing.
+    composed, decomposed = "caf\u00e9-p\u00e4ss", "cafe\u0301-pa\u0308ss"
+    stored = hash_password(composed, **FAST)
+    assert verify_password(stored, decomposed)
+    assert verify_password(hash_password(decomposed, **FAST), composed)
+    assert not verify_password(stored, "cafe-pass")
+
+
+@pytest.mark.parametrize("bad", [b"pw", None, 123, "\ud800 lone surrogate"])
+def test_password_that_is_not_text_is_a_typed_error(bad: object) -> None:
+    stored = hash_password("pw", **FAST)
+    with pytest.raises(InvalidEncoding, match="password"):
+        verify_password(stored, bad)  # type: ignore[arg-type]
+    with pytest.raises(InvalidEncoding, match="password"):
+        hash_password(bad, **FAST)  # type: ignore[arg-type]
+
+
+def test_seal_with_a_stuck_random_source_does_not_reuse_a_keystream(
+    alice: NodeIdentity, bob: NodeIdentity
+) -> None:
+    # The nonce is fixed at zero, so the box key must differ whenever the plaintext does,
+    # even if the injected random source is broken (a test stub left in production, a
+    # VM snapshot). Otherwise two boxes XOR to the XOR of their plaintexts.
+    def stuck(n: int) -> bytes:
+        return bytes(n)
+
+    one, two = b"details: first alert text", b"details: other alert text"
+    box1 = seal_to(bob.x25519_public_key, one, alice, "details", stuck)
+    box2 = seal_to(bob.x25519_public_key, two, alice, "details", stuck)
+    assert box1[1:33] != box2[1:33]  # different ephemeral keys
+    ct1, ct2 = box1[33:-16], box2[33:-16]
+    xor_ct = bytes(a ^ b for a, b in zip(ct1, ct2, strict=True))
+    xor_pt = bytes(a ^ b for a, b in zip(one, two, strict=True))
+    assert xor_ct != xor_pt
+    assert unseal(box1, bob, alice.public_key, "details") == one
+    assert unseal(box2, bob, alice.public_key, "details") == two
+    # The ephemeral key is not the stuck bytes themselves (anyone could compute X25519(e, R)).
+    assert box1[1:33] != nacl.bindings.crypto_scalarmult_base(bytes(32))
+
+
+def test_storage_with_a_stuck_random_source_does_not_reuse_a_nonce() -> None:
+    # Every blob is under the same sub-key, so a repeated nonce would be a repeated
+    # keystream (and a Poly1305 key reused: forgeable). The nonce must differ whenever
+    # the plaintext or its binding does, even if the random source is stuck.
+    def stuck(n: int) -> bytes:
+        return bytes(n)
+
+    key = StorageKey(b"s" * 32)
+    blobs = [
+        key.encrypt("details", b"reason: theft", stuck, context=b"alert-1"),
+        key.encrypt("details", b"reason: fight", stuck, context=b"alert-1"),
+        key.encrypt("details", b"reason: theft", stuck, context=b"alert-2"),
+        key.encrypt("photo", b"reason: theft", stuck, context=b"alert-1"),
+    ]
+    nonces = {blob[1:25] for blob in blobs}
+    assert len(nonces) == len(blobs)
+    assert bytes(24) not in nonces
+    assert key.decrypt("details", blobs[1], context=b"alert-1") == b"reason: fight"
