@@ -42,8 +42,15 @@ class RequestTimeout(P2PError):
 
 
 class FrameTooLarge(P2PError):
-    def __init__(self, what: str, announced: int, cap: int) -> None:
-        super().__init__(f"{what}: frame of {announced} bytes exceeds the cap of {cap} bytes")
+    """A frame is over its cap (``cap`` None: the peer refused ours as too large)."""
+
+    def __init__(self, what: str, announced: int, cap: int | None) -> None:
+        self.announced = announced
+        self.cap = cap
+        if cap is None:
+            super().__init__(f"{what}: the peer refused a frame of {announced} bytes as too large")
+        else:
+            super().__init__(f"{what}: frame of {announced} bytes exceeds the cap of {cap} bytes")
 
 
 class RemoteClosed(P2PError):
