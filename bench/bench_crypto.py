@@ -19,9 +19,11 @@ from doorwatch.crypto import (
     NodeIdentity,
     SignedEnvelope,
     hash_password,
+    new_alert_id,
     new_group_key,
     open_envelope,
     pet_blind,
+    pet_check_proof,
     pet_finish,
     pet_respond,
     seal_envelope,
@@ -59,11 +61,13 @@ def main(argv: list[str]) -> None:
     alice = NodeIdentity.generate()
     bob = NodeIdentity.generate()
     key = new_group_key(authority.network_id, "all")
+    envelope_alert_id, alert_salt = new_alert_id(alice.peer_id)
     header = EnvelopeHeader(
         network_id=authority.network_id,
         group="all",
         epoch=1,
-        alert_id=os.urandom(16),
+        alert_id=envelope_alert_id,
+        alert_salt=alert_salt,
         version=1,
         originator=alice.peer_id,
         created_at=T0,
@@ -119,6 +123,7 @@ def main(argv: list[str]) -> None:
     print(f"unseal 200 KB photo {1e3 / ops:7.3f} ms")
 
     alert_id = os.urandom(16)
+    request_id = os.urandom(16)
     secret = os.urandom(32)
     values = {
         "surname-dob": "SMITH|1990-04-01",
@@ -126,13 +131,15 @@ def main(argv: list[str]) -> None:
         "document": "123456789GBR",
     }
     labels = len(values)
-    state, request = pet_blind(alert_id, values)
-    response = pet_respond(secret, alert_id, request, values)
+    state, request = pet_blind(alert_id, request_id, values)
+    opening, response = pet_respond(secret, alert_id, request, values)
+    proof = pet_finish(state, response).proof()
     print(f"private equality test ({labels} combinations per query):")
     for name, fn in (
-        ("requester blind ", lambda: pet_blind(alert_id, values)),
+        ("requester blind ", lambda: pet_blind(alert_id, request_id, values)),
         ("originator answer", lambda: pet_respond(secret, alert_id, request, values)),
         ("requester finish", lambda: pet_finish(state, response)),
+        ("originator checks proof", lambda: pet_check_proof(opening, proof)),
     ):
         ops, _ = rate(fn, seconds)
         print(

@@ -29,6 +29,8 @@ class Purpose(StrEnum):
     JOIN = "join"
     STORAGE = "storage"
     PET = "pet"
+    PET_COMMIT = "pet-commit"  # the originator's commitment to its evaluated value
+    ALERT_ID = "alert-id"  # alert_id = H(originator key, alert_salt)
     SEAL = "seal"
     SEAL_EPHEMERAL = "seal-ephemeral"  # the hedged ephemeral key of a sealed box
     NONCE = "nonce"  # hedged AEAD nonces

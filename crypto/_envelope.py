@@ -12,6 +12,13 @@ moved under another header. The originator then signs
 member, even one without the group key, can check who sent it and that
 nothing was altered, and the signature commits to the ciphertext.
 
+Alert ids are bound to their originator: ``alert_id`` is the first 16 bytes
+of BLAKE2b("doorwatch:alert-id:v1\\0" || originator public key || alert_salt)
+with a random 16-byte ``alert_salt`` in the header, and ``verify_envelope``
+checks it. So no member can sign an envelope carrying another member's alert
+id (it would need a second preimage), and a forged envelope cannot make
+replicas refuse the real alert as having the wrong originator.
+
 Tombstones (kind ``tombstone``) carry no payload: the nonce and ciphertext
 are empty and only the signed header matters. Any other kind must carry a
 24-byte nonce and a ciphertext.
@@ -28,8 +35,14 @@ import nacl.utils
 from pydantic import Field, StrictBytes, StrictStr, model_validator
 
 from doorwatch.crypto._canonical import canonical_pack
-from doorwatch.crypto._domain import Purpose, RandomBytes, hedged_nonce, purpose_prefix
-from doorwatch.crypto._errors import BadSignature, DecryptionFailed, InvalidEncoding, InvalidKey
+from doorwatch.crypto._domain import Purpose, RandomBytes, digest, hedged_nonce, purpose_prefix
+from doorwatch.crypto._errors import (
+    BadSignature,
+    DecryptionFailed,
+    InvalidAlertId,
+    InvalidEncoding,
+    InvalidKey,
+)
 from doorwatch.crypto._groupkey import GroupKey
 from doorwatch.crypto._identity import NodeIdentity, peer_id_to_public_key, verify
 from doorwatch.crypto._wire import (
@@ -59,6 +72,7 @@ class EnvelopeHeader(WireModel):
     group: GroupName
     epoch: Counter
     alert_id: Bytes16
+    alert_salt: Bytes16
     version: Counter
     originator: PeerIdStr
     created_at: Time
@@ -89,6 +103,29 @@ class SignedEnvelope(WireModel):
     @property
     def is_tombstone(self) -> bool:
         return self.header.kind == KIND_TOMBSTONE
+
+
+def derive_alert_id(originator: str, alert_salt: bytes) -> bytes:
+    """The alert id an originator (peer id) gets for a 16-byte ``alert_salt``."""
+    if not isinstance(alert_salt, bytes) or len(alert_salt) != 16:
+        raise InvalidEncoding("alert_salt: exactly 16 bytes")
+    public_key = peer_id_to_public_key(originator)
+    return digest(Purpose.ALERT_ID, public_key + alert_salt)[:16]
+
+
+def new_alert_id(
+    originator: str, random_bytes: RandomBytes = nacl.utils.random
+) -> tuple[bytes, bytes]:
+    """A fresh ``(alert_id, alert_salt)`` for an alert created by ``originator`` (peer id)."""
+    salt = random_bytes(16)
+    return derive_alert_id(originator, salt), salt
+
+
+def check_alert_id(header: EnvelopeHeader) -> None:
+    """Raise InvalidAlertId unless ``header.alert_id`` derives from its originator and salt."""
+    expected = derive_alert_id(header.originator, header.alert_salt)
+    if not hmac.compare_digest(expected, header.alert_id):
+        raise InvalidAlertId()
 
 
 def _aad(header: EnvelopeHeader) -> bytes:
@@ -142,16 +179,19 @@ def sign_tombstone(header: EnvelopeHeader, signer: NodeIdentity) -> SignedEnvelo
 
 
 def verify_envelope(envelope: SignedEnvelope, originator_public_key: bytes | None = None) -> None:
-    """Check the originator's signature; raise BadSignature.
+    """Check the alert id's derivation and the originator's signature.
 
-    The key defaults to the one inlined in ``header.originator``; a key given
-    must be that peer id's key.
+    Raises InvalidAlertId (a BadSignature) if ``alert_id`` is not derived from
+    the originator's key and ``alert_salt``, BadSignature if the signature does
+    not verify. The key defaults to the one inlined in ``header.originator``; a
+    key given must be that peer id's key.
     """
     inlined = peer_id_to_public_key(envelope.header.originator)
     if originator_public_key is not None and not hmac.compare_digest(
         inlined, originator_public_key
     ):
         raise BadSignature("the key given is not the header's originator's")
+    check_alert_id(envelope.header)
     verify(Purpose.SEGMENT, inlined, envelope.signed_bytes(), envelope.signature)
 
 

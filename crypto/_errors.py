@@ -75,6 +75,18 @@ class PetError(CryptoError):
     default_message = "the private equality test message does not match the request"
 
 
+class PetProofInvalid(PetError):
+    """A photo request's proof of a match does not open the originator's commitment."""
+
+    default_message = "the proof of a match is not the originator's evaluated value"
+
+
+class InvalidAlertId(BadSignature):
+    """An envelope whose alert_id is not derived from its originator's key and alert_salt."""
+
+    default_message = "alert_id is not derived from the originator's key and the alert_salt"
+
+
 class CertificateError(CryptoError):
     """Base class of the membership-certificate checks."""
 

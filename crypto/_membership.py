@@ -91,6 +91,8 @@ class Certificate(WireModel):
     peer_id: PeerIdStr
     groups: tuple[GroupName, ...] = Field(max_length=_MAX_GROUPS)
     committee: StrictBool
+    key_manager: StrictBool = False
+    """The network's designated group-key manager: recipients accept group keys only from it."""
     jurisdiction: Jurisdiction
     valid_from: Time
     valid_until: Time
@@ -298,6 +300,7 @@ class AuthorityKey(SigningKey):
         valid_until: int,
         agreement_version: str,
         serial: int,
+        key_manager: bool = False,
     ) -> Certificate:
         """Sign a membership certificate. Groups are stored sorted and de-duplicated."""
         if valid_until <= valid_from:
@@ -308,6 +311,7 @@ class AuthorityKey(SigningKey):
             "peer_id": peer_id,
             "groups": _groups(groups),
             "committee": committee,
+            "key_manager": key_manager,
             "jurisdiction": jurisdiction,
             "valid_from": valid_from,
             "valid_until": valid_until,

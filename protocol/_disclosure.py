@@ -29,10 +29,14 @@ session with a ``disclosure.refusal`` carrying the error code.
 
 The identity check is crypto's private equality test: the originator learns
 nothing about the customer and cannot tell whether it matched; the requester
-learns, per label, equal or not. The photo request names the labels that
-matched; the originator cannot verify that claim (see docs/protocol.md), so
-the identity-check rate limit also bounds photos. The photo and the details
-are sealed to the requester, bound to the request id and alert id.
+learns, per label, equal or not. The originator's answer commits to its
+evaluated value per label (``PetOpening``, kept in this session's memory);
+the photo request carries the requester's unblinded value for the labels it
+claims matched, and the originator checks it against the kept value: a
+requester whose customer did not match cannot produce it, so a photo request
+without a valid proof is refused (``bad_proof``) and audited on both sides.
+The photo and the details are sealed to the requester, bound to the request
+id and alert id.
 
 Both sides emit an ``AuditEvent`` for every step and outcome; the node
 persists them. Nothing here reads a clock: ``now`` is always a parameter.
@@ -52,11 +56,15 @@ import nacl.utils
 from doorwatch.crypto import (
     CryptoError,
     NodeIdentity,
+    PetError,
+    PetOpening,
+    PetResult,
     PetState,
     canonical_pack,
     canonical_unpack,
     peer_id_to_public_key,
     pet_blind,
+    pet_check_proof,
     pet_finish,
     pet_respond,
     seal_to,
@@ -300,6 +308,7 @@ class OriginatorSession:
         self.alert_id: bytes | None = None
         self.requester: str | None = None
         self.labels: tuple[str, ...] = ()
+        self._opening: PetOpening | None = None
 
     def _audit(
         self,
@@ -435,7 +444,7 @@ class OriginatorSession:
                 request, now, f"rate limit reached: {broken}", ErrorCode.RATE_LIMITED, audit
             )
         try:
-            response = pet_respond(
+            self._opening, response = pet_respond(
                 self._secret,
                 request.alert_id,
                 request.pet,
@@ -480,14 +489,18 @@ class OriginatorSession:
                 ErrorCode.OUT_OF_ORDER,
                 audit,
             )
-        if not set(request.matched_labels) <= set(self.labels):
+        assert self._opening is not None
+        try:
+            pet_check_proof(self._opening, request.proof)
+        except PetError:
             return self._refuse(
                 request,
                 now,
-                "matched_labels must be labels of the identity check",
-                ErrorCode.MALFORMED,
+                "proof: the unblinded values do not open the identity check's commitments",
+                ErrorCode.BAD_PROOF,
                 audit,
             )
+        self._opening = None
         broken = self._limiter.try_acquire(self._limiter.photo_rules(request.requester), now)
         if broken is not None:
             return self._refuse(
@@ -621,7 +634,11 @@ class RequesterSession:
         self._random = random_bytes
         self._pet: PetState | None = None
         self.state = RequesterState.NEW
-        self.matched_labels: tuple[str, ...] = ()
+        self._result: PetResult | None = None
+
+    @property
+    def matched_labels(self) -> tuple[str, ...]:
+        return self._result.matched_labels if self._result is not None else ()
 
     def _audit(
         self,
@@ -657,7 +674,7 @@ class RequesterSession:
         """Blind the customer's normalised values (label -> value) and ask the originator."""
         self._expect(RequesterState.NEW, "start an identity check")
         try:
-            self._pet, pet = pet_blind(self.alert_id, values, self._random)
+            self._pet, pet = pet_blind(self.alert_id, self.request_id, values, self._random)
         except CryptoError as exc:
             raise LocalProtocolError(f"identity check: {exc.message}", ErrorCode.MALFORMED) from exc
         request = IdentityCheckRequest(
@@ -674,11 +691,12 @@ class RequesterSession:
     def request_photo(self, now: int) -> RequesterOutput:
         """Ask for the photo; only after an identity check that matched."""
         self._expect(RequesterState.MATCHED, "request the photo")
+        assert self._result is not None
         request = PhotoRequest(
             request_id=self.request_id,
             alert_id=self.alert_id,
             requester=self._identity.peer_id,
-            matched_labels=self.matched_labels,
+            proof=self._result.proof(),
         )
         self.state = RequesterState.PHOTO_SENT
         audit = [self._audit("photo", "requested", now, labels=self.matched_labels)]
@@ -763,13 +781,14 @@ class RequesterSession:
         if isinstance(message, IdentityCheckResponse):
             assert self._pet is not None
             try:
-                results = pet_finish(self._pet, message.pet)
+                result = pet_finish(self._pet, message.pet)
             except CryptoError as exc:
                 raise RemoteProtocolError(
                     "identity check: the answer does not fit the request", ErrorCode.MALFORMED
                 ) from exc
             self._pet = None
-            self.matched_labels = tuple(label for label, ok in results.items() if ok)
+            self._result = result
+            results = result.equal
             matched = bool(self.matched_labels)
             self.state = RequesterState.MATCHED if matched else RequesterState.NO_MATCH
             audit = [

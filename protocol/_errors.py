@@ -38,6 +38,9 @@ class ErrorCode(StrEnum):
     NOT_CONFIRMED = "not_confirmed"
     WRONG_SESSION = "wrong_session"
     WRONG_NETWORK = "wrong_network"
+    BAD_PROOF = "bad_proof"
+    NOT_KEY_MANAGER = "not_key_manager"
+    STALE_EPOCH = "stale_epoch"
 
 
 class ProtocolError(Exception):

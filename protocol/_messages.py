@@ -41,6 +41,7 @@ from doorwatch.crypto import (
     KIND_UPDATE,
     Certificate,
     InvalidPeerId,
+    PetProof,
     PetRequest,
     PetResponse,
     RevocationList,
@@ -200,14 +201,27 @@ class SealedGroupKey(Model):
 
 
 class GroupKeyDelivery(Message):
-    """A group key epoch, sealed by ``sender`` (the coordinator's node) to each member."""
+    """A group key epoch, sealed by ``sender`` to each member.
+
+    ``sender_certificate`` is the sender's authority-signed certificate; it
+    must carry ``key_manager``, or recipients refuse the delivery.
+    """
 
     type: Literal["group_key.delivery"] = "group_key.delivery"
     network_id: NetworkId
     group: GroupName
     epoch: Counter
     sender: PeerId
+    sender_certificate: Certificate
     keys: Annotated[tuple[SealedGroupKey, ...], Field(min_length=1, max_length=1000)]
+
+    @model_validator(mode="after")
+    def _sender(self) -> Self:
+        if self.sender_certificate.peer_id != self.sender:
+            raise ValueError("sender_certificate must be the sender's certificate")
+        if len({k.member for k in self.keys}) != len(self.keys):
+            raise ValueError("keys must name each member once")
+        return self
 
 
 class PresenceRecord(Message):
@@ -370,8 +384,8 @@ class IdentityCheckRequest(Message):
 
     @model_validator(mode="after")
     def _same_alert(self) -> Self:
-        if self.pet.alert_id != self.alert_id:
-            raise ValueError("pet.alert_id must be the request's alert_id")
+        if self.pet.alert_id != self.alert_id or self.pet.request_id != self.request_id:
+            raise ValueError("pet.alert_id and pet.request_id must be the request's")
         return self
 
 
@@ -385,19 +399,34 @@ class IdentityCheckResponse(Message):
 
     @model_validator(mode="after")
     def _same_alert(self) -> Self:
-        if self.pet.alert_id != self.alert_id:
-            raise ValueError("pet.alert_id must be the response's alert_id")
+        if self.pet.alert_id != self.alert_id or self.pet.request_id != self.request_id:
+            raise ValueError("pet.alert_id and pet.request_id must be the response's")
         return self
 
 
 class PhotoRequest(Message):
-    """Step 2: asked only after an identity check whose ``matched_labels`` were equal."""
+    """Step 2: asked only with ``proof`` of the labels that matched in the identity check.
+
+    The proof carries, per matched label, the requester's unblinded value,
+    which the originator checks against its own evaluation: a requester that
+    did not match cannot produce it.
+    """
 
     type: Literal["disclosure.photo.request"] = "disclosure.photo.request"
     request_id: RequestId
     alert_id: AlertId
     requester: PeerId
-    matched_labels: Annotated[tuple[Label, ...], Field(min_length=1, max_length=8)]
+    proof: PetProof
+
+    @model_validator(mode="after")
+    def _same_request(self) -> Self:
+        if self.proof.alert_id != self.alert_id or self.proof.request_id != self.request_id:
+            raise ValueError("proof.alert_id and proof.request_id must be the request's")
+        return self
+
+    @property
+    def matched_labels(self) -> tuple[str, ...]:
+        return self.proof.labels
 
 
 class PhotoResponse(Message):

@@ -14,6 +14,14 @@ the signed header fields only, whether the message replaces the record:
   rollback);
 - the originator and creation time of an alert never change: a message that
   disagrees with the held record is refused (``wrong_originator``);
+- new content under a superseded group-key epoch is refused (``stale_epoch``)
+  when the replica is given the current epochs (``current_epoch``, normally
+  ``GroupKeyring.current_epoch``): a publish, update or suspension that would
+  add or replace a record must be sealed under the current epoch of its group
+  or a newer one, so a member that has not rotated yet cannot keep writing
+  content a removed member can read. Tombstones carry no content and are
+  accepted under any epoch; records already held under an old epoch stay (and
+  stay readable with the old key) until superseded or purged;
 - an expiry more than ``MAX_LIFETIME`` (366 days) after creation, or dates more
   than ``FUTURE_SKEW`` (1 day) ahead of ``now``, are refused; content already
   expired at ``now`` is ignored, not stored.
@@ -38,7 +46,7 @@ nothing left to guard.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -73,6 +81,7 @@ class AlertRecord:
     alert_id: bytes
     network_id: str
     group: str
+    epoch: int
     originator: str
     version: int
     status: Literal["active", "suspended", "withdrawn"]
@@ -118,6 +127,7 @@ def record_from_message(message: AlertMessage, stored_at: int) -> AlertRecord:
         alert_id=header.alert_id,
         network_id=header.network_id,
         group=header.group,
+        epoch=header.epoch,
         originator=header.originator,
         version=header.version,
         status=status,
@@ -197,18 +207,28 @@ def _refuse(message: str, code: ErrorCode) -> RemoteProtocolError:
 class Replica:
     """The received alert records of one node, and the rules that change them."""
 
-    def __init__(self, network_id: str, clock_floor: int = 0) -> None:
+    def __init__(
+        self,
+        network_id: str,
+        clock_floor: int = 0,
+        current_epoch: Callable[[str], int | None] | None = None,
+    ) -> None:
         self.network_id = network_id
         self.clock_floor = clock_floor
+        self._current_epoch = current_epoch
         self._records: dict[bytes, AlertRecord] = {}
         self.index = ReconciliationIndex()
 
     @classmethod
     def from_records(
-        cls, network_id: str, records: Iterable[AlertRecord], clock_floor: int = 0
+        cls,
+        network_id: str,
+        records: Iterable[AlertRecord],
+        clock_floor: int = 0,
+        current_epoch: Callable[[str], int | None] | None = None,
     ) -> Replica:
         """Rebuild a replica from persisted records and clock floor (after a restart)."""
-        replica = cls(network_id, clock_floor)
+        replica = cls(network_id, clock_floor, current_epoch)
         for record in records:
             replica._put(record)
         return replica
@@ -267,13 +287,24 @@ class Replica:
             return Ignored(alert_id=record.alert_id, code=ErrorCode.EXPIRED)
         return None
 
+    def _refuse_stale_epoch(self, incoming: AlertRecord) -> None:
+        if incoming.withdrawn or self._current_epoch is None:
+            return
+        current = self._current_epoch(incoming.group)
+        if current is not None and incoming.epoch < current:
+            raise _refuse(
+                "epoch: new content must be sealed under the group's current key epoch",
+                ErrorCode.STALE_EPOCH,
+            )
+
     def apply(self, message: AlertMessage, now: int) -> list[ReplicaEvent]:
         """Apply one verified alert message at time ``now``; return what happened.
 
         Raises RemoteProtocolError for a message no replica may accept (dates in
         the future, a lifetime over 12 months, a changed originator or creation
-        time, another network). Replays and messages about withdrawn or expired
-        alerts are reported as events, not errors: they are normal in gossip.
+        time, another network, new content under a superseded key epoch).
+        Replays and messages about withdrawn or expired alerts are reported as
+        events, not errors: they are normal in gossip.
         """
         now = self._observe(now)
         incoming = record_from_message(message, now)
@@ -289,6 +320,7 @@ class Replica:
         if ignored is not None:
             return [ignored]
         if held is None:
+            self._refuse_stale_epoch(incoming)
             self._put(incoming)
             if incoming.withdrawn:
                 return [AlertWithdrawn(record=incoming, previous=None)]
@@ -303,6 +335,8 @@ class Replica:
             held.withdrawn or held.version == incoming.version
         )
         wins = incoming.item.supersedes(held.item)
+        if wins:
+            self._refuse_stale_epoch(incoming)
         events: list[ReplicaEvent] = []
         if same_rank:
             kept, lost = (incoming, held) if wins else (held, incoming)

@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from doorwatch.crypto import (
     CryptoError,
+    InvalidAlertId,
     NodeIdentity,
     canonical_pack,
     peer_id_to_public_key,
@@ -73,7 +74,14 @@ def verify_message(message: Message) -> None:
     """Check the signature of a node-signed or alert message; raise RemoteProtocolError."""
     try:
         if isinstance(message, AlertPublish | AlertUpdate | Withdrawal):
-            verify_envelope(message.envelope)
+            try:
+                verify_envelope(message.envelope)
+            except InvalidAlertId as exc:
+                raise RemoteProtocolError(
+                    f"{message.type}: alert_id is not derived from the originator's key "
+                    "and alert_salt",
+                    ErrorCode.WRONG_ORIGINATOR,
+                ) from exc
             return
         field = _signer_field(message)
         if not isinstance(message, NodeSigned):

@@ -16,10 +16,13 @@ from doorwatch.crypto import (
     DecryptionFailed,
     EnvelopeHeader,
     GroupKey,
+    InvalidAlertId,
     InvalidEncoding,
     InvalidKey,
     NodeIdentity,
     SignedEnvelope,
+    derive_alert_id,
+    new_alert_id,
     new_group_key,
     open_envelope,
     open_group_key,
@@ -34,6 +37,7 @@ from doorwatch.crypto._envelope import _aad, _sign
 Random = Callable[[str], Callable[[int], bytes]]
 T0 = 1_700_000_000
 PLAINTEXT = bytes(range(200))
+SALT = bytes(range(16))
 
 
 def header(
@@ -43,7 +47,8 @@ def header(
         "network_id": network_id,
         "group": "all",
         "epoch": epoch,
-        "alert_id": bytes(range(16)),
+        "alert_id": derive_alert_id(originator.peer_id, SALT),
+        "alert_salt": SALT,
         "version": 3,
         "originator": originator.peer_id,
         "created_at": T0,
@@ -310,3 +315,51 @@ def test_envelopes_with_a_stuck_random_source_do_not_reuse_a_nonce(
     ]
     assert len({env.nonce for env in envelopes}) == len(envelopes)
     assert open_envelope(envelopes[1], group_key) == b"other payload"
+
+
+# -- alert ids are bound to their originator ------------------------------------------------
+
+
+def test_new_alert_id_is_derived_from_the_originator_and_salt(
+    alice: NodeIdentity, bob: NodeIdentity, make_random: Random
+) -> None:
+    alert_id, salt = new_alert_id(alice.peer_id, make_random("aid"))
+    assert len(alert_id) == 16
+    assert len(salt) == 16
+    assert derive_alert_id(alice.peer_id, salt) == alert_id
+    assert derive_alert_id(bob.peer_id, salt) != alert_id
+    assert new_alert_id(alice.peer_id, make_random("other"))[0] != alert_id
+
+
+def test_a_member_cannot_sign_an_envelope_with_another_members_alert_id(
+    authority: AuthorityKey, alice: NodeIdentity, bob: NodeIdentity, group_key: GroupKey
+) -> None:
+    real = seal_envelope(header(alice, authority.network_id), PLAINTEXT, group_key, alice)
+    # Bob copies Alice's alert id and salt into his own header and signs it himself.
+    forged_header = header(bob, authority.network_id).model_copy(
+        update={"alert_id": real.header.alert_id, "alert_salt": real.header.alert_salt}
+    )
+    forged = seal_envelope(forged_header, b"bob's", group_key, bob)
+    with pytest.raises(InvalidAlertId, match="alert_id"):
+        verify_envelope(forged)
+    with pytest.raises(InvalidAlertId):
+        open_envelope(forged, group_key)
+    verify_envelope(real)
+
+
+def test_a_changed_salt_or_alert_id_fails_even_when_re_signed(
+    authority: AuthorityKey, alice: NodeIdentity, group_key: GroupKey
+) -> None:
+    h = header(alice, authority.network_id)
+    for changed in (
+        h.model_copy(update={"alert_salt": bytes(16)}),
+        h.model_copy(update={"alert_id": bytes(16)}),
+    ):
+        env = seal_envelope(changed, PLAINTEXT, group_key, alice)
+        with pytest.raises(InvalidAlertId):
+            verify_envelope(env)
+
+
+def test_derive_alert_id_refuses_a_bad_salt(alice: NodeIdentity) -> None:
+    with pytest.raises(InvalidEncoding, match="alert_salt"):
+        derive_alert_id(alice.peer_id, b"short")

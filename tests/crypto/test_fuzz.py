@@ -23,6 +23,7 @@ from doorwatch.crypto import (
     PetResponse,
     RevocationList,
     SignedEnvelope,
+    derive_alert_id,
     join_request,
     new_group_key,
     pet_blind,
@@ -40,7 +41,8 @@ ENVELOPE = seal_envelope(
         network_id=AUTHORITY.network_id,
         group="all",
         epoch=1,
-        alert_id=b"a" * 16,
+        alert_id=derive_alert_id(NODE.peer_id, b"s" * 16),
+        alert_salt=b"s" * 16,
         version=1,
         originator=NODE.peer_id,
         created_at=1,
@@ -51,7 +53,7 @@ ENVELOPE = seal_envelope(
     KEY,
     NODE,
 )
-_STATE, PET_REQUEST = pet_blind(b"a" * 16, {"document": "X"})
+_STATE, PET_REQUEST = pet_blind(b"a" * 16, b"r" * 16, {"document": "X"})
 SAMPLES: list[WireModel] = [
     ENVELOPE,
     AUTHORITY.issue_certificate(
@@ -73,7 +75,7 @@ SAMPLES: list[WireModel] = [
     ),
     KEY,
     PET_REQUEST,
-    pet_respond(b"s" * 32, b"a" * 16, PET_REQUEST, {"document": "X"}),
+    pet_respond(b"s" * 32, b"a" * 16, PET_REQUEST, {"document": "X"})[1],
 ]
 MODELS: list[type[WireModel]] = [
     SignedEnvelope,

@@ -358,3 +358,28 @@ def test_truncated_invite(authority: AuthorityKey, make_random: Random) -> None:
     for cut in (1, 2, 5, 20, len(text) // 2):
         with pytest.raises(InvalidToken):
             InviteToken.decode(text[:-cut])
+
+
+def test_the_key_manager_flag_is_signed_and_off_by_default(
+    authority: AuthorityKey, alice: NodeIdentity
+) -> None:
+    cert = issue(authority, alice)
+    assert cert.key_manager is False
+    # A member cannot promote itself to key manager: the flag is under the signature.
+    promoted = cert.model_copy(update={"key_manager": True})
+    with pytest.raises(CertificateBadSignature):
+        check(promoted, authority)
+    manager = authority.issue_certificate(
+        venue="Pubwatch coordinator",
+        peer_id=alice.peer_id,
+        groups=["all"],
+        committee=False,
+        key_manager=True,
+        jurisdiction="GB-ENG",
+        valid_from=T0,
+        valid_until=T0 + DAY * 2,
+        agreement_version="2024.1",
+        serial=9,
+    )
+    check(Certificate.from_bytes(manager.to_bytes()), authority)
+    assert Certificate.from_bytes(manager.to_bytes()).key_manager is True

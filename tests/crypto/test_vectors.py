@@ -30,17 +30,20 @@ from doorwatch.crypto import (
     InviteToken,
     JoinRequest,
     NodeIdentity,
+    PetProof,
     PetRequest,
     PetResponse,
     RevocationList,
     SignedEnvelope,
     StorageKey,
     canonical_pack,
+    derive_alert_id,
     join_request,
     new_group_key,
     open_envelope,
     open_group_key,
     pet_blind,
+    pet_check_proof,
     pet_finish,
     pet_respond,
     pet_secret,
@@ -59,6 +62,12 @@ from doorwatch.crypto import (
 VECTORS = Path(__file__).parent / "vectors" / "v1.json"
 T0 = 1_750_000_000
 PASSWORD = "correct horse battery staple"
+
+
+ALERT_SALT = bytes(range(16, 32))
+PET_REQUEST_ID = bytes(range(32, 48))
+PET_VALUES = {"surname-dob": "SMITH|1990-04-01", "document": "X1"}
+PET_OWN = {"surname-dob": "SMITH|1990-04-01", "document": "X2"}
 
 
 def stream(label: str) -> Callable[[int], bytes]:
@@ -115,7 +124,8 @@ def build() -> dict[str, str]:
         network_id=nid,
         group="all",
         epoch=1,
-        alert_id=bytes(range(16)),
+        alert_id=derive_alert_id(alice.peer_id, ALERT_SALT),
+        alert_salt=ALERT_SALT,
         version=1,
         originator=alice.peer_id,
         created_at=T0,
@@ -131,15 +141,22 @@ def build() -> dict[str, str]:
     sealed_photo = seal_to(bob.x25519_public_key, b"\xff\xd8 photo", alice, "photo", stream("s"))
     storage = StorageKey.generate(stream("storage"))
     stored = storage.encrypt("details", b"reason: violence", stream("at-rest"), context=b"a1")
-    pet_state, pet_request = pet_blind(
-        bytes(range(16)), {"surname-dob": "SMITH|1990-04-01", "document": "X1"}, stream("pet")
+    pet_state, pet_request = pet_blind(bytes(range(16)), PET_REQUEST_ID, PET_VALUES, stream("pet"))
+    _, pet_response = pet_respond(
+        seed("pet-node-secret"), bytes(range(16)), pet_request, PET_OWN, stream("pet-own")
     )
-    pet_response = pet_respond(
-        seed("pet-node-secret"),
-        bytes(range(16)),
-        pet_request,
-        {"surname-dob": "SMITH|1990-04-01", "document": "X2"},
-        stream("pet-own"),
+    pet_result = pet_finish(pet_state, pet_response)
+    key_manager_cert = authority.issue_certificate(
+        venue="Pubwatch coordinator",
+        peer_id=bob.peer_id,
+        groups=["all"],
+        committee=False,
+        key_manager=True,
+        jurisdiction="GB-ENG",
+        valid_from=T0,
+        valid_until=T0 + 31_536_000,
+        agreement_version="2024.1",
+        serial=2,
     )
     return {
         "canonical": canonical_pack({"b": [1, -1, "s", b"b", None, True], "a": {"x": 2**40}}).hex(),
@@ -152,6 +169,7 @@ def build() -> dict[str, str]:
         "authority_public_key": authority.public_key.hex(),
         "network_id": nid,
         "certificate": cert.to_bytes().hex(),
+        "key_manager_certificate": key_manager_cert.to_bytes().hex(),
         "revocation_list": revocations.to_bytes().hex(),
         "invite": invite.encode(),
         "join_request": join.to_bytes().hex(),
@@ -166,7 +184,8 @@ def build() -> dict[str, str]:
         "pet_secret": pet_secret(seed("pet-node-secret"), bytes(range(16))).hex(),
         "pet_request": pet_request.to_bytes().hex(),
         "pet_response": pet_response.to_bytes().hex(),
-        "pet_result": json.dumps(pet_finish(pet_state, pet_response), sort_keys=True),
+        "pet_result": json.dumps(dict(pet_result.equal), sort_keys=True),
+        "pet_proof": pet_result.proof().to_bytes().hex(),
     }
 
 
@@ -227,13 +246,24 @@ def test_committed_bytes_still_verify_and_open() -> None:
     assert storage.decrypt("details", blob, context=b"a1") == b"reason: violence"
     # The requester's state is rebuilt from its stream; the committed answer must still
     # finish to the committed result (an originator's answer stays readable).
-    pet_state, pet_request = pet_blind(
-        bytes(range(16)), {"surname-dob": "SMITH|1990-04-01", "document": "X1"}, stream("pet")
-    )
+    pet_state, pet_request = pet_blind(bytes(range(16)), PET_REQUEST_ID, PET_VALUES, stream("pet"))
     assert pet_request == PetRequest.from_bytes(bytes.fromhex(v["pet_request"]))
     pet_response = PetResponse.from_bytes(bytes.fromhex(v["pet_response"]))
-    assert pet_finish(pet_state, pet_response) == json.loads(v["pet_result"])
+    result = pet_finish(pet_state, pet_response)
+    assert dict(result.equal) == json.loads(v["pet_result"])
     assert json.loads(v["pet_result"]) == {"document": False, "surname-dob": True}
+    # The originator's opening is rebuilt from its stream; the committed proof must open it.
+    opening, _ = pet_respond(
+        seed("pet-node-secret"), bytes(range(16)), pet_request, PET_OWN, stream("pet-own")
+    )
+    proof = PetProof.from_bytes(bytes.fromhex(v["pet_proof"]))
+    assert pet_check_proof(opening, proof) == ("surname-dob",)
+    km = Certificate.from_bytes(bytes.fromhex(v["key_manager_certificate"]))
+    verify_certificate(
+        km, authority_public_key=authority_pk, network_id=nid, now=T0 + 1, revocations=None
+    )
+    assert km.key_manager
+    assert not cert.key_manager
 
 
 def test_committed_password_hash_still_verifies() -> None:
@@ -248,9 +278,13 @@ def main(argv: list[str]) -> None:
     if argv != ["--write"]:
         print(__doc__)
         return
+    # Keep the committed Argon2id hash (hashing re-salts it, which is no format change).
+    stored = committed()["argon2id_password_hash"] if VECTORS.exists() else None
+    if stored is None or not verify_password(stored, PASSWORD):
+        stored = hash_password(PASSWORD)
     data = {
         "comment": "doorwatch.crypto known-answer vectors, format v1; see test_vectors.py",
-        "argon2id_password_hash": hash_password(PASSWORD),
+        "argon2id_password_hash": stored,
         "argon2id_password": PASSWORD,
         "vectors": build(),
     }

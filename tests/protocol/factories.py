@@ -15,6 +15,7 @@ from doorwatch.crypto import (
     GroupKey,
     NodeIdentity,
     SignedEnvelope,
+    derive_alert_id,
     new_group_key,
     seal_envelope,
     sign_tombstone,
@@ -41,6 +42,24 @@ def identity(name: str) -> NodeIdentity:
 GROUP_KEY: GroupKey = new_group_key(NETWORK_ID, "all", random_bytes=seeded_bytes(1))
 
 
+_SALTS: dict[bytes, bytes] = {}
+
+
+def bound_id(originator: NodeIdentity, name: bytes) -> bytes:
+    """An alert id derived from ``originator`` and a salt (as verification demands);
+    envelopes the factories build for it carry that salt."""
+    salt = hashlib.sha256(b"salt" + name).digest()[:16]
+    alert_id = derive_alert_id(originator.peer_id, salt)
+    _SALTS[alert_id] = salt
+    return alert_id
+
+
+def salt_for(alert_id: bytes) -> bytes:
+    """The salt of a ``bound_id``; for other test ids (which the replica accepts, as it does
+    not check the derivation, but ``verify_alert_message`` refuses) a fixed dummy salt."""
+    return _SALTS.get(alert_id, bytes(16))
+
+
 def header(
     originator: NodeIdentity,
     alert_id: bytes,
@@ -55,6 +74,7 @@ def header(
         group="all",
         epoch=GROUP_KEY.epoch,
         alert_id=alert_id,
+        alert_salt=salt_for(alert_id),
         version=version,
         originator=originator.peer_id,
         created_at=created_at,

@@ -12,8 +12,10 @@ from doorwatch.crypto import (
     EnvelopeHeader,
     PetBlinded,
     PetEvaluated,
+    PetProof,
     PetRequest,
     PetResponse,
+    PetUnblinded,
     RevocationList,
     SignedEnvelope,
 )
@@ -75,6 +77,7 @@ def envelopes(draw: st.DrawFn, kinds: tuple[str, ...]) -> SignedEnvelope:
         group=draw(group),
         epoch=draw(counter),
         alert_id=draw(b16),
+        alert_salt=draw(b16),
         version=draw(counter),
         originator=draw(peer),
         created_at=draw(time),
@@ -96,6 +99,7 @@ certificates = st.builds(
     peer_id=peer,
     groups=st.lists(group, max_size=3).map(tuple),
     committee=st.booleans(),
+    key_manager=st.booleans(),
     jurisdiction=st.from_regex(r"\A[A-Z]{2}(-[A-Z0-9]{1,3})?\Z"),
     valid_from=time,
     valid_until=time,
@@ -115,35 +119,69 @@ revocation_lists = st.builds(
 
 
 @st.composite
-def pet_request(draw: st.DrawFn, alert_id: bytes) -> PetRequest:
+def pet_request(draw: st.DrawFn, alert_id: bytes, request_id: bytes) -> PetRequest:
     labels = draw(st.lists(label, min_size=1, max_size=8, unique=True))
     items = tuple(PetBlinded(label=lab, point=draw(point)) for lab in labels)
-    return PetRequest(alert_id=alert_id, items=items)
+    return PetRequest(alert_id=alert_id, request_id=request_id, items=items)
 
 
 @st.composite
-def pet_response(draw: st.DrawFn, alert_id: bytes) -> PetResponse:
+def pet_response(draw: st.DrawFn, alert_id: bytes, request_id: bytes) -> PetResponse:
     labels = draw(st.lists(label, min_size=1, max_size=8, unique=True))
-    items = tuple(PetEvaluated(label=lab, evaluated=draw(point), own=draw(point)) for lab in labels)
-    return PetResponse(alert_id=alert_id, items=items)
+    items = tuple(
+        PetEvaluated(label=lab, evaluated=draw(point), commitment=draw(point)) for lab in labels
+    )
+    return PetResponse(alert_id=alert_id, request_id=request_id, items=items)
+
+
+@st.composite
+def pet_proof(draw: st.DrawFn, alert_id: bytes, request_id: bytes) -> PetProof:
+    labels = draw(st.lists(label, min_size=1, max_size=8, unique=True))
+    items = tuple(PetUnblinded(label=lab, point=draw(point)) for lab in labels)
+    return PetProof(alert_id=alert_id, request_id=request_id, items=items)
 
 
 @st.composite
 def identity_check_requests(draw: st.DrawFn) -> IdentityCheckRequest:
-    alert_id = draw(b16)
+    alert_id, request_id = draw(b16), draw(b16)
     return IdentityCheckRequest(
-        request_id=draw(b16),
+        request_id=request_id,
         alert_id=alert_id,
         requester=draw(peer),
-        pet=draw(pet_request(alert_id)),
+        pet=draw(pet_request(alert_id, request_id)),
     )
 
 
 @st.composite
 def identity_check_responses(draw: st.DrawFn) -> IdentityCheckResponse:
-    alert_id = draw(b16)
+    alert_id, request_id = draw(b16), draw(b16)
     return IdentityCheckResponse(
-        request_id=draw(b16), alert_id=alert_id, pet=draw(pet_response(alert_id))
+        request_id=request_id, alert_id=alert_id, pet=draw(pet_response(alert_id, request_id))
+    )
+
+
+@st.composite
+def photo_requests(draw: st.DrawFn) -> PhotoRequest:
+    alert_id, request_id = draw(b16), draw(b16)
+    return PhotoRequest(
+        request_id=request_id,
+        alert_id=alert_id,
+        requester=draw(peer),
+        proof=draw(pet_proof(alert_id, request_id)),
+    )
+
+
+@st.composite
+def group_key_deliveries(draw: st.DrawFn) -> GroupKeyDelivery:
+    certificate = draw(certificates)
+    members = draw(st.lists(peer, min_size=1, max_size=3, unique=True))
+    return GroupKeyDelivery(
+        network_id=draw(network),
+        group=draw(group),
+        epoch=draw(counter),
+        sender=certificate.peer_id,
+        sender_certificate=certificate,
+        keys=tuple(SealedGroupKey(member=m, sealed=draw(blob)) for m in members),
     )
 
 
@@ -216,16 +254,7 @@ STRATEGIES: dict[type[Message], st.SearchStrategy[Message]] = {
     RevocationListDistribution: st.builds(
         RevocationListDistribution, revocation_list=revocation_lists
     ),
-    GroupKeyDelivery: st.builds(
-        GroupKeyDelivery,
-        network_id=network,
-        group=group,
-        epoch=counter,
-        sender=peer,
-        keys=st.lists(
-            st.builds(SealedGroupKey, member=peer, sealed=blob), min_size=1, max_size=3
-        ).map(tuple),
-    ),
+    GroupKeyDelivery: group_key_deliveries(),
     PresenceRecord: st.builds(
         PresenceRecord,
         network_id=network,
@@ -255,13 +284,7 @@ STRATEGIES: dict[type[Message], st.SearchStrategy[Message]] = {
     ),
     IdentityCheckRequest: identity_check_requests(),
     IdentityCheckResponse: identity_check_responses(),
-    PhotoRequest: st.builds(
-        PhotoRequest,
-        request_id=b16,
-        alert_id=b16,
-        requester=peer,
-        matched_labels=st.lists(label, min_size=1, max_size=8).map(tuple),
-    ),
+    PhotoRequest: photo_requests(),
     PhotoResponse: st.builds(
         PhotoResponse,
         request_id=b16,

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+import nacl.bindings
 import pytest
 
-from doorwatch.crypto import NodeIdentity
+from doorwatch.crypto import NodeIdentity, PetProof, pet_blind, pet_finish
 from doorwatch.protocol import (
     AlertFacts,
     AuditEvent,
@@ -202,9 +203,10 @@ def _to_photo(origin: OriginatorSession, door: RequesterSession) -> None:
     door.receive(wire(origin.handle(as_request(out.message), REQUESTER.peer_id, T0).reply), T0)
 
 
-def _refused(reply_message: Message, code: ErrorCode) -> None:
+def _refused(reply_message: Message, code: ErrorCode) -> DisclosureRefusal:
     assert isinstance(reply_message, DisclosureRefusal)
     assert reply_message.code == code.value
+    return reply_message
 
 
 @pytest.mark.parametrize(
@@ -259,12 +261,19 @@ def test_membership_revoked_between_steps_refuses_the_details() -> None:
     _refused(outcome.reply, ErrorCode.NOT_MEMBER)
 
 
+def _photo_request(point: bytes, label: str = "docno") -> PhotoRequest:
+    proof = PetProof(
+        alert_id=ALERT, request_id=b"r" * 16, items=({"label": label, "point": point},)
+    )
+    return PhotoRequest(
+        request_id=b"r" * 16, alert_id=ALERT, requester=REQUESTER.peer_id, proof=proof
+    )
+
+
 def test_photo_before_identity_check_is_out_of_order() -> None:
     origin = originator()
-    door = requester()
-    door.state = RequesterState.MATCHED  # a misbehaving requester skips the check
-    door.matched_labels = ("docno",)
-    outcome = origin.handle(as_request(door.request_photo(T0).message), REQUESTER.peer_id, T0)
+    # A misbehaving requester skips the check and asks for the photo straight away.
+    outcome = origin.handle(as_request(_photo_request(bytes(32))), REQUESTER.peer_id, T0)
     _refused(outcome.reply, ErrorCode.OUT_OF_ORDER)
     assert steps(outcome.audit)[-1] == ("originator", "photo", "refused")
 
@@ -291,13 +300,56 @@ def test_details_without_same_person_are_refused() -> None:
     _refused(outcome.reply, ErrorCode.NOT_CONFIRMED)
 
 
-def test_photo_claiming_labels_never_checked_is_refused() -> None:
+def test_photo_request_claiming_a_match_without_one_is_refused_and_audited() -> None:
+    # The customer does not match. A dishonest requester runs the check with its own
+    # blinding scalars, so it can unblind the answer (U = k * H(customer)); it still
+    # cannot produce k * H(subject), so its claimed match is refused as bad_proof.
     origin, door = originator(), requester()
-    out = door.start_identity_check({"surname+dob": "SMITH|1990-02-03"}, T0)
-    door.receive(wire(origin.handle(as_request(out.message), REQUESTER.peer_id, T0).reply), T0)
-    door.matched_labels = ("docno",)
-    outcome = origin.handle(as_request(door.request_photo(T0).message), REQUESTER.peer_id, T0)
-    _refused(outcome.reply, ErrorCode.MALFORMED)
+    state, pet = pet_blind(ALERT, b"r" * 16, {"docno": "Y0000000"}, seeded_bytes(5))
+    check = IdentityCheckRequest(
+        request_id=b"r" * 16, alert_id=ALERT, requester=REQUESTER.peer_id, pet=pet
+    )
+    answer = origin.handle(as_request(check), REQUESTER.peer_id, T0).reply
+    assert isinstance(answer, IdentityCheckResponse)
+    assert pet_finish(state, answer.pet).equal == {"docno": False}
+    r_inv = nacl.bindings.crypto_core_ed25519_scalar_invert(state.blinds[0])
+    own_value = nacl.bindings.crypto_scalarmult_ed25519_noclamp(
+        r_inv, answer.pet.items[0].evaluated
+    )
+    outcome = origin.handle(as_request(_photo_request(own_value)), REQUESTER.peer_id, T0 + 1)
+    refusal = _refused(outcome.reply, ErrorCode.BAD_PROOF)
+    assert PHOTO not in encode(refusal)
+    assert origin.state is OriginatorState.REFUSED
+    assert outcome.audit[-1].outcome == "refused"
+    assert outcome.audit[-1].code is ErrorCode.BAD_PROOF
+    assert steps(outcome.audit) == [
+        ("originator", "photo", "requested"),
+        ("originator", "photo", "refused"),
+    ]
+    # The requester's side audits the refusal with the same code.
+    door.state = RequesterState.PHOTO_SENT
+    got = door.receive(wire(refusal), T0 + 2)
+    assert got.events == [Refused(step="photo", code="bad_proof", message=refusal.message)]
+    assert [(e.side, e.step, e.outcome, e.code) for e in got.audit] == [
+        ("requester", "photo", "refused", ErrorCode.BAD_PROOF)
+    ]
+
+
+def test_a_real_match_proves_only_its_own_labels() -> None:
+    # The customer matches on surname+dob only; claiming docno with the surname+dob
+    # value, or a label never checked, is refused.
+    for label in ("docno", "passport"):
+        origin, door = originator(), requester()
+        out = door.start_identity_check(
+            {"surname+dob": "SMITH|1990-02-03", "docno": "Y0000000"}, T0
+        )
+        door.receive(wire(origin.handle(as_request(out.message), REQUESTER.peer_id, T0).reply), T0)
+        honest = as_request(door.request_photo(T0).message)
+        assert isinstance(honest, PhotoRequest)
+        assert honest.matched_labels == ("surname+dob",)
+        forged = _photo_request(honest.proof.items[0].point, label)
+        outcome = origin.handle(as_request(forged), REQUESTER.peer_id, T0)
+        _refused(outcome.reply, ErrorCode.BAD_PROOF)
 
 
 def test_requester_must_be_the_authenticated_peer() -> None:
@@ -410,3 +462,14 @@ def test_sealed_photo_for_someone_else_does_not_open() -> None:
     with pytest.raises(RemoteProtocolError) as err:
         eavesdropper.receive(photo, T0)
     assert err.value.code is ErrorCode.BAD_SIGNATURE
+
+
+def test_a_photo_request_carries_a_proof_for_its_own_request_only() -> None:
+    good = _photo_request(bytes(32))
+    other = good.proof.model_copy(update={"request_id": b"x" * 16})
+    frame = encode(good).replace(good.proof.request_id, b"x" * 16, 1)
+    assert frame != encode(good)
+    with pytest.raises(RemoteProtocolError):
+        decode(frame)
+    with pytest.raises(ValueError, match="proof"):
+        PhotoRequest(request_id=b"r" * 16, alert_id=ALERT, requester=REQUESTER.peer_id, proof=other)

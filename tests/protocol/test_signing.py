@@ -21,7 +21,7 @@ from doorwatch.protocol import (
     sign_message,
     verify_message,
 )
-from tests.protocol.factories import NETWORK_ID, T0, identity, publish, withdraw
+from tests.protocol.factories import NETWORK_ID, T0, bound_id, identity, publish, withdraw
 from tests.protocol.strategies import STRATEGIES
 
 VENUE = identity("signing-venue")
@@ -90,9 +90,10 @@ def test_signature_is_bound_to_the_message_type() -> None:
 
 
 def test_alert_envelopes_are_verified_with_crypto() -> None:
-    message = publish(VENUE, bytes(16))
+    alert_id = bound_id(VENUE, b"signing")
+    message = publish(VENUE, alert_id)
     verify_message(decode(encode(message)))
-    verify_message(withdraw(VENUE, bytes(16), 2))
+    verify_message(withdraw(VENUE, alert_id, 2))
     flipped = bytearray(message.envelope.ciphertext)
     flipped[0] ^= 1
     tampered = message.model_copy(
@@ -104,7 +105,7 @@ def test_alert_envelopes_are_verified_with_crypto() -> None:
 
 
 def test_every_byte_of_an_alert_frame_matters() -> None:
-    frame = encode(publish(VENUE, bytes(16)))
+    frame = encode(publish(VENUE, bound_id(VENUE, b"signing")))
     accepted = 0
     for position in range(len(frame)):
         mutated = bytearray(frame)
