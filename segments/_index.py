@@ -1,0 +1,211 @@
+"""The candidate index: which active segment sets could a scan match?
+
+Theory of operation
+-------------------
+Every segment set names a few positions (its *template*, e.g. ``g12 mm yy``)
+and the subject's values there. The index keeps, per template *part*, a dict
+from the tuple of values to the ids of the sets holding them. A scan is
+answered by visiting the parts that are present (their number is bounded by
+the catalogue, not by the number of sets), forming the scan's value tuple for
+each (one per combination of its variants) and looking it up: the cost does
+not grow with the number of active sets, apart from the candidates found.
+Only the candidates are then scored exactly (``_scoring.score_values``) and
+kept if they reach the threshold.
+
+With ``max_disagreements = k`` the positions of each set are split into
+``k + 1`` parts (pigeonhole: a scan that disagrees on at most ``k`` factors
+agrees fully on at least one part), so candidates with up to ``k``
+disagreements are found; ``k = 0`` (the default) indexes the whole template.
+
+Adding and removing a set touch only its own ``k + 1`` entries. A bucket that
+empties is deleted, and so is a part that no longer holds any bucket and a
+template no set uses any more: after a removal nothing of the set remains.
+
+Memory: per set, one entry in the id table (a shared template tuple and a
+tuple of interned values) and one bucket entry per part.
+"""
+
+from __future__ import annotations
+
+import itertools
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from doorwatch.segments._factors import ScanFactors
+from doorwatch.segments._frequencies import FrequencyTable
+from doorwatch.segments._matching_errors import (
+    BudgetError,
+    DuplicateSegmentSetError,
+    UnknownSegmentSetError,
+)
+from doorwatch.segments._scoring import DEFAULT_THRESHOLD, score_values
+from doorwatch.segments._selection import Factor, SegmentSet
+
+__all__ = ["IndexStats", "SegmentIndex"]
+
+_Bucket = str | list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class IndexStats:
+    """How much the index holds (for tests, benchmarks and ``node.status``)."""
+
+    sets: int
+    templates: int
+    parts: int
+    buckets: int
+
+
+class SegmentIndex:
+    """Active segment sets, looked up by a scan's values, scored exactly."""
+
+    __slots__ = (
+        "_max_disagreements",
+        "_parts",
+        "_sets",
+        "_shared",
+        "_templates",
+        "tables",
+        "threshold",
+    )
+
+    def __init__(
+        self,
+        tables: FrequencyTable,
+        *,
+        threshold: float = DEFAULT_THRESHOLD,
+        max_disagreements: int = 0,
+    ) -> None:
+        if max_disagreements < 0:
+            raise BudgetError("max_disagreements must be zero or more")
+        self.tables = tables
+        self.threshold = threshold
+        self._max_disagreements = max_disagreements
+        # id -> (template, values): the template tuple is shared by every set using it
+        self._sets: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+        # template -> number of sets using it, and the one tuple they all share
+        self._templates: dict[tuple[str, ...], int] = {}
+        self._shared: dict[tuple[str, ...], tuple[str, ...]] = {}
+        # part (tuple of codes) -> values tuple -> one id or a list of ids
+        self._parts: dict[tuple[str, ...], dict[tuple[str, ...], _Bucket]] = {}
+
+    def __len__(self) -> int:
+        return len(self._sets)
+
+    def __contains__(self, set_id: object) -> bool:
+        return set_id in self._sets
+
+    @property
+    def max_disagreements(self) -> int:
+        return self._max_disagreements
+
+    def stats(self) -> IndexStats:
+        return IndexStats(
+            sets=len(self._sets),
+            templates=len(self._templates),
+            parts=len(self._parts),
+            buckets=sum(len(b) for b in self._parts.values()),
+        )
+
+    def factors(self, set_id: str) -> tuple[Factor, ...]:
+        """The factors indexed under ``set_id``."""
+        held = self._sets.get(set_id)
+        if held is None:
+            raise UnknownSegmentSetError("segment set id is not in the index")
+        return tuple(Factor(c, v) for c, v in zip(*held, strict=True))
+
+    def _parts_of(
+        self, codes: tuple[str, ...], values: tuple[str, ...]
+    ) -> list[tuple[tuple[str, ...], tuple[str, ...]]]:
+        n = min(self._max_disagreements + 1, len(codes))
+        return [(codes[i::n], values[i::n]) for i in range(n)]
+
+    def add(self, set_id: str, segments: SegmentSet) -> None:
+        """Index a segment set under ``set_id`` (O(its size))."""
+        if set_id in self._sets:
+            raise DuplicateSegmentSetError("segment set id is already in the index")
+        if not segments.factors:
+            raise BudgetError("a segment set needs at least one factor")
+        template = tuple(sys.intern(f.code) for f in segments.factors)
+        shared = self._shared.setdefault(template, template)
+        self._templates[shared] = self._templates.get(shared, 0) + 1
+        values = tuple(sys.intern(f.value) for f in segments.factors)
+        self._sets[set_id] = (shared, values)
+        for key_codes, key_values in self._parts_of(shared, values):
+            buckets = self._parts.setdefault(key_codes, {})
+            held = buckets.get(key_values)
+            if held is None:
+                buckets[key_values] = set_id
+            elif isinstance(held, str):
+                buckets[key_values] = [held, set_id]
+            else:
+                held.append(set_id)
+
+    def remove(self, set_id: str) -> None:
+        """Forget a segment set entirely (O(its size)); unknown ids raise."""
+        held_set = self._sets.pop(set_id, None)
+        if held_set is None:
+            raise UnknownSegmentSetError("segment set id is not in the index")
+        template, values = held_set
+        users = self._templates[template] - 1
+        if users:
+            self._templates[template] = users
+        else:
+            del self._templates[template]
+            del self._shared[template]
+        for key_codes, key_values in self._parts_of(template, values):
+            buckets = self._parts[key_codes]
+            held = buckets[key_values]
+            if isinstance(held, str):
+                del buckets[key_values]
+            else:
+                held.remove(set_id)
+                if len(held) == 1:
+                    buckets[key_values] = held[0]
+            if not buckets:
+                del self._parts[key_codes]
+
+    def candidates(self, scan: ScanFactors) -> set[str]:
+        """Ids of the sets that agree with the scan on at least one whole part."""
+        found: set[str] = set()
+        first: dict[str, str] = {}
+        several: set[str] = set()
+        for code, shown in scan.items():
+            if shown:
+                first[code] = shown[0]
+                if len(shown) > 1:
+                    several.add(code)
+        for key_codes, buckets in self._parts.items():
+            keys: Iterable[tuple[str, ...]]
+            if several.isdisjoint(key_codes):
+                # the common case: one value per position, one look-up
+                try:
+                    keys = (tuple([first[c] for c in key_codes]),)
+                except KeyError:
+                    continue
+            else:
+                keys = itertools.product(*(scan.get(code, ()) for code in key_codes))
+            for values in keys:
+                held = buckets.get(values)
+                if held is None:
+                    continue
+                if isinstance(held, str):
+                    found.add(held)
+                else:
+                    found.update(held)
+        return found
+
+    def match(
+        self, scan: ScanFactors, *, threshold: float | None = None
+    ) -> list[tuple[str, float]]:
+        """``(set id, score)`` of the sets the scan matches, best first, at or above threshold."""
+        limit = self.threshold if threshold is None else threshold
+        out: list[tuple[str, float]] = []
+        for set_id in self.candidates(scan):
+            codes, values = self._sets[set_id]
+            s = score_values(codes, values, scan, self.tables)
+            if s >= limit:
+                out.append((set_id, s))
+        out.sort(key=lambda item: (-item[1], item[0]))
+        return out

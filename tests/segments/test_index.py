@@ -1,0 +1,133 @@
+"""The candidate index: look-up, exact scoring, and removal without trace."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from doorwatch.segments import (
+    DuplicateSegmentSetError,
+    Factor,
+    SegmentIndex,
+    SegmentSet,
+    UnknownSegmentSetError,
+    identity_keys,
+    load_default_tables,
+    match_keys,
+    scan_factors,
+    select_segments,
+    synthetic_population,
+)
+
+TABLES = load_default_tables()
+PEOPLE = synthetic_population(random.Random(5), 120, today=dt.date(2026, 6, 1))
+
+
+def seg(*pairs: tuple[str, str]) -> SegmentSet:
+    factors = tuple(sorted(Factor(c, v) for c, v in pairs))
+    return SegmentSet(factors, TABLES.joint_bits(pairs))
+
+
+def scan(given_names: str, surname: str, dob: dt.date) -> dict[str, tuple[str, ...]]:
+    return scan_factors(match_keys(given_names=given_names, surname=surname, date_of_birth=dob))
+
+
+def snapshot(index: SegmentIndex) -> object:
+    """Every piece of state the index holds, with bucket order normalised."""
+    parts = {
+        codes: {
+            values: sorted([held] if isinstance(held, str) else held) for values, held in b.items()
+        }
+        for codes, b in index._parts.items()
+    }
+    return (dict(index._sets), dict(index._templates), dict(index._shared), parts)
+
+
+def test_match_finds_agreeing_sets_best_first() -> None:
+    index = SegmentIndex(TABLES)
+    index.add("a", seg(("g12", "JO"), ("yy", "90"), ("mm", "04")))
+    index.add("b", seg(("s12", "SN"), ("yy", "90"), ("mm", "04"), ("dd", "07")))
+    index.add("c", seg(("g12", "JO"), ("yy", "91"), ("mm", "04")))
+    found = index.match(scan("John", "Smith", dt.date(1990, 4, 7)))
+    assert [sid for sid, _ in found] == ["b", "a"]
+    assert found[0][1] > found[1][1] >= index.threshold
+    assert index.match(scan("Peter", "Pan", dt.date(1980, 1, 1))) == []
+
+
+def test_threshold_filters_matches() -> None:
+    index = SegmentIndex(TABLES)
+    index.add("a", seg(("g12", "JO"), ("yy", "90"), ("mm", "04")))
+    john = scan("John", "Smith", dt.date(1990, 4, 7))
+    (only,) = index.match(john)
+    assert index.match(john, threshold=only[1] + 0.01) == []
+
+
+def test_pigeonhole_parts_find_sets_with_one_disagreement() -> None:
+    strict = SegmentIndex(TABLES)
+    loose = SegmentIndex(TABLES, max_disagreements=1, threshold=-100.0)
+    segments = seg(("g12", "JO"), ("yy", "90"), ("mm", "04"), ("dd", "07"))
+    strict.add("a", segments)
+    loose.add("a", segments)
+    misread = scan("John", "Smith", dt.date(1990, 4, 8))
+    assert strict.candidates(misread) == set()
+    assert loose.candidates(misread) == {"a"}
+    assert (
+        loose.match(misread)[0][1] < strict.match(scan("John", "Smith", dt.date(1990, 4, 7)))[0][1]
+    )
+
+
+def test_duplicate_and_unknown_ids_are_errors() -> None:
+    index = SegmentIndex(TABLES)
+    index.add("a", seg(("g12", "JO")))
+    with pytest.raises(DuplicateSegmentSetError):
+        index.add("a", seg(("g12", "JO")))
+    with pytest.raises(UnknownSegmentSetError):
+        index.remove("b")
+    assert "a" in index
+    assert len(index) == 1
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    chosen=st.lists(st.integers(0, len(PEOPLE) - 1), min_size=1, max_size=25),
+    victim=st.integers(0, 24),
+    k=st.integers(0, 2),
+    seed=st.integers(0, 2**32),
+)
+def test_removing_a_set_removes_every_trace(
+    chosen: list[int], victim: int, k: int, seed: int
+) -> None:
+    rng = random.Random(seed)
+    sets = [
+        (f"id{n}", select_segments(identity_keys(PEOPLE[i]), rng, tables=TABLES))
+        for n, i in enumerate(chosen)
+    ]
+    gone = sets[victim % len(sets)]
+    full = SegmentIndex(TABLES, max_disagreements=k)
+    without = SegmentIndex(TABLES, max_disagreements=k)
+    for set_id, segments in sets:
+        full.add(set_id, segments)
+        if set_id != gone[0]:
+            without.add(set_id, segments)
+    full.remove(gone[0])
+    assert snapshot(full) == snapshot(without)
+    assert gone[0] not in full
+    for set_id, _ in sets:
+        if set_id != gone[0]:
+            full.remove(set_id)
+    assert snapshot(full) == snapshot(SegmentIndex(TABLES))
+    assert full.stats().buckets == 0
+    assert full.stats().templates == 0
+
+
+def test_every_subject_is_a_candidate_for_its_own_scan() -> None:
+    rng = random.Random(1)
+    index = SegmentIndex(TABLES)
+    for n, person in enumerate(PEOPLE):
+        index.add(f"p{n}", select_segments(identity_keys(person), rng, tables=TABLES))
+    for n, person in enumerate(PEOPLE):
+        assert f"p{n}" in {sid for sid, _ in index.match(scan_factors(identity_keys(person)))}
