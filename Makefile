@@ -8,13 +8,13 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint typecheck pytest bench clean
 
+# libp2p pulls in trio-typing, whose old trio-stubs would shadow the inline
+# types of the trio we run (mypy prefers stub packages). The stubs are for
+# type checking only: trio_typing itself stays.
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test,bench]'
-	# libp2p pulls in trio-typing, whose old trio-stubs would shadow the
-	# inline types of the trio we run (mypy prefers stub packages). The
-	# stubs are for type checking only: trio_typing itself stays.
 	rm -rf $(VENV)/lib/python3*/site-packages/trio-stubs
 	touch $(STAMP)
 
@@ -31,7 +31,7 @@ lint: $(STAMP)
 # directory in which `doorwatch` is a link to the repository root.
 typecheck: $(STAMP)
 	mkdir -p .build/mypy && ln -sfn "$(CURDIR)" .build/mypy/doorwatch
-	MYPYPATH=.build/mypy $(BIN)/mypy -p doorwatch.segments -p doorwatch.crypto -p doorwatch.protocol -p doorwatch.cli
+	MYPYPATH=.build/mypy $(BIN)/mypy -p doorwatch.segments -p doorwatch.crypto -p doorwatch.protocol -p doorwatch.node -p doorwatch.cli
 
 pytest: $(STAMP)
 	$(BIN)/pytest
