@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from doorwatch.cli._api import api_schema_command
+from doorwatch.cli._network import network_app
 from doorwatch.cli._node import init, run
 from doorwatch.cli._segments import segments_app
 
@@ -19,6 +20,7 @@ app.command()(init)
 app.command()(run)
 app.command("api-schema")(api_schema_command)
 app.add_typer(segments_app, name="segments")
+app.add_typer(network_app, name="network")
 
 
 def main() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import time
+from functools import partial
 from pathlib import Path
 from typing import Annotated
 
@@ -13,6 +14,7 @@ import typer
 from doorwatch.cli._logging import LogFormat, configure_logging
 from doorwatch.cli._output import fail
 from doorwatch.node import NodeError, init_node, run_daemon
+from doorwatch.node._p2p_host import parse_multiaddr
 
 DataDirOption = Annotated[
     Path,
@@ -58,16 +60,29 @@ def run(
     log_format: Annotated[
         str, typer.Option(envvar="DOORWATCH_LOG_FORMAT", help="console or json")
     ] = "console",
+    listen: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--listen",
+            help="Peer-to-peer listen multiaddr, e.g. /ip4/0.0.0.0/tcp/4001 (repeatable; "
+            "overrides the configuration).",
+        ),
+    ] = None,
 ) -> None:
     """Run the node's daemon in the foreground until SIGINT or SIGTERM.
 
-    Example: doorwatch run --data-dir /var/lib/doorwatch
+    Example: doorwatch run --data-dir /var/lib/doorwatch --listen /ip4/0.0.0.0/tcp/4001
     """
     if log_format not in ("console", "json"):
         fail("--log-format must be console or json")
     fmt: LogFormat = "json" if log_format == "json" else "console"
+    for addr in listen or []:
+        try:
+            parse_multiaddr(addr, "--listen")
+        except NodeError as exc:
+            fail(str(exc))
     configure_logging(fmt)
     try:
-        trio.run(run_daemon, data_dir)
+        trio.run(partial(run_daemon, data_dir, listen=listen or None))
     except NodeError as exc:
         fail(str(exc))

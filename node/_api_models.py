@@ -59,8 +59,17 @@ class StatusResult(Result):
     version: str
     uptime_s: int
     listen_addresses: list[str]
-    networks: list[str]
-    peers: list[dict[str, object]]
+    networks: list[dict[str, object]] = Field(
+        description="[{network_id, name, members, authority, group_epochs}]"
+    )
+    peers: list[dict[str, object]] = Field(
+        description="[{peer_id, short_id, venue, connected, last_seen, refused}] of every"
+        " certificate holder in the node's networks; refused: why the gate refuses it, or null"
+    )
+    gate: dict[str, object] = Field(
+        default_factory=dict,
+        description="Membership gate counters: {admitted, refused, refused_by_reason}",
+    )
     counts: StatusCounts
 
 

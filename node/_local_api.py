@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import hmac
 import time
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import trio
 
 import doorwatch
 from doorwatch.crypto import hash_password
-from doorwatch.node import _audit, _users
+from doorwatch.node import _alert_api, _audit, _door_api, _network_api, _users
 from doorwatch.node._api_models import (
     AuditEntryResult,
     AuditQueryParams,
@@ -87,7 +89,18 @@ AUDIT_QUERY = MethodSpec(
     role=Role.ADMINISTRATOR,
     summary="Read the audit log, filtered.",
 )
-SPECS = (LOGIN, STATUS, USER_ADD, USER_LIST, USER_DISABLE, USER_PASSWD, AUDIT_QUERY)
+SPECS = (
+    LOGIN,
+    STATUS,
+    USER_ADD,
+    USER_LIST,
+    USER_DISABLE,
+    USER_PASSWD,
+    AUDIT_QUERY,
+    *_alert_api.SPECS,
+    *_door_api.SPECS,
+    *_network_api.SPECS,
+)
 
 
 class LocalApi:
@@ -102,6 +115,8 @@ class LocalApi:
         peer_id: str,
         short_id: str,
         cookie: str,
+        counts: Callable[[], Awaitable[StatusCounts]] | None = None,
+        network_status: Callable[[], dict[str, Any]] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -109,6 +124,8 @@ class LocalApi:
         self.peer_id = peer_id
         self.short_id = short_id
         self._cookie = cookie
+        self._counts = counts
+        self._network_status = network_status
         self._started = time.monotonic()
 
     def register(self, dispatcher: Dispatcher) -> None:
@@ -153,18 +170,21 @@ class LocalApi:
         return LoginResult(username=username, role=role.value, expires_at=session.expires_at)
 
     async def status(self, session: Session, p: NoParams) -> StatusResult:
-        # Addresses, networks, peers and alert counts are filled in by the
-        # peer-to-peer half and the alert store as they land.
+        net = self._network_status() if self._network_status is not None else {}
+        counts = StatusCounts(alerts_originated_active=0, alerts_received_active=0)
+        if self._counts is not None:
+            counts = await self._counts()
         return StatusResult(
             venue=self.config.venue,
             peer_id=self.peer_id,
             short_id=self.short_id,
             version=doorwatch.__version__,
             uptime_s=int(time.monotonic() - self._started),
-            listen_addresses=[],
-            networks=[],
-            peers=[],
-            counts=StatusCounts(alerts_originated_active=0, alerts_received_active=0),
+            listen_addresses=net.get("listen_addresses", []),
+            networks=net.get("networks", []),
+            peers=net.get("peers", []),
+            gate=net.get("gate", {}),
+            counts=counts,
         )
 
     async def user_add(self, session: Session, p: UserAddParams) -> UserResult:

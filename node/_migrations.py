@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from doorwatch.node._network_store import NETWORK_MIGRATION
+
 # (number, what it does, SQL). Numbers start at 1 and have no gaps.
 MIGRATIONS: Final[tuple[tuple[int, str, str], ...]] = (
     (
@@ -49,6 +51,93 @@ MIGRATIONS: Final[tuple[tuple[int, str, str], ...]] = (
         CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
         """,
+    ),
+    (
+        2,
+        "originated alerts, annotations, reviews, local bans and the visit log",
+        """
+        -- An alert this venue created. The subject's identity, photo and the
+        -- details (reason, notes) are encrypted under the node's storage key
+        -- (context: the alert id) and set to NULL when purged; the other
+        -- columns hold nothing personal and stay for the tombstone.
+        CREATE TABLE alerts (
+            id            TEXT PRIMARY KEY,
+            version       INTEGER NOT NULL,
+            status        TEXT NOT NULL CHECK (status IN
+                              ('active', 'suspended', 'withdrawn', 'expired')),
+            category      TEXT NOT NULL,
+            harm          REAL NOT NULL,
+            created_at    INTEGER NOT NULL,
+            updated_at    INTEGER NOT NULL,
+            expires_at    INTEGER NOT NULL,
+            review_due    INTEGER,
+            reminded_at   INTEGER,
+            groups        TEXT NOT NULL DEFAULT '[]',
+            created_by    TEXT NOT NULL,
+            segments      TEXT NOT NULL,
+            segment_bits  REAL NOT NULL,
+            anonymity_set REAL NOT NULL,
+            identity      BLOB,
+            photo         BLOB,
+            details       BLOB,
+            purged_at     INTEGER
+        ) STRICT;
+        CREATE INDEX alerts_status ON alerts (status, expires_at);
+
+        -- origin 'local': written here; 'recipient': received from the venue
+        -- (peer) that wrote it (agreement 6.7.2). The text is encrypted.
+        CREATE TABLE alert_annotations (
+            id       INTEGER PRIMARY KEY,
+            alert_id TEXT NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
+            at       INTEGER NOT NULL,
+            origin   TEXT NOT NULL CHECK (origin IN ('local', 'recipient')),
+            venue    TEXT NOT NULL,
+            peer_id  TEXT,
+            author   TEXT NOT NULL,
+            text     BLOB
+        ) STRICT;
+        CREATE INDEX alert_annotations_alert ON alert_annotations (alert_id);
+
+        CREATE TABLE alert_reviews (
+            id       INTEGER PRIMARY KEY,
+            alert_id TEXT NOT NULL REFERENCES alerts (id) ON DELETE CASCADE,
+            at       INTEGER NOT NULL,
+            reviewer TEXT NOT NULL,
+            note     BLOB
+        ) STRICT;
+        CREATE INDEX alert_reviews_alert ON alert_reviews (alert_id);
+
+        -- This venue's own bans: identity and reason encrypted.
+        CREATE TABLE bans (
+            id         TEXT PRIMARY KEY,
+            created_at INTEGER NOT NULL,
+            created_by TEXT NOT NULL,
+            expires_at INTEGER NOT NULL,
+            identity   BLOB NOT NULL,
+            reason     BLOB NOT NULL
+        ) STRICT;
+        CREATE INDEX bans_expires ON bans (expires_at);
+
+        -- One row per scan; the identity (without the photo) is encrypted.
+        CREATE TABLE visits (
+            scan_id    TEXT PRIMARY KEY,
+            at         INTEGER NOT NULL,
+            staff      TEXT NOT NULL,
+            verdict    TEXT NOT NULL,
+            reasons    TEXT NOT NULL,
+            identity   BLOB NOT NULL,
+            admitted   INTEGER CHECK (admitted IN (0, 1)),
+            decided_by TEXT,
+            decided_at INTEGER,
+            note       BLOB
+        ) STRICT;
+        CREATE INDEX visits_at ON visits (at);
+        """,
+    ),
+    (
+        3,
+        "networks: certificates, revocation lists, group keys, invites, peer addresses",
+        NETWORK_MIGRATION,
     ),
 )
 

@@ -75,11 +75,20 @@ class Daemon:
         self.proc: subprocess.Popen[bytes] | None = None
         self.clients: list[RpcClient] = []
 
-    def start(self) -> None:
+    def start(self, *extra_args: str) -> None:
+        """Start `doorwatch run` (``extra_args`` e.g. ``--listen ...``); wait for its socket."""
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps it
         env = dict(os.environ, DOORWATCH_LOG_FORMAT="json")
         self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "doorwatch.cli", "run", "--data-dir", str(self.data_dir)],
+            [
+                sys.executable,
+                "-m",
+                "doorwatch.cli",
+                "run",
+                "--data-dir",
+                str(self.data_dir),
+                *extra_args,
+            ],
             stdout=log,
             stderr=log,
             env=env,

@@ -1,0 +1,613 @@
+"""The alert methods: categories, the originated alert's lifecycle, and the local ladder.
+
+Roles follow the agreement (6.5): door staff receive, process and create
+alerts; a supervisor sees an alert's details and checks, disputes and
+withdraws alerts; only the super administrator deletes alerts or changes
+their distribution (groups). Every change bumps the version and is audited
+with the alert id and the user; audit entries never hold personal data.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import random
+import secrets
+import sqlite3
+
+import trio
+
+from doorwatch.node import _alerts, _audit, _visits
+from doorwatch.node._alert_models import (
+    AlertAmendParams,
+    AlertAnnotateParams,
+    AlertCreateParams,
+    AlertCreateResult,
+    AlertDetail,
+    AlertIdParams,
+    AlertListParams,
+    AlertListResult,
+    AlertNoteParams,
+    AlertSummary,
+    AlertVersionResult,
+    AnnotationResult,
+    CategoryListResult,
+    CategoryResult,
+    DeletedResult,
+    MatchConfirmed,
+    MatchConfirmParams,
+    MatchConfirmResult,
+    MatchDetails,
+    MatchDismissed,
+    MatchPhotoParams,
+    MatchPhotoResult,
+)
+from doorwatch.node._alerts import DAY, MAX_LIFETIME, AlertRecord
+from doorwatch.node._api_models import NoParams
+from doorwatch.node._api_server import Dispatcher, MethodSpec, Session
+from doorwatch.node._categories import BY_CODE, CATEGORIES
+from doorwatch.node._errors import Conflict, Forbidden, InvalidParams, NotFound
+from doorwatch.node._notify import NewAlertNotice
+from doorwatch.node._roles import Role
+from doorwatch.node._scan import Match, MatchState
+from doorwatch.node._subjects import (
+    identity_json,
+    seal,
+    seal_identity,
+    unseal,
+    unseal_identity,
+)
+from doorwatch.node._venue import (
+    ALERT_DETAILS,
+    ALERT_IDENTITY,
+    ALERT_NOTE,
+    ALERT_PHOTO,
+    VISIT_IDENTITY,
+    OriginatorUnreachable,
+    Venue,
+    actor,
+    decode_photo,
+)
+from doorwatch.segments import BudgetError, Identity, identity_keys, select_segments
+
+_spec = MethodSpec
+CATEGORIES_SPEC = _spec(
+    "alert.categories",
+    NoParams,
+    CategoryListResult,
+    summary="The coded alert reasons with their harm weights.",
+)
+CREATE = _spec(
+    "alert.create",
+    AlertCreateParams,
+    AlertCreateResult,
+    summary="Create an alert about the subject of a scan or a document.",
+)
+LIST = _spec(
+    "alert.list",
+    AlertListParams,
+    AlertListResult,
+    summary="This venue's alerts, highest harm first; no personal data.",
+)
+GET = _spec(
+    "alert.get",
+    AlertIdParams,
+    AlertDetail,
+    role=Role.SUPERVISOR,
+    summary="One alert with its details, annotations, reviews and subject.",
+)
+AMEND = _spec(
+    "alert.amend",
+    AlertAmendParams,
+    AlertVersionResult,
+    role=Role.SUPERVISOR,
+    summary="Change an alert's reason, notes, expiry or (super administrator) groups.",
+)
+ANNOTATE = _spec(
+    "alert.annotate",
+    AlertAnnotateParams,
+    AlertVersionResult,
+    role=Role.SUPERVISOR,
+    summary="Add an annotation, marked as this venue's.",
+)
+REVIEW = _spec(
+    "alert.review",
+    AlertNoteParams,
+    AlertVersionResult,
+    role=Role.SUPERVISOR,
+    summary="Record the three-monthly check of an alert.",
+)
+DISPUTE = _spec(
+    "alert.dispute",
+    AlertNoteParams,
+    AlertVersionResult,
+    role=Role.SUPERVISOR,
+    summary="Record a complaint by the subject: suspends the alert at once.",
+)
+WITHDRAW = _spec(
+    "alert.withdraw",
+    AlertNoteParams,
+    AlertVersionResult,
+    role=Role.SUPERVISOR,
+    summary="Withdraw an alert (a tombstone) and purge its personal data.",
+)
+DELETE = _spec(
+    "alert.delete",
+    AlertIdParams,
+    DeletedResult,
+    role=Role.SUPER_ADMINISTRATOR,
+    summary="Delete an alert: purge its personal data, keep only the tombstone.",
+)
+MATCH_PHOTO = _spec(
+    "match.photo",
+    MatchPhotoParams,
+    MatchPhotoResult,
+    summary="Run the identity check of a match and fetch the subject's photo.",
+)
+MATCH_CONFIRM = _spec(
+    "match.confirm",
+    MatchConfirmParams,
+    MatchConfirmResult,
+    summary="Answer 'same person?'; on yes, the alert's details.",
+)
+
+SPECS = (
+    CATEGORIES_SPEC,
+    CREATE,
+    LIST,
+    GET,
+    AMEND,
+    ANNOTATE,
+    REVIEW,
+    DISPUTE,
+    WITHDRAW,
+    DELETE,
+    MATCH_PHOTO,
+    MATCH_CONFIRM,
+)
+
+DISPUTED_TEXT = "Disputed by the subject: the subject considers the allegation inaccurate."
+
+
+def _summary(a: AlertRecord, now: int) -> dict[str, object]:
+    return {
+        "alert_id": a.id,
+        "version": a.version,
+        "category": a.category,
+        "harm": a.harm,
+        "status": a.status,
+        "created_at": a.created_at,
+        "updated_at": a.updated_at,
+        "expires_at": a.expires_at,
+        "review_due": a.review_due,
+        "review_overdue": a.review_due is not None and a.review_due <= now,
+        "created_by": a.created_by,
+        "groups": a.groups,
+    }
+
+
+def _version(a: AlertRecord) -> AlertVersionResult:
+    return AlertVersionResult(
+        alert_id=a.id,
+        version=a.version,
+        status=a.status,
+        expires_at=a.expires_at,
+        review_due=a.review_due,
+    )
+
+
+def check_expiry(expires_at: int, *, created_at: int, now: int) -> None:
+    if expires_at <= now:
+        raise InvalidParams("expires_at: must be in the future")
+    if expires_at > created_at + MAX_LIFETIME:
+        raise InvalidParams("expires_at: must be at most 12 months after the alert's creation")
+
+
+class AlertApi:
+    def __init__(self, venue: Venue) -> None:
+        self.v = venue
+
+    def register(self, dispatcher: Dispatcher) -> None:
+        for spec, handler in (
+            (CATEGORIES_SPEC, self.categories),
+            (CREATE, self.create),
+            (LIST, self.list_alerts),
+            (GET, self.get),
+            (AMEND, self.amend),
+            (ANNOTATE, self.annotate),
+            (REVIEW, self.review),
+            (DISPUTE, self.dispute),
+            (WITHDRAW, self.withdraw),
+            (DELETE, self.delete),
+            (MATCH_PHOTO, self.match_photo),
+            (MATCH_CONFIRM, self.match_confirm),
+        ):
+            dispatcher.add(spec.bind(handler))
+
+    async def categories(self, session: Session, p: NoParams) -> CategoryListResult:
+        return CategoryListResult(
+            [CategoryResult(code=c.code, label=c.label, harm=c.harm) for c in CATEGORIES]
+        )
+
+    async def subject(self, scan_id: str | None, document: dict[str, object] | None) -> Identity:
+        if document is not None:
+            return self.v.parse(document)
+        assert scan_id is not None
+        held = self.v.engine.recent_scan(scan_id)
+        if held is not None:
+            return held
+        visit = await self.v.store.run(_visits.get, scan_id)
+        return await trio.to_thread.run_sync(
+            unseal_identity, self.v.key, VISIT_IDENTITY, visit.identity, scan_id
+        )
+
+    async def create(self, session: Session, p: AlertCreateParams) -> AlertCreateResult:
+        v = self.v
+        now = v.clock.now()
+        category = BY_CODE.get(p.category)
+        if category is None:
+            raise InvalidParams("category: unknown category code; see alert.categories")
+        expires_at = p.expires_at
+        if expires_at is None:
+            expires_at = now + min(v.config.default_alert_days * DAY, MAX_LIFETIME)
+        check_expiry(expires_at, created_at=now, now=now)
+        photo = decode_photo(p.photo) if p.photo is not None else None
+        identity = await self.subject(p.scan_id, p.document)
+        if photo is None:
+            photo = identity.photo
+        try:
+            segments = select_segments(
+                identity_keys(identity), random.SystemRandom(), tables=v.engine.tables
+            )
+        except BudgetError:
+            raise InvalidParams(
+                "document: no part of this identity fits within the privacy budget"
+            ) from None
+        alert_id = secrets.token_hex(16)
+        details = json.dumps({"reason": p.reason, "notes": p.notes}).encode()
+        record = AlertRecord(
+            id=alert_id,
+            version=1,
+            status="active",
+            category=category.code,
+            harm=category.harm,
+            created_at=now,
+            updated_at=now,
+            expires_at=expires_at,
+            review_due=_alerts.review_due_for(now, expires_at, now),
+            groups=sorted(set(p.groups or [])),
+            created_by=actor(session),
+            segments=segments.to_wire(),
+            segment_bits=segments.bits,
+            anonymity_set=segments.anonymity_set,
+            identity=seal_identity(v.key, ALERT_IDENTITY, identity, alert_id),
+            photo=None if photo is None else seal(v.key, ALERT_PHOTO, photo, alert_id),
+            details=seal(v.key, ALERT_DETAILS, details, alert_id),
+            purged_at=None,
+        )
+        await v.store.run(_alerts.insert, record, venue=v.config.venue)
+        v.engine.add_alert(alert_id, segments, category.harm, local=True)
+        v.alert_changed(alert_id)
+        v.notifier.notify(
+            NewAlertNotice(alert_id, category.code, record.created_by, now, expires_at)
+        )
+        return AlertCreateResult(
+            alert_id=alert_id, expires_at=expires_at, review_due=record.review_due
+        )
+
+    async def list_alerts(self, session: Session, p: AlertListParams) -> AlertListResult:
+        rows = await self.v.store.run(_alerts.list_all, p.status)
+        now = self.v.clock.now()
+        return AlertListResult([AlertSummary.model_validate(_summary(a, now)) for a in rows])
+
+    async def detail(self, alert_id: str) -> dict[str, object]:
+        """The alert with everything decrypted (for alert.get and sar.export)."""
+        v = self.v
+
+        def load(
+            conn: sqlite3.Connection,
+        ) -> tuple[AlertRecord, list[_alerts.Annotation], list[_alerts.Review]]:
+            return (
+                _alerts.get(conn, alert_id),
+                _alerts.list_annotations(conn, alert_id),
+                _alerts.list_reviews(conn, alert_id),
+            )
+
+        a, notes, checks = await v.store.run(load)
+        return await trio.to_thread.run_sync(self._decrypt, a, notes, checks)
+
+    def _decrypt(
+        self, a: AlertRecord, notes: list[_alerts.Annotation], checks: list[_alerts.Review]
+    ) -> dict[str, object]:
+        key = self.v.key
+        details = {"reason": None, "notes": None}
+        if a.details is not None:
+            details = json.loads(unseal(key, ALERT_DETAILS, a.details, a.id))
+        subject = None
+        if a.identity is not None:
+            subject = identity_json(unseal_identity(key, ALERT_IDENTITY, a.identity, a.id))
+        return {
+            **_summary(a, self.v.clock.now()),
+            "reason": details["reason"],
+            "notes": details["notes"],
+            "annotations": [
+                {
+                    "at": n.at,
+                    "origin": n.origin,
+                    "venue": n.venue,
+                    "author": n.author,
+                    "text": None
+                    if n.text is None
+                    else unseal(key, ALERT_NOTE, n.text, a.id).decode(),
+                }
+                for n in notes
+            ],
+            "reviews": [
+                {
+                    "at": r.at,
+                    "reviewer": r.reviewer,
+                    "note": None
+                    if r.note is None
+                    else unseal(key, ALERT_NOTE, r.note, a.id).decode(),
+                }
+                for r in checks
+            ],
+            "subject": subject,
+            "has_photo": a.photo is not None,
+            "segments": a.segments,
+            "anonymity_set": a.anonymity_set,
+        }
+
+    async def get(self, session: Session, p: AlertIdParams) -> AlertDetail:
+        result = AlertDetail.model_validate(await self.detail(p.alert_id))
+        await self.v.store.run(
+            _audit.record,
+            at=self.v.clock.now(),
+            actor=actor(session),
+            action="alert.viewed",
+            alert_id=p.alert_id,
+        )
+        return result
+
+    async def amend(self, session: Session, p: AlertAmendParams) -> AlertVersionResult:
+        v = self.v
+        now = v.clock.now()
+        if p.groups is not None and session.role != Role.SUPER_ADMINISTRATOR:
+            raise Forbidden(
+                "groups: only the super administrator may amend an alert's distribution"
+            )
+        if p.reason is None and p.notes is None and p.expires_at is None and p.groups is None:
+            raise InvalidParams("params: give at least one of reason, notes, expires_at, groups")
+        current = await v.store.run(_alerts.get, p.alert_id)
+        columns: dict[str, object] = {}
+        changed: list[str] = []
+        if p.expires_at is not None:
+            check_expiry(p.expires_at, created_at=current.created_at, now=now)
+            columns["expires_at"] = p.expires_at
+            due = current.review_due
+            if due is None or due >= p.expires_at:
+                due = _alerts.review_due_for(
+                    current.created_at, p.expires_at, max(now, current.created_at)
+                )
+            columns["review_due"] = due
+            changed.append("expires_at")
+        if p.groups is not None:
+            columns["groups"] = json.dumps(sorted(set(p.groups)))
+            changed.append("groups")
+        if p.reason is not None or p.notes is not None:
+            if current.details is None:
+                raise Conflict("alert_id: the alert's details have been purged")
+            old = json.loads(unseal(v.key, ALERT_DETAILS, current.details, current.id))
+            if p.reason is not None:
+                old["reason"] = p.reason
+                changed.append("reason")
+            if p.notes is not None:
+                old["notes"] = p.notes
+                changed.append("notes")
+            columns["details"] = seal(v.key, ALERT_DETAILS, json.dumps(old).encode(), current.id)
+        a = await v.store.run(
+            _alerts.change,
+            p.alert_id,
+            now=now,
+            actor=actor(session),
+            action="alert.amended",
+            set_columns=columns,
+            detail={"changed": changed},
+        )
+        self.v.alert_changed(a.id)
+        return _version(a)
+
+    async def annotate(self, session: Session, p: AlertAnnotateParams) -> AlertVersionResult:
+        v = self.v
+        a = await v.store.run(
+            _alerts.annotate,
+            p.alert_id,
+            now=v.clock.now(),
+            actor=actor(session),
+            venue=v.config.venue,
+            text=seal(v.key, ALERT_NOTE, p.text.encode(), p.alert_id),
+        )
+        self.v.alert_changed(a.id)
+        return _version(a)
+
+    async def review(self, session: Session, p: AlertNoteParams) -> AlertVersionResult:
+        v = self.v
+        note = None if p.note is None else seal(v.key, ALERT_NOTE, p.note.encode(), p.alert_id)
+        a = await v.store.run(
+            _alerts.add_review, p.alert_id, now=v.clock.now(), actor=actor(session), note=note
+        )
+        self.v.alert_changed(a.id)
+        return _version(a)
+
+    async def dispute(self, session: Session, p: AlertNoteParams) -> AlertVersionResult:
+        v = self.v
+        text = DISPUTED_TEXT + (f" {p.note}" if p.note else "")
+        a = await v.store.run(
+            _alerts.annotate,
+            p.alert_id,
+            now=v.clock.now(),
+            actor=actor(session),
+            venue=v.config.venue,
+            text=seal(v.key, ALERT_NOTE, text.encode(), p.alert_id),
+            action="alert.disputed",
+            status="suspended",
+        )
+        v.engine.remove_alert(p.alert_id)
+        self.v.alert_changed(a.id)
+        return _version(a)
+
+    async def _end(
+        self, session: Session, alert_id: str, action: str, allowed: tuple[str, ...]
+    ) -> AlertRecord:
+        v = self.v
+        now = v.clock.now()
+
+        def end(conn: sqlite3.Connection) -> AlertRecord:
+            a = _alerts.change(
+                conn,
+                alert_id,
+                now=now,
+                actor=actor(session),
+                action=action,
+                set_columns={"status": "withdrawn", "review_due": None},
+                allowed=allowed,
+            )
+            _alerts.purge_personal(conn, alert_id, now=now)
+            return a
+
+        a = await v.store.run(end)
+        v.engine.remove_alert(alert_id)
+        v.alert_changed(alert_id)
+        await v.checkpoint()
+        return a
+
+    async def withdraw(self, session: Session, p: AlertNoteParams) -> AlertVersionResult:
+        return _version(await self._end(session, p.alert_id, "alert.withdrawn", _alerts.LIVE))
+
+    async def delete(self, session: Session, p: AlertIdParams) -> DeletedResult:
+        await self._end(
+            session, p.alert_id, "alert.deleted", ("active", "suspended", "withdrawn", "expired")
+        )
+        return DeletedResult(deleted=True)
+
+    # -- the disclosure ladder for this venue's own alerts ---------------------------
+
+    def _match(self, match_id: str) -> Match:
+        m = self.v.engine.matches.get(match_id)
+        if m is None:
+            raise NotFound("match_id: there is no match with this id (it may have expired)")
+        if not m.local:
+            raise OriginatorUnreachable(
+                "originator unreachable: the alert's originating venue cannot be reached; this "
+                "node is not connected to the network yet, so decide from the scan verdict"
+            )
+        return m
+
+    async def match_photo(self, session: Session, p: MatchPhotoParams) -> MatchPhotoResult:
+        v = self.v
+        m = self._match(p.match_id)
+        if m.state in (MatchState.NOT_SUBJECT, MatchState.DISMISSED):
+            raise Conflict(f"match_id: this match is {m.state.value}; it is no longer a match")
+        alert = await v.store.run(_alerts.get, m.set_id)
+        if alert.status != "active" or alert.identity is None:
+            raise Conflict(f"match_id: the alert is {alert.status}; it is no longer a match")
+        scanned = await self._scanned(m.scan_id)
+
+        def check() -> tuple[bool, bytes | None]:
+            subject = unseal_identity(v.key, ALERT_IDENTITY, alert.identity or b"", alert.id)
+            same = same_identity(subject, scanned)
+            photo = None
+            if same and alert.photo is not None:
+                photo = unseal(v.key, ALERT_PHOTO, alert.photo, alert.id)
+            return same, photo
+
+        same, photo = await trio.to_thread.run_sync(check)
+        now = v.clock.now()
+        if not same:
+            m.state = MatchState.NOT_SUBJECT
+            await v.store.run(
+                _audit.record,
+                at=now,
+                actor=actor(session),
+                action="match.not_subject",
+                alert_id=alert.id,
+                detail={"match_id": m.match_id, "scan_id": m.scan_id},
+            )
+            raise Conflict(
+                "match_id: the identity check found that the customer is not the "
+                "alert's subject; it is no longer a match"
+            )
+        m.state = MatchState.PHOTO_SHOWN
+        await v.store.run(
+            _audit.record,
+            at=now,
+            actor=actor(session),
+            action="disclosure.photo",
+            alert_id=alert.id,
+            detail={"match_id": m.match_id, "scan_id": m.scan_id, "to": "this venue"},
+        )
+        return MatchPhotoResult(
+            match_id=m.match_id,
+            state=m.state.value,
+            photo=None if photo is None else base64.b64encode(photo).decode("ascii"),
+        )
+
+    async def _scanned(self, scan_id: str) -> Identity:
+        held = self.v.engine.recent_scan(scan_id)
+        if held is not None:
+            return held
+        visit = await self.v.store.run(_visits.get, scan_id)
+        return unseal_identity(self.v.key, VISIT_IDENTITY, visit.identity, scan_id)
+
+    async def match_confirm(self, session: Session, p: MatchConfirmParams) -> MatchConfirmResult:
+        v = self.v
+        m = self._match(p.match_id)
+        if m.state not in (MatchState.PHOTO_SHOWN, MatchState.CONFIRMED):
+            raise Conflict("match_id: ask match.photo first; the photo step comes before this")
+        now = v.clock.now()
+        if not p.same_person:
+            m.state = MatchState.DISMISSED
+            await v.store.run(
+                _audit.record,
+                at=now,
+                actor=actor(session),
+                action="match.dismissed",
+                alert_id=m.set_id,
+                detail={"match_id": m.match_id, "scan_id": m.scan_id},
+            )
+            return MatchConfirmResult(MatchDismissed(dismissed=True))
+        full = await self.detail(m.set_id)
+        if full["status"] != "active":
+            raise Conflict("match_id: the alert is no longer active; it is no longer a match")
+        m.state = MatchState.CONFIRMED
+        await v.store.run(
+            _audit.record,
+            at=now,
+            actor=actor(session),
+            action="disclosure.details",
+            alert_id=m.set_id,
+            detail={"match_id": m.match_id, "scan_id": m.scan_id, "to": "this venue"},
+        )
+        annotations: list[dict[str, object]] = full["annotations"]  # type: ignore[assignment]
+        return MatchConfirmResult(
+            MatchConfirmed(
+                details=MatchDetails(
+                    category=str(full["category"]),
+                    reason=full["reason"],
+                    harm=float(full["harm"]),  # type: ignore[arg-type]
+                    originating_venue=v.config.venue,
+                    created_at=int(full["created_at"]),  # type: ignore[call-overload]
+                    expires_at=int(full["expires_at"]),  # type: ignore[call-overload]
+                    notes=full["notes"],
+                    annotations=[AnnotationResult.model_validate(a) for a in annotations],
+                )
+            )
+        )
+
+
+def same_identity(a: Identity, b: Identity) -> bool:
+    """The local stand-in for the private identity check: surname and birth date, or document."""
+    ka, kb = identity_keys(a), identity_keys(b)
+    if ka.date_of_birth == kb.date_of_birth and set(ka.surnames) & set(kb.surnames):
+        return True
+    return bool(ka.document_number) and ka.document_number == kb.document_number

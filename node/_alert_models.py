@@ -1,0 +1,292 @@
+"""Parameter and result models of the alert, scan, ban, visit and SAR methods.
+
+Like ``_api_models``: strict parameter models that forbid unknown fields.
+``document`` parameters are objects validated by ``segments.parse_document``
+in the handler (so the message names ``document.<field>``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, RootModel, model_validator
+
+from doorwatch.node._api_models import Params, Result
+from doorwatch.segments import MAX_PHOTO_BYTES
+
+AlertStatus = Literal["active", "suspended", "withdrawn", "expired"]
+Document = dict[str, Any]
+PhotoB64 = str
+GroupName = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")]
+
+_PHOTO_FIELD = Field(
+    default=None,
+    max_length=(MAX_PHOTO_BYTES + 2) // 3 * 4 + 4,
+    description=f"Base64 JPEG, at most {MAX_PHOTO_BYTES} bytes",
+)
+_TS = "Unix seconds, UTC"
+
+
+class _SubjectParams(Params):
+    scan_id: str | None = Field(default=None, min_length=1, max_length=64)
+    document: Document | None = Field(default=None, description="An identity document object")
+
+    @model_validator(mode="after")
+    def _one_subject(self) -> _SubjectParams:
+        if (self.scan_id is None) == (self.document is None):
+            raise ValueError("give scan_id or document, one of them")
+        return self
+
+
+# -- categories and alerts ------------------------------------------------------
+
+
+class CategoryResult(Result):
+    code: str
+    label: str
+    harm: float = Field(description="Cambridge Crime Harm Index days (an approximation)")
+
+
+class CategoryListResult(RootModel[list[CategoryResult]]):
+    pass
+
+
+class AlertCreateParams(_SubjectParams):
+    category: str = Field(min_length=1, max_length=40)
+    reason: str = Field(min_length=1, max_length=2000)
+    notes: str | None = Field(default=None, max_length=4000)
+    expires_at: int | None = Field(default=None, description=_TS)
+    groups: list[GroupName] | None = Field(default=None, max_length=32)
+    photo: PhotoB64 | None = _PHOTO_FIELD
+
+
+class AlertCreateResult(Result):
+    alert_id: str
+    expires_at: int
+    review_due: int | None
+
+
+class AlertListParams(Params):
+    status: AlertStatus | None = None
+
+
+class AlertSummary(Result):
+    alert_id: str
+    version: int
+    category: str
+    harm: float
+    status: AlertStatus
+    created_at: int
+    updated_at: int
+    expires_at: int
+    review_due: int | None
+    review_overdue: bool
+    created_by: str
+    groups: list[str]
+
+
+class AlertListResult(RootModel[list[AlertSummary]]):
+    pass
+
+
+class AlertIdParams(Params):
+    alert_id: str = Field(min_length=1, max_length=64)
+
+
+class AnnotationResult(Result):
+    at: int
+    origin: Literal["local", "recipient"]
+    venue: str
+    author: str
+    text: str | None
+
+
+class ReviewResult(Result):
+    at: int
+    reviewer: str
+    note: str | None
+
+
+class AlertDetail(AlertSummary):
+    reason: str | None
+    notes: str | None
+    annotations: list[AnnotationResult]
+    reviews: list[ReviewResult]
+    subject: dict[str, Any] | None = Field(description="Identity fields; null once purged")
+    has_photo: bool
+    segments: list[list[str]]
+    anonymity_set: float
+
+
+class AlertAmendParams(AlertIdParams):
+    reason: str | None = Field(default=None, min_length=1, max_length=2000)
+    notes: str | None = Field(default=None, max_length=4000)
+    expires_at: int | None = Field(default=None, description=_TS)
+    groups: list[GroupName] | None = Field(default=None, max_length=32)
+
+
+class AlertVersionResult(Result):
+    alert_id: str
+    version: int
+    status: AlertStatus
+    expires_at: int
+    review_due: int | None
+
+
+class AlertAnnotateParams(AlertIdParams):
+    text: str = Field(min_length=1, max_length=4000)
+
+
+class AlertNoteParams(AlertIdParams):
+    note: str | None = Field(default=None, max_length=4000)
+
+
+class DeletedResult(Result):
+    deleted: Literal[True]
+
+
+# -- scans and matches --------------------------------------------------------------
+
+
+class ScanParams(Params):
+    document: Document
+
+
+class MatchResult(Result):
+    match_id: str
+    score: float
+    harm: float
+    state: str
+
+
+class ScanResult(Result):
+    scan_id: str
+    verdict: Literal["admit", "check", "refuse"]
+    reasons: list[str]
+    age: int
+    matches: list[MatchResult]
+
+
+class MatchPhotoParams(Params):
+    match_id: str = Field(min_length=1, max_length=64)
+    timeout_s: float | None = Field(default=None, ge=0, le=60)
+
+
+class MatchPhotoResult(Result):
+    match_id: str
+    state: str
+    photo: str | None = Field(description="Base64 JPEG, or null if the alert has none")
+
+
+class MatchConfirmParams(Params):
+    match_id: str = Field(min_length=1, max_length=64)
+    same_person: bool
+
+
+class MatchDetails(Result):
+    category: str
+    reason: str | None
+    harm: float
+    originating_venue: str
+    created_at: int
+    expires_at: int
+    notes: str | None
+    annotations: list[AnnotationResult]
+
+
+class MatchConfirmed(Result):
+    details: MatchDetails
+
+
+class MatchDismissed(Result):
+    dismissed: Literal[True]
+
+
+class MatchConfirmResult(RootModel[MatchConfirmed | MatchDismissed]):
+    pass
+
+
+class AdmissionParams(Params):
+    scan_id: str = Field(min_length=1, max_length=64)
+    admitted: bool
+    note: str | None = Field(default=None, max_length=2000)
+
+
+class RecordedResult(Result):
+    recorded: Literal[True]
+
+
+# -- bans -------------------------------------------------------------------------------
+
+
+class BanAddParams(_SubjectParams):
+    reason: str = Field(min_length=1, max_length=2000)
+    expires_at: int = Field(description=_TS)
+
+
+class BanIdResult(Result):
+    ban_id: str
+    expires_at: int
+
+
+class BanResult(Result):
+    ban_id: str
+    created_at: int
+    created_by: str
+    expires_at: int
+    reason: str
+    subject: dict[str, Any]
+
+
+class BanListResult(RootModel[list[BanResult]]):
+    pass
+
+
+class BanIdParams(Params):
+    ban_id: str = Field(min_length=1, max_length=64)
+
+
+class RemovedResult(Result):
+    removed: Literal[True]
+
+
+# -- exports ----------------------------------------------------------------------------
+
+
+class VisitsExportParams(Params):
+    from_: int = Field(alias="from", description=_TS + ", inclusive")
+    to: int = Field(description=_TS + ", exclusive")
+
+
+class VisitResult(Result):
+    scan_id: str
+    at: int
+    staff: str
+    verdict: str
+    reasons: list[str]
+    admitted: bool | None
+    decided_by: str | None
+    decided_at: int | None
+    note: str | None
+    subject: dict[str, Any]
+
+
+class VisitsExportResult(Result):
+    visits: list[VisitResult]
+
+
+class SarParams(Params):
+    document: Document
+
+
+class SarAlert(AlertDetail):
+    pass
+
+
+class SarResult(Result):
+    visits: list[VisitResult]
+    bans: list[BanResult]
+    alerts: list[SarAlert]
+    disclosures: list[dict[str, Any]] = Field(
+        description="Audit entries about those alerts: who saw or changed them, and when"
+    )

@@ -1,0 +1,318 @@
+"""The door methods: scan verdicts, admission decisions, local bans, and the exports.
+
+``scan.submit`` is the hot path: validation, a few in-memory look-ups, one
+small encryption and one group-committed insert; nothing in it is slow
+(no password hashing, no decryption of other rows).
+
+Roles (agreement 6.5): door staff scan and record decisions; a supervisor
+sees the ban list; the super administrator alone adds and removes bans (the
+agreement's "amending the watch list"); the police export of the visit log
+and subject access exports are for an administrator, and both are audited.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sqlite3
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+import trio
+
+from doorwatch.crypto import DecryptionFailed
+from doorwatch.node import _alerts, _audit, _bans, _visits
+from doorwatch.node._alert_api import AlertApi
+from doorwatch.node._alert_models import (
+    AdmissionParams,
+    BanAddParams,
+    BanIdParams,
+    BanIdResult,
+    BanListResult,
+    BanResult,
+    MatchResult,
+    RecordedResult,
+    RemovedResult,
+    SarAlert,
+    SarParams,
+    SarResult,
+    ScanParams,
+    ScanResult,
+    VisitResult,
+    VisitsExportParams,
+    VisitsExportResult,
+)
+from doorwatch.node._alerts import DAY
+from doorwatch.node._api_models import NoParams
+from doorwatch.node._api_server import Dispatcher, MethodSpec, Session
+from doorwatch.node._errors import InvalidParams
+from doorwatch.node._roles import Role
+from doorwatch.node._subjects import (
+    identity_json,
+    seal,
+    seal_identity,
+    subject_keys,
+    unseal,
+    unseal_identity,
+)
+from doorwatch.node._venue import (
+    ALERT_IDENTITY,
+    BAN_IDENTITY,
+    BAN_REASON,
+    VISIT_IDENTITY,
+    VISIT_NOTE,
+    Venue,
+    actor,
+)
+from doorwatch.segments import Identity
+
+log = structlog.get_logger("doorwatch.door")
+
+MAX_BAN_LIFETIME = 2 * 365 * DAY
+
+SCAN = MethodSpec(
+    "scan.submit",
+    ScanParams,
+    ScanResult,
+    summary="The door's verdict on a scanned document, from local data only.",
+)
+ADMISSION = MethodSpec(
+    "admission.decide",
+    AdmissionParams,
+    RecordedResult,
+    summary="Record whether the customer of a scan was let in.",
+)
+BAN_ADD = MethodSpec(
+    "ban.add",
+    BanAddParams,
+    BanIdResult,
+    role=Role.SUPER_ADMINISTRATOR,
+    summary="Ban a person from this venue (not shared), until an expiry.",
+)
+BAN_LIST = MethodSpec(
+    "ban.list",
+    NoParams,
+    BanListResult,
+    role=Role.SUPERVISOR,
+    summary="This venue's bans, with their subjects.",
+)
+BAN_REMOVE = MethodSpec(
+    "ban.remove", BanIdParams, RemovedResult, role=Role.SUPER_ADMINISTRATOR, summary="Lift a ban."
+)
+VISITS_EXPORT = MethodSpec(
+    "visits.export",
+    VisitsExportParams,
+    VisitsExportResult,
+    role=Role.ADMINISTRATOR,
+    summary="The visit log of a time window (a police request); audited.",
+)
+SAR_EXPORT = MethodSpec(
+    "sar.export",
+    SarParams,
+    SarResult,
+    role=Role.ADMINISTRATOR,
+    summary="Everything held about the person on an ID (subject access).",
+)
+
+SPECS = (SCAN, ADMISSION, BAN_ADD, BAN_LIST, BAN_REMOVE, VISITS_EXPORT, SAR_EXPORT)
+
+
+@dataclass
+class _Held:
+    visits: list[_visits.VisitRecord]
+    bans: list[_bans.BanRecord]
+    alerts: list[_alerts.AlertRecord]
+
+
+def _held(conn: sqlite3.Connection) -> _Held:
+    return _Held(_visits.all_visits(conn), _bans.list_all(conn), _alerts.list_all(conn))
+
+
+class DoorApi:
+    def __init__(self, venue: Venue, alerts: AlertApi) -> None:
+        self.v = venue
+        self.alerts = alerts
+
+    def register(self, dispatcher: Dispatcher) -> None:
+        for spec, handler in (
+            (SCAN, self.scan),
+            (ADMISSION, self.admission),
+            (BAN_ADD, self.ban_add),
+            (BAN_LIST, self.ban_list),
+            (BAN_REMOVE, self.ban_remove),
+            (VISITS_EXPORT, self.visits_export),
+            (SAR_EXPORT, self.sar_export),
+        ):
+            dispatcher.add(spec.bind(handler))
+
+    async def scan(self, session: Session, p: ScanParams) -> ScanResult:
+        v = self.v
+        now = v.clock.now()
+        identity = v.parse(p.document)
+        verdict = v.engine.verdict(identity, v.digester.digests(identity), today=v.today())
+        blob = seal_identity(v.key, VISIT_IDENTITY, identity, verdict.scan_id)
+        await v.store.run(
+            _visits.insert,
+            scan_id=verdict.scan_id,
+            at=now,
+            staff=actor(session),
+            verdict=verdict.verdict,
+            reasons=verdict.reasons,
+            identity=blob,
+        )
+        v.engine.remember_scan(verdict.scan_id, identity, now)
+        return ScanResult(
+            scan_id=verdict.scan_id,
+            verdict=verdict.verdict,
+            reasons=verdict.reasons,
+            age=verdict.age,
+            matches=[
+                MatchResult(match_id=m.match_id, score=m.score, harm=m.harm, state=m.state.value)
+                for m in verdict.matches
+            ],
+        )
+
+    async def admission(self, session: Session, p: AdmissionParams) -> RecordedResult:
+        v = self.v
+        note = None if p.note is None else seal(v.key, VISIT_NOTE, p.note.encode(), p.scan_id)
+        await v.store.run(
+            _visits.decide,
+            p.scan_id,
+            admitted=p.admitted,
+            actor=actor(session),
+            now=v.clock.now(),
+            note=note,
+        )
+        return RecordedResult(recorded=True)
+
+    async def ban_add(self, session: Session, p: BanAddParams) -> BanIdResult:
+        v = self.v
+        now = v.clock.now()
+        if p.expires_at <= now:
+            raise InvalidParams("expires_at: must be in the future")
+        if p.expires_at > now + MAX_BAN_LIFETIME:
+            raise InvalidParams("expires_at: a ban may last at most 2 years")
+        identity = await self.alerts.subject(p.scan_id, p.document)
+        ban_id = secrets.token_hex(16)
+        ban = _bans.BanRecord(
+            id=ban_id,
+            created_at=now,
+            created_by=actor(session),
+            expires_at=p.expires_at,
+            identity=seal_identity(v.key, BAN_IDENTITY, identity, ban_id),
+            reason=seal(v.key, BAN_REASON, p.reason.encode(), ban_id),
+        )
+        await v.store.run(_bans.insert, ban)
+        v.engine.add_ban(ban_id, v.digester.digests(identity))
+        return BanIdResult(ban_id=ban_id, expires_at=p.expires_at)
+
+    def _ban_json(self, b: _bans.BanRecord) -> dict[str, Any]:
+        key = self.v.key
+        return {
+            "ban_id": b.id,
+            "created_at": b.created_at,
+            "created_by": b.created_by,
+            "expires_at": b.expires_at,
+            "reason": unseal(key, BAN_REASON, b.reason, b.id).decode(),
+            "subject": identity_json(unseal_identity(key, BAN_IDENTITY, b.identity, b.id)),
+        }
+
+    async def ban_list(self, session: Session, p: NoParams) -> BanListResult:
+        bans = await self.v.store.run(_bans.list_all)
+        items = await trio.to_thread.run_sync(lambda: [self._ban_json(b) for b in bans])
+        await self.v.store.run(
+            _audit.record,
+            at=self.v.clock.now(),
+            actor=actor(session),
+            action="ban.listed",
+            detail={"count": len(items)},
+        )
+        return BanListResult([BanResult.model_validate(i) for i in items])
+
+    async def ban_remove(self, session: Session, p: BanIdParams) -> RemovedResult:
+        v = self.v
+        await v.store.run(_bans.remove, p.ban_id, now=v.clock.now(), actor=actor(session))
+        v.engine.remove_ban(p.ban_id)
+        await v.checkpoint()
+        return RemovedResult(removed=True)
+
+    def _visit_json(self, r: _visits.VisitRecord) -> dict[str, Any]:
+        key = self.v.key
+        return {
+            "scan_id": r.scan_id,
+            "at": r.at,
+            "staff": r.staff,
+            "verdict": r.verdict,
+            "reasons": r.reasons,
+            "admitted": r.admitted,
+            "decided_by": r.decided_by,
+            "decided_at": r.decided_at,
+            "note": None if r.note is None else unseal(key, VISIT_NOTE, r.note, r.scan_id).decode(),
+            "subject": identity_json(unseal_identity(key, VISIT_IDENTITY, r.identity, r.scan_id)),
+        }
+
+    async def visits_export(self, session: Session, p: VisitsExportParams) -> VisitsExportResult:
+        v = self.v
+        if p.to <= p.from_:
+            raise InvalidParams("to: must be after from")
+        rows = await v.store.run(_visits.window, p.from_, p.to)
+        items = await trio.to_thread.run_sync(lambda: [self._visit_json(r) for r in rows])
+        await v.store.run(
+            _audit.record,
+            at=v.clock.now(),
+            actor=actor(session),
+            action="visits.exported",
+            detail={"from": p.from_, "to": p.to, "count": len(items)},
+        )
+        return VisitsExportResult(visits=[VisitResult.model_validate(i) for i in items])
+
+    async def sar_export(self, session: Session, p: SarParams) -> SarResult:
+        v = self.v
+        person = subject_keys(v.parse(p.document))
+        held = await v.store.run(_held)
+
+        def find() -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[str]]:
+            visits = [
+                self._visit_json(r)
+                for r in held.visits
+                if self._is(person, VISIT_IDENTITY, r.identity, r.scan_id)
+            ]
+            bans = [
+                self._ban_json(b)
+                for b in held.bans
+                if self._is(person, BAN_IDENTITY, b.identity, b.id)
+            ]
+            alerts = [
+                a.id
+                for a in held.alerts
+                if a.identity is not None and self._is(person, ALERT_IDENTITY, a.identity, a.id)
+            ]
+            return visits, bans, alerts
+
+        visits, bans, alert_ids = await trio.to_thread.run_sync(find)
+        alerts = [SarAlert.model_validate(await self.alerts.detail(i)) for i in alert_ids]
+        disclosures: list[dict[str, Any]] = []
+        for alert_id in alert_ids:
+            entries = await v.store.run(_audit.query, alert_id=alert_id, limit=10000)
+            disclosures.extend(e.to_json() for e in entries)
+        await v.store.run(
+            _audit.record,
+            at=v.clock.now(),
+            actor=actor(session),
+            action="sar.exported",
+            detail={"visits": len(visits), "bans": len(bans), "alerts": alert_ids},
+        )
+        return SarResult(
+            visits=[VisitResult.model_validate(i) for i in visits],
+            bans=[BanResult.model_validate(i) for i in bans],
+            alerts=alerts,
+            disclosures=disclosures,
+        )
+
+    def _is(self, person: frozenset[str], purpose: str, blob: bytes, row_id: str) -> bool:
+        try:
+            other: Identity = unseal_identity(self.v.key, purpose, blob, row_id)
+        except DecryptionFailed:
+            log.warning("sar.undecryptable_row", purpose=purpose)
+            return False
+        return not person.isdisjoint(subject_keys(other))

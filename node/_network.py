@@ -1,0 +1,749 @@
+"""The daemon's peer-to-peer half: one libp2p host for all the node's networks.
+
+Theory of operation. ``NetworkService.run`` loads the networks this node
+belongs to from the store and *builds* a ``P2PHost`` (the node identity,
+Noise only, the membership gate), one ``RequestResponse``, one ``Dialer`` and,
+per network, a ``NetworkMembership``, a ``GroupKeyring`` and a ``Gossip``
+topic; then it runs the host until a reload is requested (a network was
+created or joined while the node runs: py-libp2p services such as GossipSub
+topics must exist before the host starts), and builds again on the same
+listen ports.
+
+Membership stays current without a reload: ``refresh()`` re-reads the
+certificates, revocation list and group keys from the store into the
+running memberships and keyrings, updates the dialer's wanted set and asks
+the gate again about every connected peer (a revoked peer is dropped).
+
+Membership sync (``/doorwatch/membership/1``): every ``sync_interval``
+seconds a member asks its network's key manager (the authority's node) for a
+``MembershipBundle`` and reports its own listen addresses; the answer brings
+new members' certificates, the revocation list, rotated group keys and the
+members' addresses, which the dialer then keeps connected. Join
+(``/doorwatch/join/1``) is served to invite holders only; see
+``_network_admin``.
+
+Parts built on this service extend it with ``extend(fn)``: ``fn(service)`` is
+called on every build, after ``host``/``rr``/``dialer``/``networks`` exist and
+before the host starts, to register request handlers, tasks and gossip hooks.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sqlite3
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from functools import partial
+
+import structlog
+import trio
+
+from doorwatch.crypto import (
+    Certificate,
+    CryptoError,
+    GroupKey,
+    InviteToken,
+    JoinRequest,
+    NodeIdentity,
+    RevocationList,
+    StorageKey,
+    canonical_pack,
+    canonical_unpack,
+    short_id,
+)
+from doorwatch.node import _network_admin as admin
+from doorwatch.node import _network_store as db
+from doorwatch.node._clock import Clock
+from doorwatch.node._errors import NodeError
+from doorwatch.node._network_errors import InviteRefused
+from doorwatch.node._p2p_dialer import Dialer
+from doorwatch.node._p2p_errors import P2PError
+from doorwatch.node._p2p_gossip import Gossip
+from doorwatch.node._p2p_host import P2PHost
+from doorwatch.node._p2p_membership import NetworkMembership
+from doorwatch.node._p2p_streams import RequestRejected, RequestResponse
+from doorwatch.node._store import AsyncStore
+from doorwatch.protocol import GroupKeyring
+
+log = structlog.get_logger("doorwatch.network")
+
+JOIN_PROTOCOL = "/doorwatch/join/1"
+SYNC_PROTOCOL = "/doorwatch/membership/1"
+JOIN_REFUSED = "no certificate"
+
+
+def gossip_topic(network_id: str) -> str:
+    return f"/doorwatch/net/{network_id}/1"
+
+
+GossipHook = Callable[[str, str, str, bytes], Awaitable[None]]
+"""``(network_id, origin_peer_id, kind, body)``: called for each valid gossip item."""
+GossipCheck = Callable[[str, str, str, bytes], bool]
+"""``(network_id, origin_peer_id, kind, body) -> valid``: validation of the kinds it knows
+(return True for kinds it does not handle)."""
+
+MEMBERSHIP_CHANGED = "membership"
+_KIND = re.compile(r"^[a-z][a-z0-9_.-]{0,31}$")
+
+
+def encode_item(kind: str, body: bytes) -> bytes:
+    """A gossip item: canonical msgpack ``{"kind", "body"}``."""
+    if not _KIND.match(kind):
+        raise ValueError("gossip kind: 1-32 lower-case letters, digits, _ . -")
+    return canonical_pack({"kind": kind, "body": body})
+
+
+def decode_item(item: bytes) -> tuple[str, bytes] | None:
+    try:
+        value = canonical_unpack(item)
+    except CryptoError:
+        return None
+    if not isinstance(value, dict) or set(value) != {"kind", "body"}:
+        return None
+    kind, body = value["kind"], value["body"]
+    if not isinstance(kind, str) or not _KIND.match(kind) or not isinstance(body, bytes):
+        return None
+    return kind, body
+
+
+def _quiet_libp2p_routine_errors() -> None:
+    # py-libp2p logs two routine events of a network with offline or
+    # not-yet-synced peers at ERROR: a TCP connect that fails (tcp.py) and the
+    # muxer negotiation failing after the remote's gate refused us
+    # (multiselect_client.py). The dialer records both (Dialer.links()), and
+    # the refusing side logs its refusal; they are not errors of this node.
+    for name in ("libp2p.transport.tcp.tcp", "libp2p.protocol_muxer.multiselect_client"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+
+
+@dataclass
+class NetworkRuntime:
+    """One network's live state inside the running host."""
+
+    network_id: str
+    name: str
+    authority_public_key: bytes
+    is_authority: bool
+    membership: NetworkMembership
+    keyring: GroupKeyring
+    gossip: Gossip
+    certificates: dict[str, Certificate] = field(default_factory=dict)
+    revocations: RevocationList | None = None
+
+    def group_epochs(self) -> dict[str, int]:
+        return dict(self.keyring.epochs())
+
+
+@dataclass(frozen=True, slots=True)
+class _State:
+    networks: list[db.NetworkRow]
+    certificates: dict[str, list[Certificate]]
+    revocations: dict[str, RevocationList | None]
+    keys: dict[str, list[GroupKey]]
+    addresses: dict[str, db.PeerAddress]
+    invites: list[db.InviteRow]
+
+
+def _load_state(conn: sqlite3.Connection, key: StorageKey, now: int) -> _State:
+    networks = db.list_networks(conn)
+    return _State(
+        networks=networks,
+        certificates={n.network_id: db.certificates(conn, n.network_id) for n in networks},
+        revocations={n.network_id: db.revocations(conn, n.network_id) for n in networks},
+        keys={n.network_id: db.group_keys(conn, n.network_id, key) for n in networks},
+        addresses=db.addresses(conn),
+        invites=db.open_invites(conn, now),
+    )
+
+
+class NetworkService:
+    """The node's networks, host, request/response, gossip and dialer (see module doc)."""
+
+    def __init__(
+        self,
+        *,
+        store: AsyncStore,
+        identity: NodeIdentity,
+        storage_key: StorageKey,
+        clock: Clock,
+        listen: Sequence[str],
+        sync_interval: float = 2.0,
+    ) -> None:
+        self.store = store
+        self.identity = identity
+        self.storage_key = storage_key
+        self.clock = clock
+        self.sync_interval = sync_interval
+        self._listen = list(listen)
+        self.host: P2PHost | None = None
+        self.rr: RequestResponse | None = None
+        self.dialer: Dialer | None = None
+        self.networks: dict[str, NetworkRuntime] = {}
+        self.gossip_hooks: list[GossipHook] = []
+        self.gossip_checks: list[GossipCheck] = []
+        self._extensions: list[Callable[[NetworkService], None]] = []
+        self._join_ids: dict[str, int] = {}  # join identity -> invite expiry
+        self._addresses: dict[str, db.PeerAddress] = {}
+        self._last_seen: dict[str, int] = {}
+        self._reload = trio.Event()
+        self._running = trio.Event()
+        self._wake_sync = trio.Event()
+        self.builds = 0
+        _quiet_libp2p_routine_errors()
+
+    # -- extension points -----------------------------------------------------------
+
+    def extend(self, build: Callable[[NetworkService], None]) -> None:
+        """Run ``build(self)`` on every (re)build, before the host starts."""
+        self._extensions.append(build)
+
+    def register(
+        self,
+        protocol: str,
+        handler: Callable[[str, bytes], Awaitable[bytes]],
+        *,
+        max_request: int = 1 << 20,
+        timeout: float = 10.0,
+        max_concurrent: int = 16,
+    ) -> None:
+        """Serve ``protocol`` to members only (call it from an ``extend`` hook).
+
+        The gate also admits live invites' join identities, for the join
+        protocol; this wrapper refuses them (and anyone else without a valid
+        certificate) before ``handler(peer_id, request)`` runs.
+        """
+        assert self.rr is not None
+
+        async def members_only(peer_id: str, request: bytes) -> bytes:
+            if not self.is_member(peer_id):
+                raise RequestRejected("not a member of a network this node belongs to")
+            return await handler(peer_id, request)
+
+        self.rr.register(
+            protocol,
+            members_only,
+            max_request=max_request,
+            timeout=timeout,
+            max_concurrent=max_concurrent,
+        )
+
+    def is_member(self, peer_id: str, network_id: str | None = None) -> bool:
+        """Does ``peer_id`` hold a valid certificate (of ``network_id``, or of any network)?"""
+        nets = [self.networks[network_id]] if network_id in self.networks else []
+        if network_id is None:
+            nets = list(self.networks.values())
+        return any(n.membership.admit(peer_id) is None for n in nets)
+
+    def admit(self, peer_id: str) -> str | None:
+        """The gate's rule: members of any shared network, and live invites' join identities."""
+        reasons = [n.membership.admit(peer_id) for n in self.networks.values()]
+        if any(r is None for r in reasons):
+            return None
+        expires = self._join_ids.get(peer_id)
+        if expires is not None and self.clock.now() < expires:
+            return None
+        return reasons[0] if reasons else JOIN_REFUSED
+
+    # -- lifecycle --------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        started = False
+        while True:
+            self._reload = trio.Event()
+            host = await self._build()
+            async with host:
+                self._pin_listen_ports(host)
+                self._running.set()
+                log.info(
+                    "network.started",
+                    listen=host.listen_addrs,
+                    networks=sorted(self.networks),
+                )
+                if not started:
+                    started = True
+                    task_status.started()
+                await self._reload.wait()
+                self._running = trio.Event()
+            log.info("network.reloading")
+
+    async def reload(self) -> None:
+        """Rebuild the host (new network), and return once the new one runs."""
+        running = self._running
+        self._reload.set()
+        if running.is_set():
+            while self._running is running or not self._running.is_set():
+                await trio.sleep(0.02)
+
+    def _pin_listen_ports(self, host: P2PHost) -> None:
+        # A rebuild must listen where invites and peers already point: keep the
+        # ports the OS chose for /tcp/0.
+        actual = host.listen_addrs
+        pinned = []
+        for configured in self._listen:
+            if configured.endswith("/tcp/0"):
+                prefix = configured[: -len("0")]
+                match = next((a for a in actual if a.startswith(prefix)), None)
+                pinned.append(match or configured)
+            else:
+                pinned.append(configured)
+        self._listen = pinned
+
+    async def _build(self) -> P2PHost:
+        state = await self.store.run(_load_state, self.storage_key, self.clock.now())
+        host = P2PHost(self.identity, admit=self.admit, listen=self._listen)
+        self.host = host
+        self.rr = RequestResponse(host)
+        self.dialer = Dialer(host, base_delay=0.5, max_delay=10.0, clock=self.clock)
+        self.networks = {}
+        for row in state.networks:
+            membership = NetworkMembership(
+                authority_public_key=row.authority_public_key,
+                network_id=row.network_id,
+                clock=self.clock,
+                permitted_jurisdictions=row.permitted_jurisdictions,
+            )
+            gossip = Gossip(
+                host,
+                gossip_topic(row.network_id),
+                validate=partial(self._validate_gossip, row.network_id),
+                on_item=partial(self._on_gossip, row.network_id),
+            )
+            self.networks[row.network_id] = NetworkRuntime(
+                network_id=row.network_id,
+                name=row.name,
+                authority_public_key=row.authority_public_key,
+                is_authority=row.is_authority,
+                membership=membership,
+                keyring=GroupKeyring(
+                    identity=self.identity, authority_public_key=row.authority_public_key
+                ),
+                gossip=gossip,
+            )
+        self._apply(state)
+        self.rr.register(JOIN_PROTOCOL, self._serve_join, max_request=16 * 1024, timeout=15.0)
+        self.rr.register(SYNC_PROTOCOL, self._serve_sync, max_request=16 * 1024, timeout=15.0)
+        host.add_task(self._sync_loop)
+        for build in self._extensions:
+            build(self)
+        self.builds += 1
+        return host
+
+    def _apply(self, state: _State) -> None:
+        """Install a freshly loaded state into the running memberships and keyrings."""
+        for row in state.networks:
+            net = self.networks.get(row.network_id)
+            if net is None:
+                continue
+            for certificate in state.certificates[row.network_id]:
+                try:
+                    net.membership.add_certificate(certificate)
+                except CryptoError:
+                    log.warning("network.certificate_ignored", peer_id=certificate.peer_id)
+                    continue
+                net.certificates[certificate.peer_id] = certificate
+            rl = state.revocations[row.network_id]
+            if rl is not None and (net.revocations is None or rl.serial > net.revocations.serial):
+                net.membership.set_revocations(rl)
+                net.revocations = rl
+            for key in state.keys[row.network_id]:
+                if net.keyring.key_for(key.group, key.epoch) is None:
+                    net.keyring.add(key)
+        self._addresses = state.addresses
+        for peer_id, entry in state.addresses.items():
+            if entry.last_seen is not None:
+                self._last_seen[peer_id] = max(self._last_seen.get(peer_id, 0), entry.last_seen)
+        self._join_ids = {
+            i.join_peer_id: i.expires_at for i in state.invites if i.network_id in self.networks
+        }
+        self._update_dialer()
+
+    def _update_dialer(self) -> None:
+        if self.dialer is None:
+            return
+        wanted: dict[str, tuple[str, ...]] = {}
+        for net in self.networks.values():
+            for peer_id in net.membership.members():
+                entry = self._addresses.get(peer_id)
+                if peer_id != self.identity.peer_id and entry is not None and entry.addrs:
+                    wanted[peer_id] = entry.addrs
+        try:
+            self.dialer.set_peers(wanted)
+        except P2PError:
+            log.warning("network.bad_peer_address")
+
+    async def refresh(self) -> None:
+        """Re-read membership from the store; reload if a network appeared; drop refused peers."""
+        state = await self.store.run(_load_state, self.storage_key, self.clock.now())
+        if {n.network_id for n in state.networks} != set(self.networks):
+            await self.reload()
+            return
+        self._apply(state)
+        if self.host is not None and self.host.running:
+            dropped = await self.host.reevaluate()
+            if dropped:
+                log.info("network.peers_dropped", peers=dropped)
+
+    # -- gossip ----------------------------------------------------------------------------
+
+    def publish(self, network_id: str, kind: str, body: bytes) -> bool:
+        """Queue a gossip item on ``network_id``'s topic; False if not running or queue full."""
+        net = self.networks.get(network_id)
+        if net is None or self.host is None or not self.host.running:
+            return False
+        return net.gossip.publish_nowait(encode_item(kind, body))
+
+    def announce_membership(self, network_id: str) -> None:
+        """Key manager: tell members to sync now (a join or a revocation happened)."""
+        self.publish(network_id, MEMBERSHIP_CHANGED, b"")
+
+    def _validate_gossip(self, network_id: str, origin: str, item: bytes) -> bool:
+        net = self.networks.get(network_id)
+        if net is None or net.membership.admit(origin) is not None:
+            return False
+        if origin == self.identity.peer_id:
+            return True
+        decoded = decode_item(item)
+        if decoded is None:
+            return False
+        kind, body = decoded
+        if kind == MEMBERSHIP_CHANGED:
+            certificate = net.certificates.get(origin)
+            return certificate is not None and certificate.key_manager
+        return all(check(network_id, origin, kind, body) for check in self.gossip_checks)
+
+    async def _on_gossip(self, network_id: str, origin: str, item: bytes) -> None:
+        decoded = decode_item(item)
+        if decoded is None or origin == self.identity.peer_id:
+            return
+        kind, body = decoded
+        if kind == MEMBERSHIP_CHANGED:
+            self._wake_sync.set()  # the sync itself runs over request/response
+            return
+        for hook in self.gossip_hooks:
+            await hook(network_id, origin, kind, body)
+
+    # -- join (authority side) ----------------------------------------------------------------
+
+    async def _serve_join(self, peer_id: str, payload: bytes) -> bytes:
+        if peer_id not in self._join_ids:
+            raise RequestRejected("the join protocol is only for invite holders")
+        try:
+            request = JoinRequest.from_bytes(payload)
+        except CryptoError as exc:
+            raise RequestRejected(f"the join request is malformed: {exc}") from exc
+        host = self.host
+        own_addrs = host.listen_addrs if host is not None else []
+        try:
+            bundle = await self.store.run(
+                admin.accept_join,
+                storage_key=self.storage_key,
+                identity=self.identity,
+                request=request,
+                transport_peer_id=peer_id,
+                now=self.clock.now(),
+                own_addrs=own_addrs,
+            )
+        except InviteRefused as exc:
+            log.warning("network.join_refused", peer_id=peer_id, reason=str(exc))
+            raise RequestRejected(str(exc)) from exc
+        self._join_ids.pop(peer_id, None)
+        net = self.networks.get(request.network_id)
+        if net is not None:
+            for certificate in bundle.certificates:
+                if certificate.peer_id == request.peer_id:
+                    net.membership.add_certificate(certificate)
+                    net.certificates[certificate.peer_id] = certificate
+        log.info("network.member_joined", network_id=request.network_id, peer_id=request.peer_id)
+        self.announce_membership(request.network_id)
+        return bundle.to_bytes()
+
+    # -- membership sync ---------------------------------------------------------------------
+
+    async def _serve_sync(self, peer_id: str, payload: bytes) -> bytes:
+        try:
+            request = admin.SyncRequest.from_bytes(payload)
+        except CryptoError as exc:
+            raise RequestRejected(f"the sync request is malformed: {exc}") from exc
+        net = self.networks.get(request.network_id)
+        if net is None or not net.is_authority:
+            raise RequestRejected("this node is not the network's key manager")
+        if net.membership.admit(peer_id) is not None:
+            raise RequestRejected("not a member of the network")
+        now = self.clock.now()
+        host = self.host
+        addrs = list(request.addrs)
+
+        def answer(conn: sqlite3.Connection) -> admin.MembershipBundle:
+            db.set_addresses(conn, peer_id, addrs, now)
+            return admin.membership_bundle(
+                conn,
+                storage_key=self.storage_key,
+                identity=self.identity,
+                network_id=request.network_id,
+                peer_id=peer_id,
+                own_addrs=host.listen_addrs if host is not None else (),
+            )
+
+        bundle = await self.store.run(answer)
+        if self._addresses.get(peer_id, db.PeerAddress((), None)).addrs != tuple(addrs):
+            self._addresses[peer_id] = db.PeerAddress(tuple(addrs), None)
+            self._update_dialer()
+        return bundle.to_bytes()
+
+    async def _sync_once(self, net: NetworkRuntime) -> None:
+        assert self.rr is not None
+        assert self.host is not None
+        managers = [
+            c.peer_id
+            for c in net.certificates.values()
+            if c.key_manager
+            and c.peer_id != self.identity.peer_id
+            and net.membership.admit(c.peer_id) is None
+        ]
+        request = admin.SyncRequest(network_id=net.network_id, addrs=tuple(self.host.listen_addrs))
+        for manager in managers:
+            try:
+                reply = await self.rr.request(
+                    manager, SYNC_PROTOCOL, request.to_bytes(), timeout=10.0
+                )
+                bundle = admin.MembershipBundle.from_bytes(reply)
+                result = await self.store.run(
+                    admin.install_bundle,
+                    storage_key=self.storage_key,
+                    identity=self.identity,
+                    bundle=bundle,
+                    authority_public_key=net.authority_public_key,
+                    sender_peer_id=manager,
+                    now=self.clock.now(),
+                )
+            except (NodeError, CryptoError) as exc:  # P2P, network and store errors
+                log.debug("network.sync_failed", peer_id=manager, error=str(exc))
+                continue
+            changed = result.new_certificates or result.new_revocations or result.new_group_keys
+            addrs = {p: tuple(a) for p, a in bundle.addresses.items()}
+            if changed or any(
+                self._addresses.get(p, db.PeerAddress((), None)).addrs != a
+                for p, a in addrs.items()
+                if p != self.identity.peer_id
+            ):
+                log.info(
+                    "network.synced",
+                    network_id=net.network_id,
+                    certificates=result.new_certificates,
+                    revocations=result.new_revocations,
+                    group_keys=result.new_group_keys,
+                )
+                await self.refresh()
+            return
+
+    async def _sync_loop(self) -> None:
+        while True:
+            for net in list(self.networks.values()):
+                if not net.is_authority:
+                    await self._sync_once(net)
+            await self._record_last_seen()
+            await self._drop_refused()
+            with trio.move_on_after(self.sync_interval):
+                await self._wake_sync.wait()
+            self._wake_sync = trio.Event()
+
+    async def _record_last_seen(self) -> None:
+        if self.host is None:
+            return
+        now = self.clock.now()
+        seen = {p: now for p in self.host.connected_peers()}
+        self._last_seen.update(seen)
+        if seen:
+            await self.store.run(db.set_last_seen, seen)
+
+    async def _drop_refused(self) -> None:
+        # Join connections and peers revoked since they connected.
+        host = self.host
+        if host is None or not host.running:
+            return
+        if any(host.gate.reason_to_refuse(p) is not None for p in host.connected_peers()):
+            await host.reevaluate()
+
+    # -- views --------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, object]:
+        """listen_addresses, networks, peers and gate counters for ``node.status``."""
+        host = self.host
+        connected = set(host.connected_peers()) if host is not None and host.running else set()
+        peers: dict[str, dict[str, object]] = {}
+        networks = []
+        for net in self.networks.values():
+            members = net.membership.members()
+            networks.append(
+                {
+                    "network_id": net.network_id,
+                    "name": net.name,
+                    "members": len(members),
+                    "authority": net.is_authority,
+                    "group_epochs": net.group_epochs(),
+                }
+            )
+            for peer_id, certificate in net.certificates.items():
+                if peer_id == self.identity.peer_id:
+                    continue
+                refused = self.admit(peer_id)
+                if peer_id in peers and refused is not None:
+                    continue  # admitted through another network
+                peers[peer_id] = {
+                    "peer_id": peer_id,
+                    "short_id": short_id(certificate.public_key),
+                    "venue": certificate.venue,
+                    "connected": peer_id in connected,
+                    "last_seen": self._last_seen.get(peer_id),
+                    "refused": refused,
+                }
+        gate: dict[str, object] = {"admitted": 0, "refused": 0, "refused_by_reason": {}}
+        if host is not None:
+            g = host.gate.status()
+            gate = {
+                "admitted": g.admitted,
+                "refused": g.refused,
+                "refused_by_reason": dict(g.refused_by_reason),
+            }
+        return {
+            "listen_addresses": host.listen_addrs if host is not None and host.running else [],
+            "networks": networks,
+            "peers": sorted(peers.values(), key=lambda p: str(p["venue"])),
+            "gate": gate,
+        }
+
+    def bootstrap_addrs(self) -> list[str]:
+        """This node's listen addresses with ``/p2p/<peer id>``, for invites."""
+        if self.host is None or not self.host.running:
+            return []
+        return [f"{a}/p2p/{self.identity.peer_id}" for a in self.host.listen_addrs]
+
+
+_P2P_SUFFIX = re.compile(r"^(?P<addr>.+)/p2p/(?P<peer>[1-9A-HJ-NP-Za-km-z]+)$")
+
+
+def split_bootstrap(addr: str) -> tuple[str, str] | None:
+    """``(multiaddr without /p2p, peer id)`` of a bootstrap address, or None."""
+    m = _P2P_SUFFIX.match(addr)
+    return None if m is None else (m.group("addr"), m.group("peer"))
+
+
+def _refuse_all(origin: str, item: bytes) -> bool:
+    return False
+
+
+async def _ignore(origin: str, item: bytes) -> None:
+    return None
+
+
+async def perform_join(
+    token: InviteToken,
+    request: JoinRequest,
+    *,
+    timeout: float = 20.0,
+) -> tuple[admin.MembershipBundle, str, list[str]]:
+    """Joiner side: reach a bootstrap node with the invite's join identity, send the
+    request, return ``(bundle, inviting peer id, its addresses)``.
+
+    Raises ``InviteRefused`` (the inviting node said no, with its reason) or
+    ``JoinFailed``.
+    """
+    from doorwatch.node._network_errors import JoinFailed
+    from doorwatch.node._p2p_errors import RemoteError
+
+    targets: dict[str, list[str]] = {}
+    for addr in token.bootstrap_addrs:
+        parts = split_bootstrap(addr)
+        if parts is not None:
+            targets.setdefault(parts[1], []).append(parts[0])
+    if not targets:
+        raise JoinFailed("the invite carries no usable bootstrap address")
+    host = P2PHost(
+        admin.join_identity(token),
+        admit=lambda p: None if p in targets else "not the inviting node",
+        listen=("/ip4/127.0.0.1/tcp/0",),
+        route_logging=False,
+    )
+    rr = RequestResponse(host)
+    # The inviting node's pubsub opens a meshsub stream to every new connection;
+    # a topic nobody else uses answers it without receiving the network's gossip.
+    Gossip(host, "/doorwatch/joining/1", validate=_refuse_all, on_item=_ignore)
+    failures: list[str] = []
+    async with host:
+        for peer_id, addrs in targets.items():
+            try:
+                host.add_addrs(peer_id, addrs)
+                reply = await rr.request(
+                    peer_id, JOIN_PROTOCOL, request.to_bytes(), timeout=timeout
+                )
+            except RemoteError as exc:
+                raise InviteRefused(f"the inviting node refused: {exc.remote_message}") from exc
+            except P2PError as exc:
+                failures.append(type(exc).__name__)
+                continue
+            try:
+                bundle = admin.MembershipBundle.from_bytes(reply)
+            except CryptoError as exc:
+                raise JoinFailed(f"the inviting node's answer is malformed: {exc}") from exc
+            return bundle, peer_id, addrs
+    raise JoinFailed(
+        "could not reach the inviting node, or it refused the connection (is it running? "
+        "was the invite already used or has it expired?)"
+    )
+
+
+async def join_network(
+    store_run: Callable[..., Awaitable[object]],
+    *,
+    token_text: str,
+    identity: NodeIdentity,
+    storage_key: StorageKey,
+    now: int,
+) -> str:
+    """Decode, join and persist; returns the network id. ``store_run`` is
+    ``AsyncStore.run`` or an equivalent for an offline connection."""
+    from doorwatch.crypto import InvalidToken, InviteExpired, join_request
+    from doorwatch.node._network_errors import JoinFailed
+
+    try:
+        token = InviteToken.decode(token_text)
+    except InvalidToken as exc:
+        raise JoinFailed(
+            "that is not a Doorwatch invite token (it should start with dwinv1- and be "
+            "copied whole)"
+        ) from exc
+    try:
+        request = join_request(token, identity, now=now)
+    except InviteExpired as exc:
+        raise InviteRefused("the invite has expired; ask for a new one") from exc
+    bundle, inviter, inviter_addrs = await perform_join(token, request)
+    if not any(c.peer_id == identity.peer_id for c in bundle.certificates):
+        raise JoinFailed("the inviting node's answer has no certificate for this node")
+
+    def install(conn: sqlite3.Connection) -> None:
+        admin.install_bundle(
+            conn,
+            storage_key=storage_key,
+            identity=identity,
+            bundle=bundle,
+            authority_public_key=token.authority_public_key,
+            sender_peer_id=inviter,
+            now=now,
+        )
+        db.set_addresses(conn, inviter, inviter_addrs, now)
+        if not any(c.peer_id == identity.peer_id for c in db.certificates(conn, token.network_id)):
+            raise JoinFailed("the inviting node's certificate for this node does not verify")
+
+    await store_run(install)
+    return token.network_id
+
+
+__all__ = [
+    "JOIN_PROTOCOL",
+    "SYNC_PROTOCOL",
+    "NetworkRuntime",
+    "NetworkService",
+    "join_network",
+    "perform_join",
+]

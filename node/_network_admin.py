@@ -1,0 +1,495 @@
+"""Network formation and administration on the store: create, invite, accept a
+join, revoke, list members, and the membership bundle members fetch.
+
+Theory of operation. The node that runs ``network create`` holds the network
+authority key (encrypted at rest) and is the network's group-key manager
+(its own certificate has ``key_manager=True``). It is the hub of membership:
+it issues certificates on join, signs revocation lists, generates and rotates
+group keys, and answers members' membership syncs with a ``MembershipBundle``
+(every certificate, the revocation list, the group keys of the member's
+groups sealed to that member, and the members' last reported addresses).
+
+Invites: ``issue_invite`` records the invite's token id and its *join
+identity*, an Ed25519 key both sides derive from the invite's secret
+(``join_identity``). The membership gate admits a join identity only while its
+invite is unused and unexpired, and only the join protocol answers it (every
+other handler checks membership). So a connection from a non-member is
+possible only for someone holding a live invite, which already entitles its
+holder to join; the join binds the transport identity to the token id, so a
+token cannot be spent through someone else's connection.
+
+All functions take a ``sqlite3.Connection`` and run inside the caller's
+transaction (``AsyncStore.run`` in the daemon, the offline CLI's own).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Annotated
+
+import nacl.encoding
+import nacl.hash
+from pydantic import Field, StrictBytes, StrictStr
+
+from doorwatch.crypto import (
+    AuthorityKey,
+    Certificate,
+    CryptoError,
+    GroupKey,
+    InviteToken,
+    JoinRequest,
+    NodeIdentity,
+    RevocationList,
+    StaleRevocationList,
+    StorageKey,
+    accept_revocation_list,
+    network_id_from_public_key,
+    new_group_key,
+    open_group_key,
+    peer_id_to_public_key,
+    rotate,
+    seal_group_key,
+    short_id,
+    verify_certificate,
+    x25519_public_from_ed25519,
+)
+from doorwatch.crypto._wire import Jurisdiction, NetworkId, PeerIdStr, WireModel
+from doorwatch.node import _network_store as db
+from doorwatch.node._network_errors import (
+    InviteRefused,
+    JoinFailed,
+    NotAuthority,
+    UnknownMember,
+    UnknownNetwork,
+)
+
+ALL_GROUP = "all"
+CERTIFICATE_DAYS = 365
+AGREEMENT_VERSION = "1"
+DEFAULT_JURISDICTION = "GB"
+_JOIN_PERSON = b"dw-join-host-v1"
+
+Addr = Annotated[StrictStr, Field(min_length=1, max_length=256)]
+
+
+class MembershipBundle(WireModel):
+    """What the key manager sends a member (and a joiner): the network's state."""
+
+    network_id: NetworkId
+    name: Annotated[StrictStr, Field(min_length=1, max_length=120)]
+    permitted_jurisdictions: tuple[Jurisdiction, ...] | None
+    certificates: tuple[Certificate, ...] = Field(max_length=100_000)
+    revocations: RevocationList | None
+    sealed_group_keys: tuple[StrictBytes, ...] = Field(max_length=10_000)
+    addresses: dict[PeerIdStr, tuple[Addr, ...]] = Field(max_length=100_000)
+
+
+class SyncRequest(WireModel):
+    """A member's periodic membership sync request, with its own listen addresses."""
+
+    network_id: NetworkId
+    addrs: tuple[Addr, ...] = Field(max_length=16)
+
+
+def join_identity(token: InviteToken) -> NodeIdentity:
+    """The transport identity a joiner uses for the join (derived from the invite secret)."""
+    seed = nacl.hash.blake2b(
+        token.token_id,
+        key=token.secret,
+        person=_JOIN_PERSON,
+        digest_size=32,
+        encoder=nacl.encoding.RawEncoder,
+    )
+    return NodeIdentity.from_seed(seed)
+
+
+def _authority(conn: sqlite3.Connection, network_id: str, key: StorageKey) -> AuthorityKey:
+    if not any(n.network_id == network_id for n in db.list_networks(conn)):
+        raise UnknownNetwork(f"this node does not belong to network {network_id}")
+    authority = db.authority_key(conn, network_id, key)
+    if authority is None:
+        raise NotAuthority(network_id)
+    return authority
+
+
+def choose_network(
+    conn: sqlite3.Connection, network_id: str | None, *, authority: bool = False
+) -> str:
+    """The network a command acts on: the one named, or the only candidate."""
+    networks = [n for n in db.list_networks(conn) if n.is_authority or not authority]
+    if network_id is not None:
+        if not any(n.network_id == network_id for n in db.list_networks(conn)):
+            raise UnknownNetwork(f"this node does not belong to network {network_id}")
+        return network_id
+    if not networks:
+        raise UnknownNetwork(
+            "this node administers no network; run `doorwatch network create` first"
+            if authority
+            else "this node belongs to no network"
+        )
+    if len(networks) > 1:
+        raise UnknownNetwork("this node belongs to several networks; name one with --network")
+    return networks[0].network_id
+
+
+def create_network(
+    conn: sqlite3.Connection,
+    *,
+    identity: NodeIdentity,
+    storage_key: StorageKey,
+    venue: str,
+    name: str,
+    jurisdiction: str,
+    now: int,
+) -> str:
+    """Create a network whose authority this node holds; returns the network id."""
+    authority = AuthorityKey.generate()
+    network_id = authority.network_id
+    db.add_network(
+        conn,
+        network_id=network_id,
+        name=name,
+        authority_public_key=authority.public_key,
+        permitted_jurisdictions=(jurisdiction,),
+        authority=authority,
+        storage_key=storage_key,
+        now=now,
+    )
+    certificate = authority.issue_certificate(
+        venue=venue,
+        peer_id=identity.peer_id,
+        groups=(ALL_GROUP,),
+        committee=True,
+        key_manager=True,
+        jurisdiction=jurisdiction,
+        valid_from=now,
+        valid_until=now + CERTIFICATE_DAYS * 86400,
+        agreement_version=AGREEMENT_VERSION,
+        serial=1,
+    )
+    db.put_certificate(conn, certificate)
+    db.put_group_key(conn, new_group_key(network_id, ALL_GROUP), storage_key)
+    return network_id
+
+
+def _ensure_group_keys(
+    conn: sqlite3.Connection, network_id: str, groups: Sequence[str], key: StorageKey
+) -> None:
+    have = {k.group for k in db.group_keys(conn, network_id, key)}
+    for group in groups:
+        if group not in have:
+            db.put_group_key(conn, new_group_key(network_id, group), key)
+
+
+def issue_invite(
+    conn: sqlite3.Connection,
+    *,
+    storage_key: StorageKey,
+    network_id: str,
+    venue: str,
+    groups: Sequence[str],
+    bootstrap_addrs: Sequence[str],
+    expires_at: int,
+    now: int,
+) -> InviteToken:
+    authority = _authority(conn, network_id, storage_key)
+    all_groups = sorted({ALL_GROUP, *groups})
+    token = authority.issue_invite(
+        venue=venue, groups=all_groups, bootstrap_addrs=bootstrap_addrs, expires_at=expires_at
+    )
+    db.add_invite(
+        conn,
+        network_id=network_id,
+        token_id=token.token_id,
+        join_peer_id=join_identity(token).peer_id,
+        expires_at=expires_at,
+        now=now,
+    )
+    _ensure_group_keys(conn, network_id, all_groups, storage_key)
+    return token
+
+
+def accept_join(
+    conn: sqlite3.Connection,
+    *,
+    storage_key: StorageKey,
+    identity: NodeIdentity,
+    request: JoinRequest,
+    transport_peer_id: str,
+    now: int,
+    own_addrs: Sequence[str] = (),
+) -> MembershipBundle:
+    """Authority side of a join: check, issue the certificate, answer with the bundle.
+
+    Raises ``InviteRefused`` with a one-line reason the joiner is shown.
+    """
+    row = db.invite(conn, request.network_id, request.token_id)
+    if row is None:
+        raise InviteRefused("the invite is unknown to the inviting node")
+    if row.join_peer_id != transport_peer_id:
+        raise InviteRefused("the join came over a connection that does not hold the invite")
+    if row.used:
+        raise InviteRefused("the invite has already been used")
+    authority = _authority(conn, request.network_id, storage_key)
+    own = _certificate_of(conn, request.network_id, identity.peer_id)
+    try:
+        certificate = authority.accept_join(
+            request,
+            now=now,
+            used=db.used_token_ids(conn, request.network_id),
+            valid_until=now + CERTIFICATE_DAYS * 86400,
+            jurisdiction=own.jurisdiction if own else DEFAULT_JURISDICTION,
+            agreement_version=AGREEMENT_VERSION,
+            serial=db.next_certificate_serial(conn, request.network_id),
+        )
+    except CryptoError as exc:
+        raise InviteRefused(str(exc)) from exc
+    db.mark_invite_used(conn, request.network_id, request.token_id, certificate.peer_id, now)
+    db.put_certificate(conn, certificate)
+    _ensure_group_keys(conn, request.network_id, certificate.groups, storage_key)
+    return membership_bundle(
+        conn,
+        storage_key=storage_key,
+        identity=identity,
+        network_id=request.network_id,
+        peer_id=certificate.peer_id,
+        own_addrs=own_addrs,
+    )
+
+
+def _certificate_of(conn: sqlite3.Connection, network_id: str, peer_id: str) -> Certificate | None:
+    for c in db.certificates(conn, network_id):
+        if c.peer_id == peer_id:
+            return c
+    return None
+
+
+def membership_bundle(
+    conn: sqlite3.Connection,
+    *,
+    storage_key: StorageKey,
+    identity: NodeIdentity,
+    network_id: str,
+    peer_id: str,
+    own_addrs: Sequence[str] = (),
+) -> MembershipBundle:
+    """The bundle for member ``peer_id``: group keys only for its certificate's groups.
+
+    ``own_addrs`` are the serving node's listen addresses (it has no row of its own).
+    """
+    network = next(n for n in db.list_networks(conn) if n.network_id == network_id)
+    certs = db.certificates(conn, network_id)
+    revocations = db.revocations(conn, network_id)
+    member = next((c for c in certs if c.peer_id == peer_id), None)
+    sealed: list[bytes] = []
+    if member is not None and not (revocations is not None and revocations.covers(member)):
+        recipient = x25519_public_from_ed25519(member.public_key)
+        for key in db.group_keys(conn, network_id, storage_key):
+            if key.group in member.groups:
+                sealed.append(seal_group_key(key, recipient, identity))
+    wanted = {c.peer_id for c in certs}
+    addresses = {p: a.addrs for p, a in db.addresses(conn).items() if p in wanted and a.addrs}
+    if own_addrs:
+        addresses[identity.peer_id] = tuple(own_addrs)
+    return MembershipBundle(
+        network_id=network_id,
+        name=network.name,
+        permitted_jurisdictions=network.permitted_jurisdictions,
+        certificates=tuple(certs),
+        revocations=revocations,
+        sealed_group_keys=tuple(sealed),
+        addresses=addresses,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class InstallResult:
+    new_certificates: int
+    new_revocations: bool
+    new_group_keys: int
+
+
+def install_bundle(
+    conn: sqlite3.Connection,
+    *,
+    storage_key: StorageKey,
+    identity: NodeIdentity,
+    bundle: MembershipBundle,
+    authority_public_key: bytes,
+    sender_peer_id: str,
+    now: int,
+) -> InstallResult:
+    """Member side: verify and store what a bundle brings (joining the network if new).
+
+    Certificates must verify under the network's authority key; group keys are
+    accepted only from a sender whose certificate makes it the key manager.
+    """
+    if network_id_from_public_key(authority_public_key) != bundle.network_id:
+        raise JoinFailed("the answer is for another network than the invite's")
+    known = {n.network_id for n in db.list_networks(conn)}
+    if bundle.network_id not in known:
+        db.add_network(
+            conn,
+            network_id=bundle.network_id,
+            name=bundle.name,
+            authority_public_key=authority_public_key,
+            permitted_jurisdictions=bundle.permitted_jurisdictions,
+            authority=None,
+            storage_key=storage_key,
+            now=now,
+        )
+    new_rl = False
+    current = db.revocations(conn, bundle.network_id)
+    if bundle.revocations is not None:
+        try:
+            accepted = accept_revocation_list(
+                bundle.revocations,
+                current,
+                authority_public_key=authority_public_key,
+                network_id=bundle.network_id,
+            )
+        except StaleRevocationList:
+            pass
+        except CryptoError as exc:
+            raise JoinFailed(f"the revocation list was refused: {exc}") from exc
+        else:
+            new_rl = db.put_revocations(conn, accepted)
+            current = accepted
+    new_certs = 0
+    manager = False
+    for certificate in bundle.certificates:
+        try:
+            verify_certificate(
+                certificate,
+                authority_public_key=authority_public_key,
+                network_id=bundle.network_id,
+                now=certificate.valid_from,
+                revocations=None,
+            )
+        except CryptoError:
+            continue  # a forged or foreign certificate is ignored, never stored
+        if certificate.peer_id == sender_peer_id and certificate.key_manager:
+            manager = not (current is not None and current.covers(certificate))
+        new_certs += db.put_certificate(conn, certificate)
+    new_keys = 0
+    if manager:
+        sender_key = peer_id_to_public_key(sender_peer_id)
+        for sealed in bundle.sealed_group_keys:
+            try:
+                key: GroupKey = open_group_key(sealed, identity, sender_key)
+            except CryptoError:
+                continue
+            if key.network_id == bundle.network_id:
+                new_keys += db.put_group_key(conn, key, storage_key)
+    for peer_id, addrs in bundle.addresses.items():
+        if peer_id != identity.peer_id:
+            db.set_addresses(conn, peer_id, list(addrs), now)
+    return InstallResult(new_certs, new_rl, new_keys)
+
+
+def revoke_member(
+    conn: sqlite3.Connection, *, storage_key: StorageKey, network_id: str, peer_id: str, now: int
+) -> RevocationList:
+    """Revoke ``peer_id``: a new revocation list and a new epoch of its groups' keys."""
+    authority = _authority(conn, network_id, storage_key)
+    certificate = _certificate_of(conn, network_id, peer_id)
+    if certificate is None:
+        raise UnknownMember(f"peer {peer_id} holds no certificate of network {network_id}")
+    current = db.revocations(conn, network_id)
+    peers = set(current.revoked_peer_ids) if current else set()
+    serials = set(current.revoked_certificate_serials) if current else set()
+    peers.add(peer_id)
+    rl = authority.revoke(
+        serial=(current.serial + 1) if current else 1,
+        issued_at=now,
+        peer_ids=peers,
+        certificate_serials=serials,
+    )
+    db.put_revocations(conn, rl)
+    latest: dict[str, GroupKey] = {}
+    for key in db.group_keys(conn, network_id, storage_key):
+        if key.group in certificate.groups:
+            latest[key.group] = key
+    for key in latest.values():
+        db.put_group_key(conn, rotate(key), storage_key)
+    return rl
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    venue: str
+    peer_id: str
+    short_id: str
+    groups: tuple[str, ...]
+    committee: bool
+    key_manager: bool
+    valid_until: int
+    last_seen: int | None
+    revoked: bool
+    is_self: bool
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "venue": self.venue,
+            "peer_id": self.peer_id,
+            "short_id": self.short_id,
+            "groups": list(self.groups),
+            "committee": self.committee,
+            "key_manager": self.key_manager,
+            "valid_until": self.valid_until,
+            "last_seen": self.last_seen,
+            "revoked": self.revoked,
+            "self": self.is_self,
+        }
+
+
+def members(conn: sqlite3.Connection, network_id: str, self_peer_id: str) -> list[Member]:
+    rl = db.revocations(conn, network_id)
+    seen = db.addresses(conn)
+    out = []
+    for c in db.certificates(conn, network_id):
+        entry = seen.get(c.peer_id)
+        out.append(
+            Member(
+                venue=c.venue,
+                peer_id=c.peer_id,
+                short_id=short_id(c.public_key),
+                groups=c.groups,
+                committee=c.committee,
+                key_manager=c.key_manager,
+                valid_until=c.valid_until,
+                last_seen=entry.last_seen if entry else None,
+                revoked=rl is not None and rl.covers(c),
+                is_self=c.peer_id == self_peer_id,
+            )
+        )
+    return sorted(out, key=lambda m: (m.venue, m.peer_id))
+
+
+def group_epochs(conn: sqlite3.Connection, network_id: str, key: StorageKey) -> dict[str, int]:
+    """The newest epoch this node holds per group."""
+    epochs: dict[str, int] = {}
+    for k in db.group_keys(conn, network_id, key):
+        epochs[k.group] = max(epochs.get(k.group, 0), k.epoch)
+    return epochs
+
+
+__all__ = [
+    "ALL_GROUP",
+    "InstallResult",
+    "Member",
+    "MembershipBundle",
+    "SyncRequest",
+    "accept_join",
+    "choose_network",
+    "create_network",
+    "group_epochs",
+    "install_bundle",
+    "issue_invite",
+    "join_identity",
+    "members",
+    "membership_bundle",
+    "revoke_member",
+]

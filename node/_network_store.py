@@ -1,0 +1,345 @@
+"""The node's persisted view of its networks (schema: ``NETWORK_MIGRATION``).
+
+Plain functions on a ``sqlite3.Connection``: the daemon runs them through
+``AsyncStore.run``; the offline CLI runs them on a connection of its own while
+it holds the data directory's lock. Secrets (the authority key seed on the
+network-creating node, group keys) are encrypted under the node's
+``StorageKey`` with the row's identity as context, so a blob cannot be moved
+to another row.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+
+from doorwatch.crypto import (
+    AuthorityKey,
+    Certificate,
+    GroupKey,
+    RevocationList,
+    StorageKey,
+)
+
+NETWORK_MIGRATION = """
+-- One row per network this node belongs to. authority_seed is set only on
+-- the node that created the network (it holds the network authority key),
+-- encrypted under the storage key.
+CREATE TABLE networks (
+    network_id              TEXT PRIMARY KEY,
+    name                    TEXT NOT NULL,
+    authority_public_key    BLOB NOT NULL,
+    permitted_jurisdictions TEXT,
+    authority_seed          BLOB,
+    joined_at               INTEGER NOT NULL
+) STRICT;
+
+-- Certificates signed by the network authority: of this node and of its peers.
+CREATE TABLE network_certificates (
+    network_id  TEXT NOT NULL REFERENCES networks (network_id) ON DELETE CASCADE,
+    peer_id     TEXT NOT NULL,
+    serial      INTEGER NOT NULL,
+    certificate BLOB NOT NULL,
+    PRIMARY KEY (network_id, peer_id)
+) STRICT;
+
+CREATE TABLE network_revocations (
+    network_id      TEXT PRIMARY KEY REFERENCES networks (network_id) ON DELETE CASCADE,
+    serial          INTEGER NOT NULL,
+    revocation_list BLOB NOT NULL
+) STRICT;
+
+-- Group keys per (network, group, epoch), encrypted under the storage key.
+CREATE TABLE network_group_keys (
+    network_id TEXT NOT NULL REFERENCES networks (network_id) ON DELETE CASCADE,
+    group_name TEXT NOT NULL,
+    epoch      INTEGER NOT NULL,
+    key        BLOB NOT NULL,
+    PRIMARY KEY (network_id, group_name, epoch)
+) STRICT;
+
+-- Invites issued by this node (the authority's): join_peer_id is the
+-- transport identity the joiner derives from the invite's secret, admitted
+-- by the gate for the join protocol only while the invite is unused and
+-- unexpired. used_at/used_by make each invite one-time.
+CREATE TABLE network_invites (
+    network_id   TEXT NOT NULL REFERENCES networks (network_id) ON DELETE CASCADE,
+    token_id     BLOB NOT NULL,
+    join_peer_id TEXT NOT NULL,
+    expires_at   INTEGER NOT NULL,
+    issued_at    INTEGER NOT NULL,
+    used_at      INTEGER,
+    used_by      TEXT,
+    PRIMARY KEY (network_id, token_id)
+) STRICT;
+CREATE INDEX network_invites_join_peer ON network_invites (join_peer_id);
+
+-- Where peers were last reachable and when they were last connected.
+CREATE TABLE peer_addresses (
+    peer_id    TEXT PRIMARY KEY,
+    addrs      TEXT NOT NULL DEFAULT '[]',
+    updated_at INTEGER NOT NULL,
+    last_seen  INTEGER
+) STRICT;
+"""
+
+_SEED_PURPOSE = "network-authority-seed"
+_GROUP_KEY_PURPOSE = "network-group-key"
+
+
+@dataclass(frozen=True, slots=True)
+class NetworkRow:
+    network_id: str
+    name: str
+    authority_public_key: bytes
+    permitted_jurisdictions: tuple[str, ...] | None
+    is_authority: bool
+    joined_at: int
+
+
+# -- networks ---------------------------------------------------------------------
+
+
+def add_network(
+    conn: sqlite3.Connection,
+    *,
+    network_id: str,
+    name: str,
+    authority_public_key: bytes,
+    permitted_jurisdictions: tuple[str, ...] | None,
+    authority: AuthorityKey | None,
+    storage_key: StorageKey,
+    now: int,
+) -> None:
+    seed = None
+    if authority is not None:
+        seed = storage_key.encrypt(_SEED_PURPOSE, authority.to_seed(), context=network_id.encode())
+    conn.execute(
+        "INSERT INTO networks (network_id, name, authority_public_key, permitted_jurisdictions,"
+        " authority_seed, joined_at) VALUES (?, ?, ?, ?, ?, ?)",
+        (
+            network_id,
+            name,
+            authority_public_key,
+            None if permitted_jurisdictions is None else json.dumps(list(permitted_jurisdictions)),
+            seed,
+            now,
+        ),
+    )
+
+
+def list_networks(conn: sqlite3.Connection) -> list[NetworkRow]:
+    rows = conn.execute(
+        "SELECT network_id, name, authority_public_key, permitted_jurisdictions,"
+        " authority_seed IS NOT NULL, joined_at FROM networks ORDER BY joined_at, network_id"
+    ).fetchall()
+    return [
+        NetworkRow(
+            network_id=r[0],
+            name=r[1],
+            authority_public_key=bytes(r[2]),
+            permitted_jurisdictions=None if r[3] is None else tuple(json.loads(r[3])),
+            is_authority=bool(r[4]),
+            joined_at=r[5],
+        )
+        for r in rows
+    ]
+
+
+def authority_key(
+    conn: sqlite3.Connection, network_id: str, storage_key: StorageKey
+) -> AuthorityKey | None:
+    row = conn.execute(
+        "SELECT authority_seed FROM networks WHERE network_id = ?", (network_id,)
+    ).fetchone()
+    if row is None or row[0] is None:
+        return None
+    seed = storage_key.decrypt(_SEED_PURPOSE, bytes(row[0]), context=network_id.encode())
+    return AuthorityKey.from_seed(seed)
+
+
+# -- certificates and revocations -------------------------------------------------------
+
+
+def put_certificate(conn: sqlite3.Connection, certificate: Certificate) -> bool:
+    """Store a (verified) certificate unless one with a higher or equal serial is stored."""
+    cur = conn.execute(
+        "INSERT INTO network_certificates (network_id, peer_id, serial, certificate)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (network_id, peer_id) DO UPDATE SET"
+        " serial = excluded.serial, certificate = excluded.certificate"
+        " WHERE excluded.serial > network_certificates.serial",
+        (certificate.network_id, certificate.peer_id, certificate.serial, certificate.to_bytes()),
+    )
+    return cur.rowcount > 0
+
+
+def certificates(conn: sqlite3.Connection, network_id: str) -> list[Certificate]:
+    rows = conn.execute(
+        "SELECT certificate FROM network_certificates WHERE network_id = ? ORDER BY serial",
+        (network_id,),
+    ).fetchall()
+    return [Certificate.from_bytes(bytes(r[0])) for r in rows]
+
+
+def next_certificate_serial(conn: sqlite3.Connection, network_id: str) -> int:
+    row = conn.execute(
+        "SELECT COALESCE(MAX(serial), 0) FROM network_certificates WHERE network_id = ?",
+        (network_id,),
+    ).fetchone()
+    return int(row[0]) + 1
+
+
+def put_revocations(conn: sqlite3.Connection, revocations: RevocationList) -> bool:
+    """Store a (verified) revocation list if its serial is higher than the stored one."""
+    cur = conn.execute(
+        "INSERT INTO network_revocations (network_id, serial, revocation_list) VALUES (?, ?, ?)"
+        " ON CONFLICT (network_id) DO UPDATE SET serial = excluded.serial,"
+        " revocation_list = excluded.revocation_list"
+        " WHERE excluded.serial > network_revocations.serial",
+        (revocations.network_id, revocations.serial, revocations.to_bytes()),
+    )
+    return cur.rowcount > 0
+
+
+def revocations(conn: sqlite3.Connection, network_id: str) -> RevocationList | None:
+    row = conn.execute(
+        "SELECT revocation_list FROM network_revocations WHERE network_id = ?", (network_id,)
+    ).fetchone()
+    return None if row is None else RevocationList.from_bytes(bytes(row[0]))
+
+
+# -- group keys -------------------------------------------------------------------------
+
+
+def _key_context(network_id: str, group: str, epoch: int) -> bytes:
+    return f"{network_id}/{group}/{epoch}".encode()
+
+
+def put_group_key(conn: sqlite3.Connection, key: GroupKey, storage_key: StorageKey) -> bool:
+    blob = storage_key.encrypt(
+        _GROUP_KEY_PURPOSE,
+        key.to_bytes(),
+        context=_key_context(key.network_id, key.group, key.epoch),
+    )
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO network_group_keys (network_id, group_name, epoch, key)"
+        " VALUES (?, ?, ?, ?)",
+        (key.network_id, key.group, key.epoch, blob),
+    )
+    return cur.rowcount > 0
+
+
+def group_keys(
+    conn: sqlite3.Connection, network_id: str, storage_key: StorageKey
+) -> list[GroupKey]:
+    rows = conn.execute(
+        "SELECT group_name, epoch, key FROM network_group_keys WHERE network_id = ?"
+        " ORDER BY group_name, epoch",
+        (network_id,),
+    ).fetchall()
+    return [
+        GroupKey.from_bytes(
+            storage_key.decrypt(
+                _GROUP_KEY_PURPOSE, bytes(r[2]), context=_key_context(network_id, r[0], r[1])
+            )
+        )
+        for r in rows
+    ]
+
+
+# -- invites (authority node) -------------------------------------------------------------
+
+
+def add_invite(
+    conn: sqlite3.Connection,
+    *,
+    network_id: str,
+    token_id: bytes,
+    join_peer_id: str,
+    expires_at: int,
+    now: int,
+) -> None:
+    conn.execute(
+        "INSERT INTO network_invites (network_id, token_id, join_peer_id, expires_at, issued_at)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (network_id, token_id, join_peer_id, expires_at, now),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class InviteRow:
+    network_id: str
+    token_id: bytes
+    join_peer_id: str
+    expires_at: int
+    used: bool
+
+
+def open_invites(conn: sqlite3.Connection, now: int) -> list[InviteRow]:
+    """Unused, unexpired invites (their join identities may connect)."""
+    rows = conn.execute(
+        "SELECT network_id, token_id, join_peer_id, expires_at FROM network_invites"
+        " WHERE used_at IS NULL AND expires_at > ?",
+        (now,),
+    ).fetchall()
+    return [InviteRow(r[0], bytes(r[1]), r[2], r[3], False) for r in rows]
+
+
+def used_token_ids(conn: sqlite3.Connection, network_id: str) -> set[bytes]:
+    rows = conn.execute(
+        "SELECT token_id FROM network_invites WHERE network_id = ? AND used_at IS NOT NULL",
+        (network_id,),
+    ).fetchall()
+    return {bytes(r[0]) for r in rows}
+
+
+def invite(conn: sqlite3.Connection, network_id: str, token_id: bytes) -> InviteRow | None:
+    row = conn.execute(
+        "SELECT join_peer_id, expires_at, used_at IS NOT NULL FROM network_invites"
+        " WHERE network_id = ? AND token_id = ?",
+        (network_id, token_id),
+    ).fetchone()
+    return None if row is None else InviteRow(network_id, token_id, row[0], row[1], bool(row[2]))
+
+
+def mark_invite_used(
+    conn: sqlite3.Connection, network_id: str, token_id: bytes, peer_id: str, now: int
+) -> None:
+    conn.execute(
+        "UPDATE network_invites SET used_at = ?, used_by = ? WHERE network_id = ? AND token_id = ?",
+        (now, peer_id, network_id, token_id),
+    )
+
+
+# -- peer addresses -------------------------------------------------------------------------
+
+
+def set_addresses(conn: sqlite3.Connection, peer_id: str, addrs: list[str], now: int) -> None:
+    conn.execute(
+        "INSERT INTO peer_addresses (peer_id, addrs, updated_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (peer_id) DO UPDATE SET addrs = excluded.addrs,"
+        " updated_at = excluded.updated_at",
+        (peer_id, json.dumps(addrs), now),
+    )
+
+
+def set_last_seen(conn: sqlite3.Connection, seen: dict[str, int]) -> None:
+    for peer_id, at in seen.items():
+        conn.execute(
+            "INSERT INTO peer_addresses (peer_id, updated_at, last_seen) VALUES (?, ?, ?)"
+            " ON CONFLICT (peer_id) DO UPDATE SET last_seen = MAX(COALESCE(last_seen, 0),"
+            " excluded.last_seen)",
+            (peer_id, at, at),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class PeerAddress:
+    addrs: tuple[str, ...]
+    last_seen: int | None
+
+
+def addresses(conn: sqlite3.Connection) -> dict[str, PeerAddress]:
+    rows = conn.execute("SELECT peer_id, addrs, last_seen FROM peer_addresses").fetchall()
+    return {r[0]: PeerAddress(tuple(json.loads(r[1])), r[2]) for r in rows}

@@ -1,0 +1,161 @@
+"""The retention scheduler: expiry, deletion, review reminders, visit and ban purges.
+
+Runs every ``interval_s`` of real time, deciding on the injected clock (so
+tests and the demo can move time). One pass is one transaction
+(``purge_once``); after it removed personal data the WAL is checkpointed and
+truncated on a second connection, so the removed bytes survive neither in
+the WAL nor (with ``secure_delete``) in the database file's free space.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import structlog
+import trio
+
+from doorwatch.node import _alerts, _audit, _bans, _visits
+from doorwatch.node._alerts import DAY, STALE_AFTER
+from doorwatch.node._clock import Clock
+from doorwatch.node._scan import ScanEngine
+from doorwatch.node._store import AsyncStore
+
+log = structlog.get_logger("doorwatch.purge")
+
+SYSTEM = "doorwatch"
+
+
+@dataclass
+class PurgeReport:
+    expired: list[str] = field(default_factory=list)
+    deleted: list[str] = field(default_factory=list)
+    reminded: list[str] = field(default_factory=list)
+    visits_deleted: int = 0
+    bans_expired: list[str] = field(default_factory=list)
+
+    @property
+    def removed_personal_data(self) -> bool:
+        return bool(self.expired or self.deleted or self.visits_deleted or self.bans_expired)
+
+
+def purge_pass(conn: sqlite3.Connection, *, now: int, visit_retention_days: int) -> PurgeReport:
+    report = PurgeReport()
+    for (alert_id,) in conn.execute(
+        "SELECT id FROM alerts WHERE status IN ('active', 'suspended') AND expires_at <= ?",
+        (now,),
+    ).fetchall():
+        _alerts.change(
+            conn,
+            alert_id,
+            now=now,
+            actor=SYSTEM,
+            action="alert.expired",
+            set_columns={"status": "expired", "review_due": None},
+        )
+        _alerts.purge_personal(conn, alert_id, now=now)
+        report.expired.append(alert_id)
+    stale = now - STALE_AFTER
+    for (alert_id,) in conn.execute(
+        "SELECT id FROM alerts WHERE created_at <= ? OR updated_at <= ?", (stale, stale)
+    ).fetchall():
+        _alerts.purge_personal(conn, alert_id, now=now)
+        conn.execute("DELETE FROM alerts WHERE id = ?", (alert_id,))
+        _audit.record(
+            conn,
+            at=now,
+            actor=SYSTEM,
+            action="alert.deleted",
+            alert_id=alert_id,
+            detail={"why": "older than, or not updated for, 12 months"},
+        )
+        report.deleted.append(alert_id)
+    for alert_id, due in conn.execute(
+        "SELECT id, review_due FROM alerts WHERE status = 'active' AND review_due <= ? "
+        "AND (reminded_at IS NULL OR reminded_at < review_due)",
+        (now,),
+    ).fetchall():
+        conn.execute("UPDATE alerts SET reminded_at = ? WHERE id = ?", (now, alert_id))
+        _audit.record(
+            conn,
+            at=now,
+            actor=SYSTEM,
+            action="alert.review_overdue",
+            alert_id=alert_id,
+            detail={"review_due": due},
+        )
+        report.reminded.append(alert_id)
+    report.visits_deleted = _visits.remove_older_than(conn, now - visit_retention_days * DAY)
+    if report.visits_deleted:
+        _audit.record(
+            conn,
+            at=now,
+            actor=SYSTEM,
+            action="visits.purged",
+            detail={"count": report.visits_deleted},
+        )
+    report.bans_expired = _bans.remove_expired(conn, now=now)
+    return report
+
+
+def checkpoint(database: Path) -> None:
+    """Copy the WAL into the database and truncate it (blocking: run in a thread)."""
+    conn = sqlite3.connect(database, isolation_level=None)
+    try:
+        conn.execute("PRAGMA busy_timeout=5000")
+        conn.execute("PRAGMA secure_delete=ON")
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    finally:
+        conn.close()
+
+
+async def purge_once(
+    store: AsyncStore,
+    engine: ScanEngine,
+    *,
+    now: int,
+    visit_retention_days: int,
+    database: Path,
+    on_change: Callable[[str], None] | None = None,
+) -> PurgeReport:
+    report = await store.run(purge_pass, now=now, visit_retention_days=visit_retention_days)
+    for alert_id in (*report.expired, *report.deleted):
+        engine.remove_alert(alert_id)
+        if on_change is not None:
+            on_change(alert_id)
+    for ban_id in report.bans_expired:
+        engine.remove_ban(ban_id)
+    if report.removed_personal_data:
+        await trio.to_thread.run_sync(checkpoint, database)
+        log.info(
+            "purge.done",
+            expired=len(report.expired),
+            deleted=len(report.deleted),
+            visits=report.visits_deleted,
+            bans=len(report.bans_expired),
+        )
+    return report
+
+
+async def run_scheduler(
+    store: AsyncStore,
+    engine: ScanEngine,
+    clock: Clock,
+    *,
+    visit_retention_days: int,
+    database: Path,
+    interval_s: float = 60.0,
+    on_change: Callable[[str], None] | None = None,
+) -> None:
+    while True:
+        await purge_once(
+            store,
+            engine,
+            now=clock.now(),
+            visit_retention_days=visit_retention_days,
+            database=database,
+            on_change=on_change,
+        )
+        await trio.sleep(interval_s)

@@ -1,0 +1,130 @@
+"""What the alert, door and export methods share: the venue's store, key and memory."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+import trio
+
+from doorwatch.crypto import StorageKey
+from doorwatch.node import _alerts, _bans
+from doorwatch.node._api_server import Session
+from doorwatch.node._clock import Clock
+from doorwatch.node._config import NodeConfig
+from doorwatch.node._errors import ApiError, ErrorCode, InvalidParams
+from doorwatch.node._notify import Notifier
+from doorwatch.node._purge import checkpoint
+from doorwatch.node._scan import ScanEngine
+from doorwatch.node._store import AsyncStore
+from doorwatch.node._subjects import KeyDigester, unseal_identity
+from doorwatch.segments import (
+    MAX_PHOTO_BYTES,
+    Factor,
+    Identity,
+    InvalidDocument,
+    SegmentSet,
+    parse_document,
+)
+
+# Purposes of the at-rest encryption: a blob only decrypts in its own column and row.
+ALERT_IDENTITY: Final = "alert-identity"
+ALERT_PHOTO: Final = "alert-photo"
+ALERT_DETAILS: Final = "alert-details"
+ALERT_NOTE: Final = "alert-note"
+BAN_IDENTITY: Final = "ban-identity"
+BAN_REASON: Final = "ban-reason"
+VISIT_IDENTITY: Final = "visit-identity"
+VISIT_NOTE: Final = "visit-note"
+
+_JPEG_SOI = b"\xff\xd8\xff"
+
+
+class OriginatorUnreachable(ApiError):
+    code = ErrorCode.ORIGINATOR_UNREACHABLE
+
+
+@dataclass
+class Venue:
+    store: AsyncStore
+    key: StorageKey
+    engine: ScanEngine
+    clock: Clock
+    config: NodeConfig
+    notifier: Notifier
+    database: Path
+
+    def __post_init__(self) -> None:
+        self.digester = KeyDigester(self.key)
+        # Called with an alert id after every committed change of one of this
+        # venue's alerts (create, amend, annotate, review, dispute, withdraw,
+        # delete, expiry, automatic deletion): the network half gossips them.
+        self.alert_listeners: list[Callable[[str], None]] = []
+
+    def alert_changed(self, alert_id: str) -> None:
+        for listener in self.alert_listeners:
+            listener(alert_id)
+
+    def today(self) -> dt.date:
+        return dt.datetime.fromtimestamp(self.clock.now(), dt.UTC).date()
+
+    def parse(self, document: Mapping[str, object], field: str = "document") -> Identity:
+        try:
+            return parse_document(document, today=self.today())
+        except InvalidDocument as exc:
+            problems = [
+                {"field": f"{field}.{p.field}" if p.field else field, "rule": p.rule}
+                for p in exc.problems
+            ]
+            first = problems[0]
+            raise InvalidParams(
+                f"{first['field']}: {first['rule']}", data={"problems": problems}
+            ) from None
+
+    async def checkpoint(self) -> None:
+        await trio.to_thread.run_sync(checkpoint, self.database)
+
+
+def actor(session: Session) -> str:
+    return session.username or "?"
+
+
+def decode_photo(value: str, field: str = "photo") -> bytes:
+    try:
+        data = base64.b64decode(value.encode("ascii"), validate=True)
+    except (binascii.Error, UnicodeEncodeError):
+        raise InvalidParams(f"{field}: must be base64-encoded JPEG bytes") from None
+    if len(data) > MAX_PHOTO_BYTES:
+        raise InvalidParams(f"{field}: must be at most {MAX_PHOTO_BYTES} bytes")
+    if not data.startswith(_JPEG_SOI):
+        raise InvalidParams(f"{field}: must be a JPEG image (starting FF D8 FF)")
+    return data
+
+
+async def load_memory(venue: Venue) -> None:
+    """Rebuild the in-memory index and ban digests from the database (at start-up)."""
+    rows = await venue.store.run(_alerts.live_segments)
+    engine = venue.engine
+    for alert_id, wire, bits, harm in rows:
+        # This node's own rows, written by it: rebuilt without re-validating them.
+        factors = tuple(Factor(code, value) for code, value in json.loads(wire))
+        engine.add_alert(alert_id, SegmentSet(factors, bits), harm, local=True)
+    bans = await venue.store.run(_bans.list_all)
+
+    def digests() -> list[tuple[str, frozenset[bytes]]]:
+        return [
+            (
+                b.id,
+                venue.digester.digests(unseal_identity(venue.key, BAN_IDENTITY, b.identity, b.id)),
+            )
+            for b in bans
+        ]
+
+    for ban_id, d in await trio.to_thread.run_sync(digests):
+        engine.add_ban(ban_id, d)
