@@ -21,6 +21,7 @@ from doorwatch.node._config import NodeConfig
 from doorwatch.node._errors import ApiError, ErrorCode, InvalidParams
 from doorwatch.node._notify import Notifier
 from doorwatch.node._purge import checkpoint
+from doorwatch.node._received import ReceivedAlert
 from doorwatch.node._scan import ScanEngine
 from doorwatch.node._store import AsyncStore
 from doorwatch.node._subjects import KeyDigester, unseal_identity
@@ -66,6 +67,9 @@ class Venue:
         # venue's alerts (create, amend, annotate, review, dispute, withdraw,
         # delete, expiry, automatic deletion): the network half gossips them.
         self.alert_listeners: list[Callable[[str], None]] = []
+        # Alerts received from other venues, by alert id (hex): filled by the
+        # network half, read by the door half to run the disclosure ladder.
+        self.received: dict[str, ReceivedAlert] = {}
 
     def alert_changed(self, alert_id: str) -> None:
         for listener in self.alert_listeners:
