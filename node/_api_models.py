@@ -31,6 +31,11 @@ class LoginParams(Params):
     username: str | None = Field(default=None, min_length=1, max_length=64)
     password: str | None = Field(default=None, max_length=1024)
     cookie: str | None = Field(default=None, max_length=128)
+    token: str | None = Field(
+        default=None,
+        max_length=128,
+        description="The API token (file api.token); required on the loopback TCP listener",
+    )
 
     @model_validator(mode="after")
     def _one_way(self) -> LoginParams:

@@ -11,6 +11,7 @@ can stop the server or disturb other connections.
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import os
 import socket as stdsocket
 from collections.abc import Awaitable, Callable
@@ -53,6 +54,9 @@ class Session:
     username: str | None = None
     role: Role | None = None
     expires_at: int | None = None
+    # Connections over the loopback TCP listener must show the API token
+    # (from the 0600 file api.token) in session.login as well.
+    needs_token: bool = False
     send_lock: trio.Lock = field(default_factory=trio.Lock)
     stream: trio.abc.Stream | None = None
 
@@ -193,9 +197,33 @@ class ApiServer:
             with trio.CancelScope(shield=True):
                 await listener.aclose()
 
-    async def _connection(self, stream: trio.SocketStream) -> None:
+    async def serve_tcp(
+        self,
+        host: str,
+        port: int,
+        *,
+        task_status: trio.TaskStatus[list[tuple[str, int]]] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Serve the same API on loopback TCP; every connection must log in with the token."""
+        if not ipaddress.ip_address(host).is_loopback:
+            raise ValueError(f"the TCP API listens on loopback only, not {host}")
+        listeners = await trio.open_tcp_listeners(port, host=host)
+        bound = [ls.socket.getsockname()[:2] for ls in listeners]
+        log.info("api.listening_tcp", addresses=[f"{h}:{p}" for h, p in bound])
+        try:
+            async with trio.open_nursery() as nursery:
+                task_status.started(bound)
+                while True:
+                    stream = await listeners[0].accept()
+                    nursery.start_soon(self._connection, stream, True)
+        finally:
+            with trio.CancelScope(shield=True):
+                for listener in listeners:
+                    await listener.aclose()
+
+    async def _connection(self, stream: trio.SocketStream, needs_token: bool = False) -> None:
         self.connections += 1
-        session = Session(stream=stream)
+        session = Session(stream=stream, needs_token=needs_token)
         reader = LineReader()
         limiter = trio.CapacityLimiter(MAX_IN_FLIGHT)
         try:

@@ -25,6 +25,10 @@ class NodeConfig(BaseModel):
     venue: str = Field(min_length=1, max_length=200)
     listen: list[str] = Field(default_factory=lambda: ["/ip4/127.0.0.1/tcp/0"])
     socket_group: str | None = None
+    # "127.0.0.1:7420" to also serve the local API on loopback TCP (token required).
+    api_tcp: str | None = Field(
+        default=None, pattern=r"^(127\.[0-9.]+|\[::1\]|localhost):[0-9]{1,5}$"
+    )
     session_hours: int = Field(default=12, ge=1, le=24)
     visit_retention_days: int = Field(default=31, ge=1, le=366)
     default_alert_days: int = Field(default=14, ge=1, le=366)

@@ -10,6 +10,8 @@ serving tasks; the database is closed, the socket and cookie removed.
 
 from __future__ import annotations
 
+import grp
+import os
 import secrets
 import signal
 from collections.abc import Sequence
@@ -20,7 +22,9 @@ import trio
 
 from doorwatch.node._api_server import ApiServer, Dispatcher
 from doorwatch.node._clock import Clock, SystemClock
+from doorwatch.node._config import NodeConfig
 from doorwatch.node._datadir import DataDir
+from doorwatch.node._errors import DataDirError
 from doorwatch.node._local_api import LocalApi
 from doorwatch.node._network import NetworkService
 from doorwatch.node._network_api import NetworkApi
@@ -31,6 +35,7 @@ from doorwatch.node._venue_service import db_counts, start_venue
 log = structlog.get_logger("doorwatch.node")
 
 COOKIE_NAME = "doorwatch.cookie"
+API_TOKEN_NAME = "api.token"  # noqa: S105 - a file name, not a secret
 
 
 async def run_daemon(
@@ -52,7 +57,7 @@ async def run_daemon(
             d.write_secret(COOKIE_NAME, cookie.encode())
             try:
                 dispatcher = Dispatcher(now=clock.now)
-                server = ApiServer(dispatcher, d.socket)
+                server = ApiServer(dispatcher, d.socket, group=socket_group(d, config))
                 with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
                     async with trio.open_nursery() as nursery:
                         network = NetworkService(
@@ -73,7 +78,7 @@ async def run_daemon(
                             config=config,
                             database=d.database,
                         )
-                        LocalApi(
+                        local_api = LocalApi(
                             store=store,
                             clock=clock,
                             config=config,
@@ -82,8 +87,13 @@ async def run_daemon(
                             cookie=cookie,
                             counts=lambda: db_counts(venue),
                             network_status=network.status,
-                        ).register(dispatcher)
+                        )
+                        local_api.register(dispatcher)
                         await nursery.start(server.serve)
+                        if config.api_tcp:
+                            local_api.api_token = api_token(d)
+                            host, _, port = config.api_tcp.rpartition(":")
+                            await nursery.start(server.serve_tcp, host.strip("[]"), int(port))
                         log.info("node.started", peer_id=identity.peer_id, socket=str(d.socket))
                         task_status.started()
                         async for signum in signals:
@@ -95,3 +105,33 @@ async def run_daemon(
     finally:
         d.unlock()
     log.info("node.stopped", peer_id=identity.peer_id)
+
+
+def socket_group(d: DataDir, config: NodeConfig) -> int | None:
+    """The group opted in to the socket (mode 0660), or None for owner only (0600).
+
+    Group members must be able to reach the socket, so the data directory
+    becomes 0710 for that group: they can traverse it but not list it, and
+    every other file in it stays 0600.
+    """
+    if config.socket_group is None:
+        return None
+    try:
+        gid = grp.getgrnam(config.socket_group).gr_gid
+    except KeyError:
+        raise DataDirError(
+            f"socket_group: there is no group named {config.socket_group!r}"
+        ) from None
+    os.chown(d.path, -1, gid)
+    os.chmod(d.path, 0o710)  # noqa: S103 - traverse only, for the opted-in group
+    return gid
+
+
+def api_token(d: DataDir) -> str:
+    """The bearer token of the loopback TCP listener, made once and kept (0600)."""
+    try:
+        return d.read_secret(API_TOKEN_NAME).decode().strip()
+    except DataDirError:
+        token = secrets.token_urlsafe(32)
+        d.write_secret(API_TOKEN_NAME, token.encode())
+        return token

@@ -124,6 +124,7 @@ class LocalApi:
         self.peer_id = peer_id
         self.short_id = short_id
         self._cookie = cookie
+        self.api_token: str | None = None
         self._counts = counts
         self._network_status = network_status
         self._started = time.monotonic()
@@ -142,6 +143,21 @@ class LocalApi:
 
     async def login(self, session: Session, p: LoginParams) -> LoginResult:
         now = self.clock.now()
+        if session.needs_token and (
+            p.token is None
+            or self.api_token is None
+            or not hmac.compare_digest(p.token.encode(), self.api_token.encode())
+        ):
+            await self.store.run(
+                _audit.record,
+                at=now,
+                actor=p.username or LOCAL_ADMIN,
+                action="login.failed",
+                detail={"why": "missing or wrong API token on TCP"},
+            )
+            raise Unauthenticated(
+                "token: connections over TCP must give the API token from the node's api.token file"
+            )
         if p.cookie is not None:
             if not hmac.compare_digest(p.cookie.encode(), self._cookie.encode()):
                 await self.store.run(

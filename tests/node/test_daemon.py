@@ -100,3 +100,45 @@ def test_door_staff_cannot_manage_users(node: Daemon) -> None:
     reply = door.call("user.add", username="door2", role="super_administrator", password="x" * 10)
     assert reply["error"]["code"] == 1002  # type: ignore[index]
     assert "super_administrator" in reply["error"]["message"]  # type: ignore[index]
+
+
+def test_loopback_tcp_needs_the_api_token(node: Daemon) -> None:
+    import json as _json
+    import socket
+
+    config = node.data_dir / "config.json"
+    cfg = _json.loads(config.read_text())
+    cfg["api_tcp"] = "127.0.0.1:0"
+    config.write_text(_json.dumps(cfg))
+    node.start()
+    token_file = node.data_dir / "api.token"
+    assert stat.S_IMODE(token_file.stat().st_mode) == 0o600
+    port = _tcp_port(node)
+
+    def login(**params: object) -> dict[str, object]:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            req = {"jsonrpc": "2.0", "id": 1, "method": "session.login", "params": params}
+            s.sendall(_json.dumps(req).encode() + b"\n")
+            reply: dict[str, object] = _json.loads(s.makefile("rb").readline())
+            return reply
+
+    refused = login(username="admin", password="correct horse battery")
+    assert refused["error"]["code"] == 1001  # type: ignore[index]
+    assert "token" in refused["error"]["message"]  # type: ignore[index]
+    token = token_file.read_text().strip()
+    ok = login(username="admin", password="correct horse battery", token=token)
+    assert ok["result"]["role"] == "super_administrator"  # type: ignore[index]
+
+
+def _tcp_port(node: Daemon) -> int:
+    import json as _json
+    import time
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        for line in node.log_lines():
+            event = _json.loads(line)
+            if event.get("event") == "api.listening_tcp":
+                return int(event["addresses"][0].rsplit(":", 1)[1])
+        time.sleep(0.05)
+    raise AssertionError("the daemon did not report its TCP listener")
