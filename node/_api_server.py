@@ -29,6 +29,7 @@ from doorwatch.node._errors import (
     InvalidParams,
     InvalidRequest,
     MethodNotFound,
+    ParseError,
     Unauthenticated,
 )
 from doorwatch.node._jsonrpc import (
@@ -262,6 +263,11 @@ class ApiServer:
                 request = parse_request(line)
             except ApiError as exc:
                 await session.send(encode_error(exc.request_id, exc))
+                return
+            except Exception:
+                # Nothing a client sends may escape this task and stop the server.
+                log.exception("api.unparseable_request")
+                await session.send(encode_error(None, ParseError("the request could not be read")))
                 return
             try:
                 result = await self._dispatcher.call(session, request)

@@ -88,7 +88,9 @@ def parse_request(line: bytes) -> Request:
         raise ParseError("the request is not valid UTF-8") from None
     try:
         obj = json.loads(text)
-    except (json.JSONDecodeError, RecursionError):
+    except (ValueError, RecursionError):
+        # ValueError covers JSONDecodeError and also what json raises for an
+        # integer of more than 4,300 digits.
         raise ParseError("the request is not valid JSON") from None
     if isinstance(obj, list):
         raise InvalidRequest("batch requests are not supported; send one request per line")

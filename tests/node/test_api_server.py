@@ -155,6 +155,10 @@ async def test_invalid_params_name_the_field(server: Path) -> None:
             ErrorCode.INVALID_REQUEST,
         ),
         (b"[" * 100000 + b"\n", ErrorCode.PARSE_ERROR),
+        (
+            b'{"jsonrpc": "2.0", "id": ' + b"9" * 5000 + b', "method": "echo"}\n',
+            ErrorCode.PARSE_ERROR,
+        ),
     ],
 )
 async def test_garbage_gets_an_error_and_the_connection_goes_on(
