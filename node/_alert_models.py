@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, RootModel, model_validator
 
-from doorwatch.node._api_models import Params, Result
+from doorwatch.node._api_models import MAX_TIMESTAMP, Params, Result
 from doorwatch.segments import MAX_PHOTO_BYTES
 
 AlertStatus = Literal["active", "suspended", "withdrawn", "expired"]
@@ -55,7 +55,7 @@ class AlertCreateParams(_SubjectParams):
     category: str = Field(min_length=1, max_length=40)
     reason: str = Field(min_length=1, max_length=2000)
     notes: str | None = Field(default=None, max_length=4000)
-    expires_at: int | None = Field(default=None, description=_TS)
+    expires_at: int | None = Field(default=None, ge=0, le=MAX_TIMESTAMP, description=_TS)
     groups: list[GroupName] | None = Field(default=None, max_length=32)
     photo: PhotoB64 | None = _PHOTO_FIELD
 
@@ -121,7 +121,7 @@ class AlertDetail(AlertSummary):
 class AlertAmendParams(AlertIdParams):
     reason: str | None = Field(default=None, min_length=1, max_length=2000)
     notes: str | None = Field(default=None, max_length=4000)
-    expires_at: int | None = Field(default=None, description=_TS)
+    expires_at: int | None = Field(default=None, ge=0, le=MAX_TIMESTAMP, description=_TS)
     groups: list[GroupName] | None = Field(default=None, max_length=32)
 
 
@@ -221,7 +221,7 @@ class RecordedResult(Result):
 
 class BanAddParams(_SubjectParams):
     reason: str = Field(min_length=1, max_length=2000)
-    expires_at: int = Field(description=_TS)
+    expires_at: int = Field(ge=0, le=MAX_TIMESTAMP, description=_TS)
 
 
 class BanIdResult(Result):
@@ -254,8 +254,8 @@ class RemovedResult(Result):
 
 
 class VisitsExportParams(Params):
-    from_: int = Field(alias="from", description=_TS + ", inclusive")
-    to: int = Field(description=_TS + ", exclusive")
+    from_: int = Field(alias="from", ge=0, le=MAX_TIMESTAMP, description=_TS + ", inclusive")
+    to: int = Field(ge=0, le=MAX_TIMESTAMP, description=_TS + ", exclusive")
 
 
 class VisitResult(Result):

@@ -12,6 +12,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, RootModel, model_validator
 
+# The last second of the year 9999: a bound on every timestamp a client sends.
+MAX_TIMESTAMP = 253_402_300_799
+
 RoleName = Literal["door_staff", "supervisor", "administrator", "super_administrator"]
 
 
@@ -116,8 +119,12 @@ class AuditQueryParams(Params):
     actor: str | None = None
     alert_id: str | None = None
     action: str | None = None
-    since: int | None = Field(default=None, description="Unix seconds, inclusive")
-    until: int | None = Field(default=None, description="Unix seconds, exclusive")
+    since: int | None = Field(
+        default=None, ge=0, le=MAX_TIMESTAMP, description="Unix seconds, inclusive"
+    )
+    until: int | None = Field(
+        default=None, ge=0, le=MAX_TIMESTAMP, description="Unix seconds, exclusive"
+    )
     limit: int = Field(default=200, ge=1, le=10000)
 
 

@@ -142,3 +142,15 @@ def _tcp_port(node: Daemon) -> int:
                 return int(event["addresses"][0].rsplit(":", 1)[1])
         time.sleep(0.05)
     raise AssertionError("the daemon did not report its TCP listener")
+
+
+def test_timestamps_out_of_range_are_invalid_params(node: Daemon) -> None:
+    node.start()
+    c = node.client()
+    for params in ({"since": 2**70}, {"until": -1}):
+        reply = c.call("audit.query", **params)
+        assert reply["error"]["code"] == -32602, reply  # type: ignore[index]
+        assert reply["error"]["message"].startswith(next(iter(params)))  # type: ignore[index]
+    reply = c.call("visits.export", **{"from": 0, "to": 2**70})
+    assert reply["error"]["code"] == -32602, reply  # type: ignore[index]
+    assert reply["error"]["message"].startswith("to:")  # type: ignore[index]
