@@ -137,7 +137,7 @@ async def test_visits_past_retention_and_expired_bans_are_deleted(tmp_path: Path
         assert recent["verdict"] == "admit"
         h.clock.advance(4 * DAY + 1)
         assert (await purge(h)).visits_deleted == 1
-        left = await h.call("visits.export", Role.ADMINISTRATOR, **{"from": 0, "to": 2**40})
+        left = await h.call("visits.export", Role.ADMINISTRATOR, **{"from": 0, "to": 2**37})
         assert [v["scan_id"] for v in left["visits"]] == [recent["scan_id"]]
         assert old["scan_id"] not in str(left)
 
