@@ -17,7 +17,8 @@ import sqlite3
 
 import trio
 
-from doorwatch.node import _alerts, _audit, _visits
+from doorwatch.crypto import new_alert_id
+from doorwatch.node import _alerts, _audit, _received_store, _visits
 from doorwatch.node._alert_models import (
     AlertAmendParams,
     AlertAnnotateParams,
@@ -204,8 +205,12 @@ def check_expiry(expires_at: int, *, created_at: int, now: int) -> None:
 
 
 class AlertApi:
-    def __init__(self, venue: Venue) -> None:
+    def __init__(self, venue: Venue, *, peer_id: str | None = None) -> None:
         self.v = venue
+        # Alert ids derive from the originator's key and a salt (crypto.new_alert_id),
+        # so that no other member can publish under them. Without a node identity
+        # (the venue alone, in tests) ids are random and the alert is never published.
+        self.peer_id = peer_id
 
     def register(self, dispatcher: Dispatcher) -> None:
         for spec, handler in (
@@ -263,7 +268,12 @@ class AlertApi:
             raise InvalidParams(
                 "document: no part of this identity fits within the privacy budget"
             ) from None
-        alert_id = secrets.token_hex(16)
+        salt: bytes | None = None
+        if self.peer_id is not None:
+            raw_id, salt = new_alert_id(self.peer_id)
+            alert_id = raw_id.hex()
+        else:
+            alert_id = secrets.token_hex(16)
         details = json.dumps({"reason": p.reason, "notes": p.notes}).encode()
         record = AlertRecord(
             id=alert_id,
@@ -285,7 +295,13 @@ class AlertApi:
             details=seal(v.key, ALERT_DETAILS, details, alert_id),
             purged_at=None,
         )
-        await v.store.run(_alerts.insert, record, venue=v.config.venue)
+
+        def insert(conn: sqlite3.Connection) -> None:
+            _alerts.insert(conn, record, venue=v.config.venue)
+            if salt is not None:
+                _received_store.set_salt(conn, alert_id, salt)
+
+        await v.store.run(insert)
         v.engine.add_alert(alert_id, segments, category.harm, local=True)
         v.alert_changed(alert_id)
         v.notifier.notify(
@@ -496,7 +512,7 @@ class AlertApi:
         m = self.v.engine.matches.get(match_id)
         if m is None:
             raise NotFound("match_id: there is no match with this id (it may have expired)")
-        if not m.local:
+        if not m.local and (self.v.ladder is None or not self.v.ladder.knows(match_id)):
             raise OriginatorUnreachable(
                 "originator unreachable: the alert's originating venue cannot be reached; this "
                 "node is not connected to the network yet, so decide from the scan verdict"
@@ -506,6 +522,8 @@ class AlertApi:
     async def match_photo(self, session: Session, p: MatchPhotoParams) -> MatchPhotoResult:
         v = self.v
         m = self._match(p.match_id)
+        if not m.local and v.ladder is not None:
+            return await v.ladder.photo(session, m, p.timeout_s)
         if m.state in (MatchState.NOT_SUBJECT, MatchState.DISMISSED):
             raise Conflict(f"match_id: this match is {m.state.value}; it is no longer a match")
         alert = await v.store.run(_alerts.get, m.set_id)
@@ -562,6 +580,8 @@ class AlertApi:
     async def match_confirm(self, session: Session, p: MatchConfirmParams) -> MatchConfirmResult:
         v = self.v
         m = self._match(p.match_id)
+        if not m.local and v.ladder is not None:
+            return await v.ladder.confirm(session, m, p.same_person)
         if m.state not in (MatchState.PHOTO_SHOWN, MatchState.CONFIRMED):
             raise Conflict("match_id: ask match.photo first; the photo step comes before this")
         now = v.clock.now()

@@ -20,16 +20,19 @@ from pathlib import Path
 import structlog
 import trio
 
+from doorwatch.node._alert_gossip import AlertReplication
 from doorwatch.node._api_server import ApiServer, Dispatcher
 from doorwatch.node._clock import Clock, SystemClock
 from doorwatch.node._config import NodeConfig
 from doorwatch.node._datadir import DataDir
 from doorwatch.node._errors import DataDirError
+from doorwatch.node._ladder_service import start_ladder
 from doorwatch.node._local_api import LocalApi
 from doorwatch.node._network import NetworkService
 from doorwatch.node._network_api import NetworkApi
 from doorwatch.node._setup import load_identity, load_node_config, load_storage_key
 from doorwatch.node._store import AsyncStore
+from doorwatch.node._sync_service import SyncService
 from doorwatch.node._venue_service import db_counts, start_venue
 
 log = structlog.get_logger("doorwatch.node")
@@ -77,7 +80,15 @@ async def run_daemon(
                             clock=clock,
                             config=config,
                             database=d.database,
+                            peer_id=identity.peer_id,
                         )
+                        replication = AlertReplication(
+                            service=network, venue=venue, identity=identity
+                        )
+                        sync = SyncService(replication)
+                        await replication.load()
+                        nursery.start_soon(replication.run)
+                        nursery.start_soon(sync.run)
                         local_api = LocalApi(
                             store=store,
                             clock=clock,
@@ -89,6 +100,7 @@ async def run_daemon(
                             network_status=network.status,
                         )
                         local_api.register(dispatcher)
+                        await start_ladder(nursery, venue=venue, network=network, identity=identity)
                         await nursery.start(server.serve)
                         if config.api_tcp:
                             local_api.api_token = api_token(d)

@@ -161,6 +161,12 @@ class DoorApi:
             identity=blob,
         )
         v.engine.remember_scan(verdict.scan_id, identity, now)
+        if v.ladder is not None:
+            # Matches against received alerts: the identity check with the
+            # originating venue starts in the background (state "checking").
+            for m in verdict.matches:
+                if not m.local:
+                    v.ladder.start(session, m, identity)
         return ScanResult(
             scan_id=verdict.scan_id,
             verdict=verdict.verdict,

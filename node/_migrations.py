@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Final
 
 from doorwatch.node._network_store import NETWORK_MIGRATION
+from doorwatch.node._received_store import RECEIVED_MIGRATION
 
 # (number, what it does, SQL). Numbers start at 1 and have no gaps.
 MIGRATIONS: Final[tuple[tuple[int, str, str], ...]] = (
@@ -138,6 +139,11 @@ MIGRATIONS: Final[tuple[tuple[int, str, str], ...]] = (
         3,
         "networks: certificates, revocation lists, group keys, invites, peer addresses",
         NETWORK_MIGRATION,
+    ),
+    (
+        4,
+        "replicated alert envelopes, replica clocks, and the salt of originated alert ids",
+        RECEIVED_MIGRATION,
     ),
 )
 

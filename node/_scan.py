@@ -54,11 +54,17 @@ REFUSING: Final = frozenset(
 
 class MatchState(StrEnum):
     PENDING = "pending"  # statistical match; identity check not yet run
+    CHECKING = "checking"  # the identity check with the originating venue is running
     IDENTITY_CONFIRMED = "identity_confirmed"  # the private identity check said equal
     NOT_SUBJECT = "not_subject"  # the identity check said different: no longer a match
     PHOTO_SHOWN = "photo_shown"
     CONFIRMED = "confirmed"  # the operator said same person: details released
     DISMISSED = "dismissed"  # the operator said not the same person
+    # A received alert's ladder could not go on (match.photo retries the first two):
+    ORIGINATOR_UNREACHABLE = "originator_unreachable"
+    RATE_LIMITED = "rate_limited"  # the originator's rate limit for this requester/alert
+    EXPIRED = "expired"  # the originator says the alert is no longer active
+    REFUSED = "refused"  # the originator refused for another reason (e.g. not in its groups)
 
 
 @dataclass

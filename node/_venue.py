@@ -9,12 +9,13 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Final, Protocol
 
 import trio
 
 from doorwatch.crypto import StorageKey
 from doorwatch.node import _alerts, _bans
+from doorwatch.node._alert_models import MatchConfirmResult, MatchPhotoResult
 from doorwatch.node._api_server import Session
 from doorwatch.node._clock import Clock
 from doorwatch.node._config import NodeConfig
@@ -22,7 +23,7 @@ from doorwatch.node._errors import ApiError, ErrorCode, InvalidParams
 from doorwatch.node._notify import Notifier
 from doorwatch.node._purge import checkpoint
 from doorwatch.node._received import ReceivedAlert
-from doorwatch.node._scan import ScanEngine
+from doorwatch.node._scan import Match, ScanEngine
 from doorwatch.node._store import AsyncStore
 from doorwatch.node._subjects import KeyDigester, unseal_identity
 from doorwatch.segments import (
@@ -51,6 +52,22 @@ class OriginatorUnreachable(ApiError):
     code = ErrorCode.ORIGINATOR_UNREACHABLE
 
 
+class RemoteLadder(Protocol):
+    """The ladder for matches against received alerts, as the door methods use it."""
+
+    def start(self, scanner: Session | None, match: Match, identity: Identity) -> None: ...
+
+    def knows(self, match_id: str) -> bool: ...
+
+    async def photo(
+        self, session: Session, m: Match, timeout_s: float | None
+    ) -> MatchPhotoResult: ...
+
+    async def confirm(
+        self, session: Session, m: Match, same_person: bool
+    ) -> MatchConfirmResult: ...
+
+
 @dataclass
 class Venue:
     store: AsyncStore
@@ -70,6 +87,10 @@ class Venue:
         # Alerts received from other venues, by alert id (hex): filled by the
         # network half, read by the door half to run the disclosure ladder.
         self.received: dict[str, ReceivedAlert] = {}
+        # The disclosure ladder with other venues (node/_ladder_requester.py), set
+        # when the node runs its network service; None: received alerts' matches
+        # answer originator_unreachable.
+        self.ladder: RemoteLadder | None = None
 
     def alert_changed(self, alert_id: str) -> None:
         for listener in self.alert_listeners:

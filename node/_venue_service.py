@@ -34,6 +34,7 @@ async def start_venue(
     tables: FrequencyTable | None = None,
     purge_interval_s: float = 60.0,
     scheduler: bool = True,
+    peer_id: str | None = None,
 ) -> Venue:
     """Load the index and bans, register the methods, start the notifier and scheduler."""
     if tables is None:
@@ -49,7 +50,7 @@ async def start_venue(
         database=database,
     )
     await load_memory(venue)
-    alerts = AlertApi(venue)
+    alerts = AlertApi(venue, peer_id=peer_id)
     alerts.register(dispatcher)
     DoorApi(venue, alerts).register(dispatcher)
     nursery.start_soon(notifier.run)

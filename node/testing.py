@@ -43,21 +43,26 @@ class RpcClient:
             raise
         self.buf = b""
         self.next_id = 1
+        self.notifications: list[dict[str, object]] = []
 
     def call(self, method: str, **params: object) -> dict[str, object]:
         rid = self.next_id
         self.next_id += 1
         line = {"jsonrpc": "2.0", "id": rid, "method": method, "params": params}
         self.sock.sendall(json.dumps(line).encode() + b"\n")
-        while b"\n" not in self.buf:
-            data = self.sock.recv(65536)
-            if not data:
-                raise ConnectionError("the node closed the connection")
-            self.buf += data
-        raw, self.buf = self.buf.split(b"\n", 1)
-        reply: dict[str, object] = json.loads(raw)
-        assert reply["id"] == rid
-        return reply
+        while True:
+            while b"\n" not in self.buf:
+                data = self.sock.recv(65536)
+                if not data:
+                    raise ConnectionError("the node closed the connection")
+                self.buf += data
+            raw, self.buf = self.buf.split(b"\n", 1)
+            reply: dict[str, object] = json.loads(raw)
+            if "id" not in reply:  # a notification (e.g. match.updated): kept aside
+                self.notifications.append(reply)
+                continue
+            assert reply["id"] == rid
+            return reply
 
     def result(self, method: str, **params: object) -> object:
         reply = self.call(method, **params)

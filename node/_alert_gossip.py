@@ -1,0 +1,628 @@
+"""Alerts between venues: publishing this venue's alerts, taking in other venues'.
+
+Theory of operation. Every network this node belongs to has one protocol
+``Replica`` of alert records (the newest signed envelope or tombstone per
+alert), persisted in ``alert_envelopes`` (``_received_store``). This node's
+own alerts are in it too, so that sync serves them like any other record.
+
+Publishing: ``Venue.alert_listeners`` tells us the id of every committed
+change of an own alert. A task reads the alert row and builds the signed
+envelope: an active alert is its segments, category and harm, canonical
+msgpack sealed under the current key of its distribution group (kind
+``segments`` for version 1, ``update`` later, ``suspended`` after a dispute);
+a withdrawn, expired or deleted alert is a signed tombstone. The record goes
+through the same apply-and-persist path as a received one, and then out on
+the network's gossip topic (kind ``alert``; ``Gossip`` batches items).
+
+Distribution: one envelope names one group, and a replica holds one record
+per alert id, so an alert travels in ONE group: ``all`` when it has no groups,
+its group when it has one, and the first by name when it has several (the
+narrower, privacy-safe side: members of the other groups do not receive it).
+
+Receiving (gossip, sync fetch and push alike), in order: decode, size and
+shape (``protocol.decode``), the network, ``verify_message`` (alert id
+derivation and originator signature), the originator's membership and its
+certificate's permission for the envelope's group; then, if this node holds
+that group's key for the envelope's epoch, decryption and validation of the
+segments; then ``Replica.apply`` (versions, tombstones, lifetime, epoch).
+What survives is committed before anything else changes: then the scan
+engine's index and ``Venue.received`` follow. A member outside the group
+stores and relays the envelope but cannot read it, and indexes nothing. A
+refused item is logged with the alert id and peer id only, counted by
+reason, and the node carries on.
+
+Gossip loses items (full queues, an offline node); anti-entropy sync
+(``_sync_service``) repairs that with the same ingest path.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Final
+
+import structlog
+import trio
+
+from doorwatch.crypto import (
+    KIND_SEGMENTS,
+    KIND_TOMBSTONE,
+    KIND_UPDATE,
+    CryptoError,
+    EnvelopeHeader,
+    NodeIdentity,
+    canonical_pack,
+    canonical_unpack,
+    open_envelope,
+    seal_envelope,
+    sign_tombstone,
+)
+from doorwatch.node import _alerts
+from doorwatch.node import _received_store as rdb
+from doorwatch.node._categories import BY_CODE
+from doorwatch.node._errors import NotFound
+from doorwatch.node._network import NetworkRuntime, NetworkService
+from doorwatch.node._received import ReceivedAlert
+from doorwatch.node._venue import Venue
+from doorwatch.protocol import (
+    KIND_SUSPENDED,
+    AlertMessage,
+    AlertPublish,
+    AlertRecord,
+    AlertStored,
+    AlertUpdate,
+    AlertWithdrawn,
+    ProtocolError,
+    RecordRemoved,
+    Replica,
+    Withdrawal,
+    decode,
+    encode,
+    record_from_message,
+    verify_message,
+)
+from doorwatch.segments import MalformedSegmentsError, SegmentSet
+
+log = structlog.get_logger("doorwatch.alerts.network")
+
+GOSSIP_KIND: Final = "alert"
+DEFAULT_GROUP: Final = "all"
+MAX_ITEM: Final = 64 * 1024
+"""Largest alert frame accepted (the codec's cap for alert messages)."""
+INBOX: Final = 4096
+"""Gossip items waiting to be applied; beyond it they are dropped (sync repairs)."""
+BATCH: Final = 256
+
+
+class Rejected(Exception):
+    """An alert item this node refuses: ``reason`` is a short code for the counters."""
+
+    def __init__(self, reason: str, alert_id: bytes | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.alert_id = alert_id
+
+
+@dataclass(frozen=True, slots=True)
+class Payload:
+    """What the group key protects: the segments and the alert's category and harm."""
+
+    segments: SegmentSet
+    category: str
+    harm: float
+
+
+def distribution_group(groups: Iterable[str]) -> str:
+    """The one group an alert's envelopes are sealed to (see the module notes)."""
+    chosen = sorted(set(groups))
+    return chosen[0] if chosen else DEFAULT_GROUP
+
+
+def encode_payload(wire: list[list[str]], category: str, harm: float) -> bytes:
+    # Canonical msgpack has no floats: the harm weight travels in thousandths.
+    return canonical_pack(
+        {"segments": wire, "category": category, "harm_milli": round(harm * 1000)}
+    )
+
+
+def decode_payload(data: bytes, venue: Venue) -> Payload:
+    try:
+        value = canonical_unpack(data)
+    except CryptoError:
+        raise Rejected("malformed_payload") from None
+    if not isinstance(value, dict) or set(value) != {"segments", "category", "harm_milli"}:
+        raise Rejected("malformed_payload")
+    category, harm_milli = value["category"], value["harm_milli"]
+    if not isinstance(category, str) or not 1 <= len(category) <= 64:
+        raise Rejected("malformed_payload")
+    if not isinstance(harm_milli, int) or not 0 <= harm_milli <= 10**9:
+        raise Rejected("malformed_payload")
+    try:
+        segments = venue.engine.segments_from_wire(_lists(value["segments"]))
+    except MalformedSegmentsError:
+        raise Rejected("malformed_segments") from None
+    known = BY_CODE.get(category)
+    harm = known.harm if known is not None else harm_milli / 1000
+    return Payload(segments=segments, category=category, harm=harm)
+
+
+def _lists(value: object) -> object:
+    # msgpack gives tuples for arrays; the segments' wire form is lists.
+    if isinstance(value, tuple | list):
+        return [_lists(v) for v in value]
+    return value
+
+
+@dataclass
+class _Batch:
+    """What one ingest batch changes: rows to write, then memory to update after commit."""
+
+    upserts: list[rdb.EnvelopeRow] = field(default_factory=list)
+    deletes: list[tuple[str, bytes]] = field(default_factory=list)
+    index: dict[str, tuple[AlertRecord, Payload] | None] = field(default_factory=dict)
+
+
+def _row(record: AlertRecord) -> rdb.EnvelopeRow:
+    return rdb.EnvelopeRow(
+        network_id=record.network_id,
+        alert_id=record.alert_id,
+        originator=record.originator,
+        group=record.group,
+        epoch=record.epoch,
+        version=record.version,
+        status=record.status,
+        expires_at=record.expires_at,
+        stored_at=record.stored_at,
+        message=encode(record.message),
+    )
+
+
+def _own_versions(conn: sqlite3.Connection) -> list[tuple[str, int, str]]:
+    """(id, version, status) of every own alert that can be published (it has a salt)."""
+    return conn.execute("SELECT id, version, status FROM alerts WHERE salt IS NOT NULL").fetchall()
+
+
+class AlertReplication:
+    """Replicas of every network, publishing own alerts and applying received ones."""
+
+    def __init__(self, *, service: NetworkService, venue: Venue, identity: NodeIdentity) -> None:
+        self.service = service
+        self.venue = venue
+        self.identity = identity
+        self.replicas: dict[str, Replica] = {}
+        self.counters: Counter[str] = Counter()
+        self._lock = trio.Lock()  # one ingest batch at a time: replica, then store, then memory
+        self._changes_send, self._changes = trio.open_memory_channel[str](1 << 20)
+        self._inbox_send, self._inbox = trio.open_memory_channel[tuple[str, str, bytes]](INBOX)
+        self.on_stored: list[Callable[[str], None]] = []
+        service.gossip_checks.append(self._check_gossip)
+        service.gossip_hooks.append(self._on_gossip)
+        venue.alert_listeners.append(self._alert_changed)
+
+    # -- replicas -------------------------------------------------------------------------------
+
+    def replica(self, network_id: str) -> Replica:
+        replica = self.replicas.get(network_id)
+        if replica is None:
+            replica = Replica(network_id, 0, self._epoch_lookup(network_id))
+            self.replicas[network_id] = replica
+        return replica
+
+    def _epoch_lookup(self, network_id: str) -> Callable[[str], int | None]:
+        def current_epoch(group: str) -> int | None:
+            net = self.service.networks.get(network_id)
+            return None if net is None else net.keyring.current_epoch(group)
+
+        return current_epoch
+
+    async def load(self) -> None:
+        """Rebuild the replicas, the index of received alerts and ``Venue.received``."""
+        rows, floors = await self.venue.store.run(rdb.load)
+        by_network: dict[str, list[AlertRecord]] = {}
+        for row in rows:
+            try:
+                message = decode(row.message)
+            except ProtocolError:
+                log.warning("alerts.stored_envelope_unreadable", alert_id=row.alert_id.hex())
+                continue
+            if not isinstance(message, AlertPublish | AlertUpdate | Withdrawal):
+                continue
+            by_network.setdefault(row.network_id, []).append(
+                record_from_message(message, row.stored_at)
+            )
+        for network_id in set(by_network) | set(floors):
+            self.replicas[network_id] = Replica.from_records(
+                network_id,
+                by_network.get(network_id, []),
+                floors.get(network_id, 0),
+                self._epoch_lookup(network_id),
+            )
+        now = self.venue.clock.now()
+        decrypted = await trio.to_thread.run_sync(self._decrypt_all, now)
+        for record, payload in decrypted:
+            self._index(record, payload)
+        log.info("alerts.loaded", records=len(rows), indexed=len(decrypted))
+
+    def _decrypt_all(self, now: int) -> list[tuple[AlertRecord, Payload]]:
+        out = []
+        for network_id, replica in self.replicas.items():
+            net = self.service.networks.get(network_id)
+            if net is None:
+                continue
+            for record in replica.active(now):
+                if record.originator == self.identity.peer_id:
+                    continue
+                try:
+                    payload = self._open(net, record.message)
+                except Rejected:
+                    continue
+                if payload is not None:
+                    out.append((record, payload))
+        return out
+
+    # -- publishing -----------------------------------------------------------------------------
+
+    def _alert_changed(self, alert_id: str) -> None:
+        try:
+            self._changes_send.send_nowait(alert_id)
+        except trio.WouldBlock:
+            self.counters["publish_dropped"] += 1
+
+    async def run(self) -> None:
+        """The publisher, the gossip applier and the purge, until cancelled."""
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(self._publisher)
+            nursery.start_soon(self._applier)
+            nursery.start_soon(self._purger)
+
+    async def catch_up(self) -> int:
+        """Queue every own alert whose current version is not yet in some network's
+        replica (created before this node joined, or before a crash); return how many."""
+        rows = await self.venue.store.run(_own_versions)
+        queued = 0
+        for alert_id, version, status in rows:
+            raw = bytes.fromhex(alert_id)
+            for network_id in list(self.service.networks):
+                held = self.replica(network_id).record(raw)
+                live = status in ("active", "suspended")
+                if (held is None and live) or (held is not None and held.version < version):
+                    self._alert_changed(alert_id)
+                    queued += 1
+                    break
+        return queued
+
+    async def _publisher(self) -> None:
+        await self.catch_up()
+        async for alert_id in self._changes:
+            try:
+                await self.publish(alert_id)
+            except (CryptoError, ProtocolError, ValueError) as exc:
+                self.counters["publish_failed"] += 1
+                log.warning("alerts.publish_failed", alert_id=alert_id, error=type(exc).__name__)
+
+    async def publish(self, alert_id: str) -> int:
+        """Build, apply, persist and gossip the current state of own alert ``alert_id``;
+        returns the number of networks it was published to."""
+
+        def read(conn: sqlite3.Connection) -> tuple[_alerts.AlertRecord | None, bytes | None]:
+            try:
+                alert = _alerts.get(conn, alert_id)
+            except NotFound:
+                return None, None
+            return alert, rdb.salt_of(conn, alert_id)
+
+        alert, salt = await self.venue.store.run(read)
+        raw_id = bytes.fromhex(alert_id)
+        messages: list[tuple[str, AlertMessage]] = []
+        for network_id, net in list(self.service.networks.items()):
+            held = self.replica(network_id).record(raw_id)
+            message = self._build(net, alert, salt, held)
+            if message is not None:
+                messages.append((network_id, message))
+        if not messages:
+            return 0
+        batch = _Batch()
+        async with self._lock:
+            now = self.venue.clock.now()
+            for network_id, message in messages:
+                try:
+                    self._apply(network_id, message, None, now, batch)
+                except Rejected as exc:
+                    log.warning("alerts.own_refused", alert_id=alert_id, reason=exc.reason)
+            await self._commit(batch)
+        for network_id, message in messages:
+            frame = encode(message)
+            if self.service.publish(network_id, GOSSIP_KIND, frame):
+                self.counters["published"] += 1
+            else:
+                self.counters["publish_queue_full"] += 1
+        return len(messages)
+
+    def _build(
+        self,
+        net: NetworkRuntime,
+        alert: _alerts.AlertRecord | None,
+        salt: bytes | None,
+        held: AlertRecord | None,
+    ) -> AlertMessage | None:
+        me = self.identity.peer_id
+        if alert is None:
+            # Deleted after 12 months: tombstone what this network still holds.
+            if held is None or held.withdrawn or held.originator != me:
+                return None
+            header = held.message.envelope.header.model_copy(
+                update={"version": held.version + 1, "kind": KIND_TOMBSTONE}
+            )
+            return Withdrawal(envelope=sign_tombstone(header, self.identity))
+        if salt is None:
+            return None  # made before alert ids were derived: cannot be published
+        group = distribution_group(alert.groups)
+        live = alert.status in ("active", "suspended")
+        key = net.keyring.current(group)
+        if live and key is None:
+            if held is None:
+                log.info("alerts.not_in_group", alert_id=alert.id, group=group)
+                return None
+            live = False  # no longer able to seal to the group: withdraw what is out there
+        if not live and held is None:
+            return None  # never went out on this network
+        if held is not None and held.version >= alert.version:
+            return None
+        kind = KIND_TOMBSTONE
+        if live:
+            kind = KIND_SUSPENDED if alert.status == "suspended" else KIND_UPDATE
+            if alert.version == 1:
+                kind = KIND_SEGMENTS
+        header = EnvelopeHeader(
+            network_id=net.network_id,
+            group=group if key is not None or held is None else held.group,
+            epoch=key.epoch if key is not None else held.epoch if held is not None else 1,
+            alert_id=bytes.fromhex(alert.id),
+            alert_salt=salt,
+            version=alert.version,
+            originator=me,
+            created_at=alert.created_at,
+            expires_at=alert.expires_at,
+            kind=kind,
+        )
+        if kind == KIND_TOMBSTONE:
+            return Withdrawal(envelope=sign_tombstone(header, self.identity))
+        assert key is not None
+        plaintext = encode_payload(alert.segments, alert.category, alert.harm)
+        envelope = seal_envelope(header, plaintext, key, self.identity)
+        if kind == KIND_SEGMENTS:
+            return AlertPublish(envelope=envelope)
+        return AlertUpdate(envelope=envelope)
+
+    # -- receiving ------------------------------------------------------------------------------
+
+    def _check_gossip(self, network_id: str, origin: str, kind: str, body: bytes) -> bool:
+        """Gossip validator: only well-formed, verified, permitted, not-stale alert items
+        are forwarded."""
+        if kind != GOSSIP_KIND:
+            return True
+        net = self.service.networks.get(network_id)
+        if net is None:
+            return False
+        try:
+            message = self._verify(net, body)
+        except Rejected as exc:
+            self._refused(exc, origin)
+            return False
+        if message.envelope.header.originator != origin:
+            self._refused(Rejected("not_originator", message.envelope.header.alert_id), origin)
+            return False
+        # An older version than the one held is NOT refused here: gossip can reorder
+        # two honest updates from one originator, and a refused batch scores the
+        # originator down. The replica ignores it (counted, logged) and nothing
+        # older than what a node holds is ever applied or served by it.
+        return True
+
+    async def _on_gossip(self, network_id: str, origin: str, kind: str, body: bytes) -> None:
+        if kind != GOSSIP_KIND:
+            return
+        try:
+            self._inbox_send.send_nowait((network_id, origin, body))
+        except trio.WouldBlock:
+            self.counters["inbox_full"] += 1
+
+    async def _applier(self) -> None:
+        while True:
+            first = await self._inbox.receive()
+            items = [first]
+            while len(items) < BATCH:
+                try:
+                    items.append(self._inbox.receive_nowait())
+                except trio.WouldBlock:
+                    break
+            by_network: dict[str, list[tuple[str, bytes]]] = {}
+            for network_id, origin, body in items:
+                by_network.setdefault(network_id, []).append((origin, body))
+            for network_id, entries in by_network.items():
+                await self.ingest(network_id, entries, source="gossip")
+
+    async def ingest(
+        self, network_id: str, entries: Iterable[tuple[str, bytes]], *, source: str
+    ) -> int:
+        """Verify and apply ``(peer_id, frame)`` entries; return how many changed the replica."""
+        net = self.service.networks.get(network_id)
+        if net is None:
+            return 0
+        batch = _Batch()
+        changed = 0
+        async with self._lock:
+            now = self.venue.clock.now()
+            for peer_id, frame in entries:
+                try:
+                    message = self._verify(net, frame)
+                    payload = None
+                    if message.envelope.header.originator != self.identity.peer_id:
+                        payload = self._open(net, message)
+                    if self._apply(network_id, message, payload, now, batch):
+                        changed += 1
+                except Rejected as exc:
+                    self._refused(exc, peer_id)
+            await self._commit(batch)
+        self.counters[f"received_{source}"] += changed
+        return changed
+
+    def _verify(self, net: NetworkRuntime, frame: bytes) -> AlertMessage:
+        if len(frame) > MAX_ITEM:
+            raise Rejected("oversize")
+        try:
+            message = decode(frame)
+        except ProtocolError as exc:
+            raise Rejected(exc.code.value) from None
+        if not isinstance(message, AlertPublish | AlertUpdate | Withdrawal):
+            raise Rejected("not_an_alert")
+        header = message.envelope.header
+        if header.network_id != net.network_id:
+            raise Rejected("wrong_network", header.alert_id)
+        try:
+            verify_message(message)
+        except ProtocolError:
+            raise Rejected("bad_signature", header.alert_id) from None
+        if net.membership.admit(header.originator) is not None:
+            raise Rejected("not_member", header.alert_id)
+        certificate = net.certificates.get(header.originator)
+        if certificate is None or header.group not in certificate.groups:
+            raise Rejected("group_not_permitted", header.alert_id)
+        return message
+
+    def _open(self, net: NetworkRuntime, message: AlertMessage) -> Payload | None:
+        """The payload, if this node holds the key of the envelope's group and epoch."""
+        envelope = message.envelope
+        if envelope.is_tombstone:
+            return None
+        key = net.keyring.key_for(envelope.header.group, envelope.header.epoch)
+        if key is None:
+            return None
+        try:
+            plaintext = open_envelope(envelope, key)
+        except CryptoError:
+            raise Rejected("undecryptable", envelope.header.alert_id) from None
+        return decode_payload(plaintext, self.venue)
+
+    def _apply(
+        self,
+        network_id: str,
+        message: AlertMessage,
+        payload: Payload | None,
+        now: int,
+        batch: _Batch,
+    ) -> bool:
+        replica = self.replica(network_id)
+        try:
+            events = replica.apply(message, now)
+        except ProtocolError as exc:
+            raise Rejected(exc.code.value, message.envelope.header.alert_id) from None
+        changed = False
+        for event in events:
+            if isinstance(event, AlertStored | AlertWithdrawn):
+                changed = True
+                record = event.record
+                batch.upserts.append(_row(record))
+                if record.originator == self.identity.peer_id:
+                    continue
+                visible = isinstance(event, AlertStored) and record.visible(replica.clock_floor)
+                batch.index[record.alert_id.hex()] = (
+                    (record, payload) if visible and payload is not None else None
+                )
+            else:
+                name = type(event).__name__.lower()
+                self.counters[f"ignored_{name}"] += 1
+                if getattr(event, "reason", None) != "duplicate":
+                    log.info(
+                        "alerts.item_ignored",
+                        why=getattr(event, "reason", None) or str(getattr(event, "code", "")),
+                        alert_id=message.envelope.header.alert_id.hex(),
+                    )
+        return changed
+
+    async def _commit(self, batch: _Batch) -> None:
+        floors = {nid: r.clock_floor for nid, r in self.replicas.items()}
+        if not batch.upserts and not batch.deletes:
+            return
+        await self.venue.store.run(
+            rdb.save, upserts=batch.upserts, deletes=batch.deletes, floors=floors
+        )
+        for alert_id, entry in batch.index.items():
+            if entry is None:
+                self._unindex(alert_id)
+            else:
+                self._index(*entry)
+        for alert_id in batch.index:
+            for listener in self.on_stored:
+                listener(alert_id)
+
+    def _index(self, record: AlertRecord, payload: Payload) -> None:
+        alert_id = record.alert_id.hex()
+        net = self.service.networks.get(record.network_id)
+        certificate = None if net is None else net.certificates.get(record.originator)
+        self.venue.engine.add_alert(alert_id, payload.segments, payload.harm, local=False)
+        self.venue.received[alert_id] = ReceivedAlert(
+            alert_id=alert_id,
+            network_id=record.network_id,
+            group=record.group,
+            epoch=record.epoch,
+            originator=record.originator,
+            originating_venue=certificate.venue if certificate is not None else "",
+            version=record.version,
+            category=payload.category,
+            harm=payload.harm,
+            created_at=record.created_at,
+            expires_at=record.expires_at,
+        )
+
+    def _unindex(self, alert_id: str) -> None:
+        if alert_id in self.venue.engine.local_alerts:
+            return
+        self.venue.engine.remove_alert(alert_id)
+        self.venue.received.pop(alert_id, None)
+
+    def _refused(self, exc: Rejected, peer_id: str) -> None:
+        self.counters[f"refused_{exc.reason}"] += 1
+        log.warning(
+            "alerts.item_refused",
+            reason=exc.reason,
+            alert_id=None if exc.alert_id is None else exc.alert_id.hex(),
+            peer_id=peer_id,
+        )
+
+    # -- purge ----------------------------------------------------------------------------------
+
+    async def _purger(self, interval_s: float = 10.0) -> None:
+        rounds = 0
+        while True:
+            await trio.sleep(interval_s)
+            await self.purge()
+            rounds += 1
+            if rounds % 6 == 0:  # a network joined while running, a lost publish
+                await self.catch_up()
+
+    async def purge(self) -> list[RecordRemoved]:
+        """Drop expired records and old tombstones, from memory and the database."""
+        batch = _Batch()
+        removed: list[RecordRemoved] = []
+        async with self._lock:
+            now = self.venue.clock.now()
+            for network_id, replica in self.replicas.items():
+                for event in replica.purge(now):
+                    removed.append(event)
+                    batch.deletes.append((network_id, event.record.alert_id))
+                    if event.record.originator != self.identity.peer_id:
+                        batch.index[event.record.alert_id.hex()] = None
+            if batch.deletes:
+                await self._commit(batch)
+        return removed
+
+    # -- views ----------------------------------------------------------------------------------
+
+    def status(self) -> dict[str, object]:
+        return {
+            "records": sum(len(r) for r in self.replicas.values()),
+            "received_active": len(self.venue.received),
+            "counters": dict(self.counters),
+        }
