@@ -238,7 +238,7 @@ class AlertApi:
         if document is not None:
             return self.v.parse(document)
         assert scan_id is not None
-        held = self.v.engine.recent_scan(scan_id)
+        held = self.v.engine.recent_scan(scan_id, self.v.clock.now())
         if held is not None:
             return held
         visit = await self.v.store.run(_visits.get, scan_id)
@@ -571,7 +571,7 @@ class AlertApi:
         )
 
     async def _scanned(self, scan_id: str) -> Identity:
-        held = self.v.engine.recent_scan(scan_id)
+        held = self.v.engine.recent_scan(scan_id, self.v.clock.now())
         if held is not None:
             return held
         visit = await self.v.store.run(_visits.get, scan_id)

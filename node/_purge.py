@@ -127,6 +127,8 @@ async def purge_once(
             on_change(alert_id)
     for ban_id in report.bans_expired:
         engine.remove_ban(ban_id)
+    # Scans held in memory (with their photos) for alert.create go too.
+    engine.prune_scans(now)
     if report.removed_personal_data:
         await trio.to_thread.run_sync(checkpoint, database)
         log.info(

@@ -186,15 +186,20 @@ class ScanEngine:
     def remember_scan(self, scan_id: str, identity: Identity, now: int) -> None:
         """Keep the scan (with its photo) briefly, for an alert created from it."""
         self._recent[scan_id] = _Recent(now, identity)
-        while self._recent and (
-            len(self._recent) > RECENT_SCANS
-            or next(iter(self._recent.values())).at < now - RECENT_SCAN_SECONDS
-        ):
+        while len(self._recent) > RECENT_SCANS:
+            self._recent.popitem(last=False)
+        self.prune_scans(now)
+
+    def prune_scans(self, now: int) -> None:
+        """Forget scans older than RECENT_SCAN_SECONDS (also called by the purge pass)."""
+        while self._recent and next(iter(self._recent.values())).at < now - RECENT_SCAN_SECONDS:
             self._recent.popitem(last=False)
 
-    def recent_scan(self, scan_id: str) -> Identity | None:
+    def recent_scan(self, scan_id: str, now: int) -> Identity | None:
         held = self._recent.get(scan_id)
-        return None if held is None else held.identity
+        if held is None or held.at < now - RECENT_SCAN_SECONDS:
+            return None
+        return held.identity
 
     def forget_scans(self) -> None:
         self._recent.clear()

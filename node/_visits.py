@@ -6,7 +6,8 @@ import json
 import sqlite3
 from dataclasses import dataclass
 
-from doorwatch.node._errors import NotFound
+from doorwatch.node import _audit
+from doorwatch.node._errors import Conflict, NotFound
 
 
 @dataclass(frozen=True)
@@ -77,13 +78,23 @@ def decide(
     now: int,
     note: bytes | None,
 ) -> None:
+    # A decision, once recorded, stands: the visit log is what a police export
+    # returns, so a second operator must not rewrite the first one's decision.
     updated = conn.execute(
         "UPDATE visits SET admitted = ?, decided_by = ?, decided_at = ?, note = ? "
-        "WHERE scan_id = ?",
+        "WHERE scan_id = ? AND admitted IS NULL",
         (int(admitted), actor, now, note, scan_id),
     ).rowcount
     if updated == 0:
-        raise NotFound("scan_id: there is no scan with this id (it may have been purged)")
+        get(conn, scan_id)  # NotFound when the scan does not exist (or was purged)
+        raise Conflict("scan_id: a decision is already recorded for this scan")
+    _audit.record(
+        conn,
+        at=now,
+        actor=actor,
+        action="admission.decided",
+        detail={"scan_id": scan_id, "admitted": admitted},
+    )
 
 
 def window(conn: sqlite3.Connection, start: int, end: int) -> list[VisitRecord]:

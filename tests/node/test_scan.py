@@ -186,6 +186,12 @@ async def test_ladder_for_own_alert(tmp_path: Path) -> None:
         assert visit["decided_by"] == "door-staff"
         assert visit["note"] == "refused"
         assert visit["verdict"] == "check"
+        # the decision stands: another operator cannot rewrite it, and it is audited
+        err = await error_of(h, "admission.decide", scan_id=scan["scan_id"], admitted=True)
+        assert err.code == ErrorCode.CONFLICT
+        assert "already recorded" in err.message
+        decided = await h.call("audit.query", Role.ADMINISTRATOR, action="admission.decided")
+        assert [e["detail"] for e in decided] == [{"scan_id": scan["scan_id"], "admitted": False}]
 
 
 async def test_dismissed_match_and_look_alike_with_other_identity(tmp_path: Path) -> None:
@@ -316,3 +322,16 @@ async def test_alert_from_a_scan_after_restart_uses_the_visit_log(tmp_path: Path
         got = await h.call("alert.get", Role.SUPERVISOR, alert_id=made["alert_id"])
         assert got["subject"]["surname"] == CANARY
         assert got["has_photo"] is False
+
+
+async def test_scans_held_in_memory_expire_after_an_hour(tmp_path: Path) -> None:
+    async with venue_harness(tmp_path) as h:
+        scan = await h.call("scan.submit", document=doc(surname="Kept"))
+        made = await h.call("alert.create", scan_id=scan["scan_id"], category="theft", reason="r")
+        assert made["alert_id"]
+        later = await h.call("scan.submit", document=doc(surname="Later"))
+        h.clock.advance(3601)
+        # the in-memory copy (photo included) is gone; only the visit log remains
+        assert h.venue.engine.recent_scan(later["scan_id"], h.clock.now()) is None
+        h.venue.engine.prune_scans(h.clock.now())
+        assert h.venue.engine.recent_scan(later["scan_id"], h.clock.now() - 3601) is None
