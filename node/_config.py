@@ -7,6 +7,7 @@ on load and written back, a newer one is refused.
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
@@ -68,5 +69,7 @@ def load_config(path: Path) -> NodeConfig:
 
 def save_config(path: Path, config: NodeConfig) -> None:
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(config.model_dump_json(indent=2) + "\n", "utf-8")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(config.model_dump_json(indent=2) + "\n")
     tmp.replace(path)

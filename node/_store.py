@@ -12,7 +12,9 @@ rolled back because it raised), so a caller that acknowledges after
 
 from __future__ import annotations
 
+import contextlib
 import math
+import os
 import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -44,6 +46,12 @@ def open_database(path: Path) -> sqlite3.Connection:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     except sqlite3.Error as exc:
         raise StoreError(f"cannot open the database {path}: {exc}") from exc
+    # SQLite creates the -wal and -shm files with the database file's mode:
+    # keep all three owner-only, even where the data directory is opened to a
+    # socket group (0710).
+    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        with contextlib.suppress(FileNotFoundError):
+            os.chmod(name, 0o600)
     try:
         _configure(conn, path)
         _check_identity(conn, path)

@@ -23,6 +23,10 @@ def test_new_database_is_configured_and_migrated(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
     assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    conn.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
+    for suffix in ("", "-wal", "-shm"):
+        mode = (tmp_path / f"db.sqlite{suffix}").stat().st_mode & 0o777
+        assert mode == 0o600, suffix
     conn.close()
 
 
