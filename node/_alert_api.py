@@ -238,13 +238,7 @@ class AlertApi:
         if document is not None:
             return self.v.parse(document)
         assert scan_id is not None
-        held = self.v.engine.recent_scan(scan_id, self.v.clock.now())
-        if held is not None:
-            return held
-        visit = await self.v.store.run(_visits.get, scan_id)
-        return await trio.to_thread.run_sync(
-            unseal_identity, self.v.key, VISIT_IDENTITY, visit.identity, scan_id
-        )
+        return await self._scanned(scan_id)
 
     async def create(self, session: Session, p: AlertCreateParams) -> AlertCreateResult:
         v = self.v
@@ -575,7 +569,9 @@ class AlertApi:
         if held is not None:
             return held
         visit = await self.v.store.run(_visits.get, scan_id)
-        return unseal_identity(self.v.key, VISIT_IDENTITY, visit.identity, scan_id)
+        return await trio.to_thread.run_sync(
+            unseal_identity, self.v.key, VISIT_IDENTITY, visit.identity, scan_id
+        )
 
     async def match_confirm(self, session: Session, p: MatchConfirmParams) -> MatchConfirmResult:
         v = self.v

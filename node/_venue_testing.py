@@ -20,6 +20,7 @@ from doorwatch.crypto import StorageKey
 from doorwatch.node._api_server import Dispatcher, Session
 from doorwatch.node._clock import ManualClock
 from doorwatch.node._config import NodeConfig
+from doorwatch.node._errors import ApiError
 from doorwatch.node._jsonrpc import Request
 from doorwatch.node._local_api import LocalApi
 from doorwatch.node._roles import Role
@@ -52,6 +53,14 @@ class VenueHarness:
 
     async def call_as(self, session: Session, method: str, **params: Any) -> Any:
         return await self.dispatcher.call(session, Request(1, method, params))
+
+    async def error_of(self, method: str, role: Role = Role.DOOR_STAFF, **params: Any) -> ApiError:
+        """The API error a call fails with (an AssertionError if it succeeds)."""
+        try:
+            result = await self.call(method, role, **params)
+        except ApiError as exc:
+            return exc
+        raise AssertionError(f"{method} succeeded with {result!r}; an error was expected")
 
 
 @asynccontextmanager

@@ -38,9 +38,7 @@ def doc(**changes: Any) -> dict[str, Any]:
 async def error_of(
     h: VenueHarness, method: str, role: Role = Role.DOOR_STAFF, **p: Any
 ) -> ApiError:
-    with pytest.raises(ApiError) as info:
-        await h.call(method, role, **p)
-    return info.value
+    return await h.error_of(method, role, **p)
 
 
 async def snapshot(h: VenueHarness) -> tuple[Any, Any]:

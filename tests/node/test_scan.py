@@ -37,9 +37,7 @@ def doc(**changes: Any) -> dict[str, Any]:
 async def error_of(
     h: VenueHarness, method: str, role: Role = Role.DOOR_STAFF, **p: Any
 ) -> ApiError:
-    with pytest.raises(ApiError) as info:
-        await h.call(method, role, **p)
-    return info.value
+    return await h.error_of(method, role, **p)
 
 
 @pytest.mark.parametrize(
