@@ -204,6 +204,9 @@ def test_members_reconnect_after_the_authority_restarts(nodes: Nodes) -> None:
     a.start("--listen", listen)
     assert status(a)["listen_addresses"] == [listen]
     b = nodes.new("b", "The Swan")
+    # This test restarts A on purpose: libp2p logs a stream negotiation cut
+    # short by the stopping peer at ERROR (docs/p2p-notes.md).
+    nodes.allow_error("b", "Failed to open stream to peer")
     b.start()
     cli("network", "join", invite(a, "The Swan"), "--data-dir", str(b.data_dir))
     wait_for("B connects to A", lambda: connected_venues(b) == {"The Crown"})
