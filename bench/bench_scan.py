@@ -1,6 +1,7 @@
 """scan.submit over the real socket against a daemon holding N active segment sets.
 
-Usage: python -m bench scan [--alerts N] [--clients C] [--seconds S] [--write-seconds W]
+Usage: python -m bench scan [--alerts N ...] [--clients C ...] [--pipeline D ...]
+       [--seconds S] [--write-seconds W] [--cache DIR]
 
 A node is initialised in a temporary directory and N synthetic alerts are
 written straight into its database before the daemon starts (the daemon
@@ -8,12 +9,20 @@ rebuilds its in-memory index from them, as after any restart). The synthetic
 segment sets recombine the templates and values of segment sets selected for
 a synthetic population, so templates and value frequencies are realistic
 without running the selection N times. The seeded rows carry no identity:
-they exist to be matched against, not disclosed.
+they exist to be matched against, not disclosed. With --cache the seeded node
+is kept there and copied on later runs (seeding a million sets takes minutes).
 
-Then C clients, each on its own connection, submit scans of synthetic
-people for S seconds: latency p50/p99/max and scans per second. Last, C
-clients create alerts for W seconds: durable alert writes per second (each
-acknowledged after its commit, synchronous=FULL).
+Then scans of synthetic people for S seconds, from C connections with one
+request in flight each, and from one connection with D pipelined requests:
+scans per second, latency p50/p99/max, and the daemon's CPU time per request
+(event-loop thread, other threads), which contention on a shared machine
+distorts least. Last, alert.create from 4 and 16 connections for W seconds:
+durable alert writes per second (each acknowledged after its commit,
+synchronous=FULL), and the group commit's jobs per transaction.
+
+One client thread drives every connection with pre-encoded requests, so the
+client costs little next to the daemon. DOORWATCH_BENCH_PROFILE=FILE runs the
+daemon under cProfile (its event-loop thread) and writes FILE when it stops.
 """
 
 from __future__ import annotations
@@ -21,14 +30,16 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import os
 import random
 import secrets
+import selectors
+import shutil
 import signal
 import sqlite3
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -120,12 +131,27 @@ def _insert(conn: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
 class _SlowStartDaemon(Daemon):
     """A daemon given longer to rebuild a large index before its socket opens."""
 
-    def start(self, timeout: float = 600.0) -> None:
+    def start(self, *extra_args: str) -> None:
+        timeout = 600.0
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps it
+        # DOORWATCH_BENCH_PROFILE=out.prof: the daemon runs under cProfile (its
+        # trio thread; the database worker thread is not profiled).
+        profile = os.environ.get("DOORWATCH_BENCH_PROFILE")
+        prefix = ["-m", "cProfile", "-o", profile] if profile else []
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "doorwatch.cli", "run", "--data-dir", str(self.data_dir)],
+            [
+                sys.executable,
+                *prefix,
+                "-m",
+                "doorwatch.cli",
+                "run",
+                "--data-dir",
+                str(self.data_dir),
+                *extra_args,
+            ],
             stdout=log,
             stderr=log,
+            env=dict(os.environ, DOORWATCH_LOG_FORMAT="json"),
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -145,94 +171,190 @@ def _percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * q))]
 
 
+def _request_bodies(method: str, params: list[dict[str, Any]]) -> list[bytes]:
+    """Request lines without their id, encoded once: the client must not be the bottleneck."""
+    return [
+        b',"method":"' + method.encode() + b'","params":' + json.dumps(p).encode() + b"}\n"
+        for p in params
+    ]
+
+
 def _drive(
-    daemon: Daemon, clients: int, seconds: float, work: Any
+    pool: list[RpcClient], clients: int, depth: int, seconds: float, bodies: list[bytes]
 ) -> tuple[list[float], Counter[str], float]:
-    conns = [daemon.client() for _ in range(clients)]
-    latencies: list[list[float]] = [[] for _ in conns]
-    outcomes: list[Counter[str]] = [Counter() for _ in conns]
-    start = threading.Barrier(clients + 1)
-    deadline = [0.0]
+    """``clients`` connections, each with ``depth`` requests in flight, for ``seconds``.
 
-    def loop(k: int) -> None:
-        c: RpcClient = conns[k]
-        rng = random.Random(k)
-        start.wait()
-        while time.perf_counter() < deadline[0]:
-            t = time.perf_counter()
-            outcome = work(c, rng)
-            latencies[k].append(time.perf_counter() - t)
-            outcomes[k][outcome] += 1
+    One thread drives every connection (a selector; Python threads would fight
+    over the GIL and measure the client). A request's latency runs from its
+    send to its response. Outcomes count verdicts, "ok" or error codes.
+    """
+    conns = pool[:clients]
+    selector = selectors.DefaultSelector()
+    rng = random.Random(clients * 1000 + depth)
+    sent: dict[tuple[int, int], float] = {}
+    buffers = [b""] * clients
+    next_id = [1_000_000] * clients
+    latencies: list[float] = []
+    outcomes: Counter[str] = Counter()
 
-    threads = [threading.Thread(target=loop, args=(k,)) for k in range(clients)]
-    for th in threads:
-        th.start()
-    deadline[0] = time.perf_counter() + seconds
+    def send(k: int) -> None:
+        rid = next_id[k]
+        next_id[k] += 1
+        sent[k, rid] = time.perf_counter()
+        line = b'{"jsonrpc":"2.0","id":%d' % rid + rng.choice(bodies)
+        conns[k].sock.sendall(line)
+
+    for k, c in enumerate(conns):
+        c.sock.setblocking(True)
+        selector.register(c.sock, selectors.EVENT_READ, k)
     began = time.perf_counter()
-    start.wait()
-    for th in threads:
-        th.join()
+    deadline = began + seconds
+    for k in range(clients):
+        for _ in range(depth):
+            send(k)
+    while sent:
+        for key, _events in selector.select(timeout=30):
+            k = key.data
+            data = conns[k].sock.recv(1 << 20)
+            if not data:
+                raise ConnectionError("the node closed a connection")
+            *lines, buffers[k] = (buffers[k] + data).split(b"\n")
+            for raw in lines:
+                reply = json.loads(raw)
+                if "id" not in reply:  # a notification
+                    continue
+                at = sent.pop((k, reply["id"]))
+                now = time.perf_counter()
+                latencies.append(now - at)
+                if "error" in reply:
+                    outcomes[f"error {reply['error']['code']}"] += 1
+                else:
+                    result = reply["result"]
+                    verdict = result.get("verdict") if isinstance(result, dict) else None
+                    outcomes[str(verdict or "ok")] += 1
+                if now < deadline:
+                    send(k)
     elapsed = time.perf_counter() - began
-    all_lat = sorted(x for lat in latencies for x in lat)
-    total: Counter[str] = Counter()
-    for o in outcomes:
-        total.update(o)
-    return all_lat, total, elapsed
+    selector.close()
+    return sorted(latencies), outcomes, elapsed
+
+
+def _cpu_seconds(pid: int) -> tuple[float, float]:
+    """CPU time of a process so far: its main (event-loop) thread's, and all the rest."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def used(stat: Path) -> float:
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / tick
+
+    # The process's total includes threads that have ended (a login's hashing).
+    main = used(Path(f"/proc/{pid}/task/{pid}/stat"))
+    return main, used(Path(f"/proc/{pid}/stat")) - main
+
+
+def _measured(
+    daemon: Daemon,
+    pool: list[RpcClient],
+    clients: int,
+    depth: int,
+    seconds: float,
+    bodies: list[bytes],
+    what: str,
+) -> None:
+    """Drive the daemon and print throughput, latency and the daemon's CPU time per request.
+
+    CPU time per request is what contention on a shared machine distorts
+    least: its inverse bounds what one uncontended core could serve.
+    """
+    assert daemon.proc is not None
+    before = _cpu_seconds(daemon.proc.pid)
+    lat, outcomes, elapsed = _drive(pool, clients, depth, seconds, bodies)
+    after = _cpu_seconds(daemon.proc.pid)
+    n = len(lat)
+    loop_us = (after[0] - before[0]) / n * 1e6
+    other_us = (after[1] - before[1]) / n * 1e6
+    print(
+        f"{what}: {n / elapsed:6.0f}/s, p50 {_percentile(lat, 0.5) * 1e3:6.2f} ms, "
+        f"p99 {_percentile(lat, 0.99) * 1e3:6.2f} ms, max {lat[-1] * 1e3:6.2f} ms; "
+        f"daemon CPU/request {loop_us:4.0f} us loop + {other_us:4.0f} us other threads "
+        f"({n}; {dict(outcomes)})",
+        flush=True,
+    )
+
+
+def _node(tmp: Path, n: int, cache: Path | None) -> Path:
+    """A node holding ``n`` seeded segment sets: made afresh, or copied from the cache."""
+    data = tmp / "node"
+    cached = None if cache is None else cache / f"scan-node-{n}"
+    if cached is not None and (cached / "doorwatch.sqlite").exists():
+        shutil.copytree(cached, data)
+        print(f"{n} segment sets from the cache {cached}")
+        return data
+    rng = random.Random(20261123 + n)
+    init_node(data, venue="Bench", admin_user="admin", password=PASSWORD, now=int(time.time()))
+    seeded = _seed(data / "doorwatch.sqlite", n, rng)
+    print(f"seeded {n} segment sets in {seeded:.1f} s")
+    if cached is not None:
+        shutil.rmtree(cached, ignore_errors=True)
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copytree(data, cached)
+    return data
 
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench scan", description=__doc__)
-    parser.add_argument("--alerts", type=int, default=100_000)
-    parser.add_argument("--clients", type=int, default=4)
-    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--alerts", type=int, nargs="+", default=[100_000])
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 4, 16])
+    parser.add_argument(
+        "--pipeline", type=int, nargs="*", default=[16], help="requests in flight on one connection"
+    )
+    parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--write-seconds", type=float, default=5.0)
+    parser.add_argument(
+        "--cache", type=Path, default=None, help="keep seeded nodes here and reuse them"
+    )
     args = parser.parse_args(argv)
-    rng = random.Random(20261123)
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp) / "node"
-        init_node(data, venue="Bench", admin_user="admin", password=PASSWORD, now=int(time.time()))
-        seeded = _seed(data / "doorwatch.sqlite", args.alerts, rng)
-        print(f"seeded {args.alerts} segment sets in {seeded:.1f} s")
-        docs = _documents(rng, 5000)
-        daemon = _SlowStartDaemon(data, Path(tmp) / "daemon.log")
-        t = time.perf_counter()
-        daemon.start()
-        print(f"daemon up (index rebuilt from the database) in {time.perf_counter() - t:.1f} s")
+    docs = _documents(random.Random(20261123), 5000)
+    scans = _request_bodies("scan.submit", [{"document": d} for d in docs])
+    creates = _request_bodies(
+        "alert.create", [{"document": d, "category": "theft", "reason": "bench"} for d in docs]
+    )
+    for n in args.alerts:
+        with tempfile.TemporaryDirectory() as tmp:
+            data = _node(Path(tmp), n, args.cache)
+            daemon = _SlowStartDaemon(data, Path(tmp) / "daemon.log")
+            t = time.perf_counter()
+            daemon.start()
+            print(f"daemon up (index rebuilt from the database) in {time.perf_counter() - t:.1f} s")
+            try:
+                status = daemon.client().result("node.status")
+                held = status["counts"]["alerts_originated_active"]  # type: ignore[index]
+                print(f"active segment sets: {held}")
+                # Logging in verifies an Argon2id hash: one login per connection, up front.
+                pool = [daemon.client() for _ in range(max([4, 16, *args.clients]))]
+                print(f"{len(pool)} connections logged in", flush=True)
+                _drive(pool, 4, 1, 1.0, scans)  # warm-up
+                runs = [(c, 1) for c in args.clients] + [(1, d) for d in args.pipeline]
+                for clients, depth in runs:
+                    what = f"scan.submit, {clients:2d} conn x {depth:2d} in flight"
+                    _measured(daemon, pool, clients, depth, args.seconds, scans, what)
+                for clients in (4, 16):
+                    what = f"alert.create (durable alert writes), {clients:2d} conn"
+                    _measured(daemon, pool, clients, 1, args.write_seconds, creates, what)
+            finally:
+                daemon.stop(signal.SIGTERM)
+            _print_group_commit(daemon)
+
+
+def _print_group_commit(daemon: Daemon) -> None:
+    for line in daemon.log_lines():
         try:
-            status = daemon.client().result("node.status")
-            held = status["counts"]["alerts_originated_active"]  # type: ignore[index]
-            print(f"active segment sets: {held}")
-
-            def scan(c: RpcClient, r: random.Random) -> str:
-                reply = c.call("scan.submit", document=r.choice(docs))
-                return str(reply["result"]["verdict"])  # type: ignore[index]
-
-            lat, verdicts, elapsed = _drive(daemon, args.clients, args.seconds, scan)
-            n = len(lat)
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if event.get("event") == "store.closed" and event["transactions"]:
             print(
-                f"scan.submit, {args.clients} clients: {n / elapsed:.0f} scans/s, "
-                f"p50 {_percentile(lat, 0.5) * 1e3:.2f} ms, "
-                f"p99 {_percentile(lat, 0.99) * 1e3:.2f} ms, max {lat[-1] * 1e3:.2f} ms "
-                f"({n} scans; verdicts {dict(verdicts)})"
+                f"group commit: {event['jobs']} jobs in {event['transactions']} transactions "
+                f"({event['jobs'] / event['transactions']:.1f} a transaction on average, "
+                f"{event['largest_batch']} at most)"
             )
-            lat1, _v, elapsed1 = _drive(daemon, 1, min(args.seconds, 5.0), scan)
-            print(
-                f"scan.submit, 1 client: {len(lat1) / elapsed1:.0f} scans/s, "
-                f"p50 {_percentile(lat1, 0.5) * 1e3:.2f} ms, "
-                f"p99 {_percentile(lat1, 0.99) * 1e3:.2f} ms"
-            )
-
-            def create(c: RpcClient, r: random.Random) -> str:
-                reply = c.call(
-                    "alert.create", document=r.choice(docs), category="theft", reason="bench"
-                )
-                return "ok" if "result" in reply else str(reply["error"]["code"])  # type: ignore[index]
-
-            wlat, made, welapsed = _drive(daemon, args.clients, args.write_seconds, create)
-            print(
-                f"alert.create, {args.clients} clients: {len(wlat) / welapsed:.0f} durable "
-                f"alert writes/s, p50 {_percentile(wlat, 0.5) * 1e3:.2f} ms, "
-                f"p99 {_percentile(wlat, 0.99) * 1e3:.2f} ms ({dict(made)})"
-            )
-        finally:
-            daemon.stop(signal.SIGTERM)

@@ -28,8 +28,9 @@ tuple of interned values) and one bucket entry per part.
 from __future__ import annotations
 
 import itertools
+import operator
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from doorwatch.segments._factors import ScanFactors
@@ -45,6 +46,28 @@ from doorwatch.segments._selection import Factor, SegmentSet
 __all__ = ["IndexStats", "SegmentIndex"]
 
 _Bucket = str | list[str]
+_Getter = Callable[[Mapping[str, str]], tuple[str, ...]]
+
+
+class _FirstValues(dict[str, str]):
+    """A scan's first value per position; a missing position reads as None.
+
+    No bucket key holds None, so a part naming a position the scan lacks finds
+    nothing, without a test per part.
+    """
+
+    __slots__ = ()
+
+    def __missing__(self, code: str) -> str:
+        return None  # type: ignore[return-value]
+
+
+def _getter(codes: tuple[str, ...]) -> _Getter:
+    # itemgetter builds the look-up tuple in C; with one code it returns the bare value.
+    if len(codes) == 1:
+        code = codes[0]
+        return lambda first: (first[code],)
+    return operator.itemgetter(*codes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +84,10 @@ class SegmentIndex:
     """Active segment sets, looked up by a scan's values, scored exactly."""
 
     __slots__ = (
+        "_getters",
         "_max_disagreements",
         "_parts",
+        "_plan",
         "_sets",
         "_shared",
         "_templates",
@@ -89,6 +114,14 @@ class SegmentIndex:
         self._shared: dict[tuple[str, ...], tuple[str, ...]] = {}
         # part (tuple of codes) -> values tuple -> one id or a list of ids
         self._parts: dict[tuple[str, ...], dict[tuple[str, ...], _Bucket]] = {}
+        # part -> (what reads its values from a scan's first values, its codes, its buckets)
+        self._getters: dict[
+            tuple[str, ...],
+            tuple[_Getter, frozenset[str], dict[tuple[str, ...], _Bucket]],
+        ] = {}
+        # the getters and the buckets of every part, in two parallel lists, so that the
+        # common look-up runs in C (``map``); rebuilt after a part appears or goes
+        self._plan: tuple[list[_Getter], list[dict[tuple[str, ...], _Bucket]]] | None = None
 
     def __len__(self) -> int:
         return len(self._sets)
@@ -133,7 +166,11 @@ class SegmentIndex:
         values = tuple(sys.intern(f.value) for f in segments.factors)
         self._sets[set_id] = (shared, values)
         for key_codes, key_values in self._parts_of(shared, values):
-            buckets = self._parts.setdefault(key_codes, {})
+            buckets = self._parts.get(key_codes)
+            if buckets is None:
+                buckets = self._parts[key_codes] = {}
+                self._getters[key_codes] = (_getter(key_codes), frozenset(key_codes), buckets)
+                self._plan = None
             held = buckets.get(key_values)
             if held is None:
                 buckets[key_values] = set_id
@@ -165,25 +202,49 @@ class SegmentIndex:
                     buckets[key_values] = held[0]
             if not buckets:
                 del self._parts[key_codes]
+                del self._getters[key_codes]
+                self._plan = None
 
     def candidates(self, scan: ScanFactors) -> set[str]:
         """Ids of the sets that agree with the scan on at least one whole part."""
-        found: set[str] = set()
-        first: dict[str, str] = {}
+        first = _FirstValues()
         several: set[str] = set()
         for code, shown in scan.items():
             if shown:
                 first[code] = shown[0]
                 if len(shown) > 1:
                     several.add(code)
-        for key_codes, buckets in self._parts.items():
+        if several:
+            return self._candidates_with_variants(scan, first, several)
+        # The common case: one value per position, one look-up per part (a
+        # missing position reads as None, which no bucket holds).
+        if self._plan is None:
+            self._plan = (
+                [g for g, _c, _b in self._getters.values()],
+                [b for _g, _c, b in self._getters.values()],
+            )
+        getters, buckets = self._plan
+        keys = map(operator.call, getters, itertools.repeat(first))
+        found: set[str] = set()
+        look_up: Callable[[dict[tuple[str, ...], _Bucket], tuple[str, ...]], _Bucket | None]
+        look_up = dict.get
+        for held in map(look_up, buckets, keys):
+            if held is None:
+                continue
+            if isinstance(held, str):
+                found.add(held)
+            else:
+                found.update(held)
+        return found
+
+    def _candidates_with_variants(
+        self, scan: ScanFactors, first: _FirstValues, several: set[str]
+    ) -> set[str]:
+        found: set[str] = set()
+        for key_codes, (getter, codes, buckets) in self._getters.items():
             keys: Iterable[tuple[str, ...]]
-            if several.isdisjoint(key_codes):
-                # the common case: one value per position, one look-up
-                try:
-                    keys = (tuple([first[c] for c in key_codes]),)
-                except KeyError:
-                    continue
+            if several.isdisjoint(codes):
+                keys = (getter(first),)
             else:
                 keys = itertools.product(*(scan.get(code, ()) for code in key_codes))
             for values in keys:

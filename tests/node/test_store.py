@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 import trio
+import trio.testing
 
 from doorwatch.node._errors import StoreError
 from doorwatch.node._migrations import LATEST
@@ -131,3 +133,53 @@ async def test_writes_survive_reopening(tmp_path: Path) -> None:
     async with AsyncStore.open(path) as store:
         rows = await store.run(lambda c: c.execute("SELECT * FROM meta").fetchall())
     assert rows == [("a", "b")]
+
+
+def _put(conn: sqlite3.Connection, key: str) -> None:
+    conn.execute("INSERT INTO meta (key, value) VALUES (?, 'v')", (key,))
+
+
+def _meta_keys(conn: sqlite3.Connection) -> list[str]:
+    return [r[0] for r in conn.execute("SELECT key FROM meta ORDER BY key")]
+
+
+async def test_a_failing_job_alone_in_its_transaction_leaves_nothing(tmp_path: Path) -> None:
+    def put_then_fail(conn: sqlite3.Connection) -> None:
+        _put(conn, "half")
+        raise RuntimeError("boom")
+
+    async with AsyncStore.open(tmp_path / "db.sqlite") as store:
+        await _expect_boom(store, put_then_fail)
+        await store.run(_put, "after")
+        assert await store.run(_meta_keys) == ["after"]
+
+
+async def test_closing_answers_every_job_queued_before_it(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite"
+    answered: list[str] = []
+
+    async def put(store: AsyncStore, key: str) -> None:
+        await store.run(_put, key)
+        answered.append(key)
+
+    def slow(conn: sqlite3.Connection) -> None:
+        time.sleep(0.2)  # holds the writer while the other jobs queue up behind it
+
+    async with trio.open_nursery() as nursery, AsyncStore.open(path) as store:
+        nursery.start_soon(store.run, slow)
+        for i in range(50):
+            nursery.start_soon(put, store, f"k{i:02d}")
+        await trio.testing.wait_all_tasks_blocked()
+        assert not answered  # still queued when the store closes
+    assert sorted(answered) == [f"k{i:02d}" for i in range(50)]
+    async with AsyncStore.open(path) as store:
+        assert await store.run(_meta_keys) == sorted(answered)
+        # the batch size is bounded: the writer never holds more than max_batch
+        assert store.largest_batch <= 256
+
+
+async def test_a_closed_store_refuses_work(tmp_path: Path) -> None:
+    async with AsyncStore.open(tmp_path / "db.sqlite") as store:
+        pass
+    with pytest.raises(StoreError, match="closed"):
+        await store.run(_meta_keys)
