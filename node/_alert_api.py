@@ -3,7 +3,11 @@
 Roles follow the agreement (6.5): door staff receive, process and create
 alerts; a supervisor sees an alert's details and checks, disputes and
 withdraws alerts; only the super administrator deletes alerts or changes
-their distribution (groups). Every change bumps the version and is audited
+their distribution (groups). Withdrawing is a tombstone (the alert stops
+matching, here and at every recipient, but the record stays for the audit
+trail until the retention purge); deleting erases the record at once. A
+disputed alert is reinstated by the super administrator or the
+administrator who created it. Every change bumps the version and is audited
 with the alert id and the user; audit entries never hold personal data.
 """
 
@@ -19,6 +23,7 @@ import trio
 
 from doorwatch.crypto import new_alert_id
 from doorwatch.node import _alerts, _audit, _received_store, _visits
+from doorwatch.node import _network_store as netdb
 from doorwatch.node._alert_models import (
     AlertAmendParams,
     AlertAnnotateParams,
@@ -29,6 +34,7 @@ from doorwatch.node._alert_models import (
     AlertListParams,
     AlertListResult,
     AlertNoteParams,
+    AlertReinstateParams,
     AlertSummary,
     AlertVersionResult,
     AnnotationResult,
@@ -130,14 +136,23 @@ WITHDRAW = _spec(
     AlertNoteParams,
     AlertVersionResult,
     role=Role.SUPERVISOR,
-    summary="Withdraw an alert (a tombstone) and purge its personal data.",
+    summary="Withdraw an alert: it stops matching everywhere (a tombstone); the record stays "
+    "for the audit trail until retention purges it.",
 )
 DELETE = _spec(
     "alert.delete",
     AlertIdParams,
     DeletedResult,
     role=Role.SUPER_ADMINISTRATOR,
-    summary="Delete an alert: purge its personal data, keep only the tombstone.",
+    summary="Delete an alert: erase it here at once; a tombstone goes to the network.",
+)
+REINSTATE = _spec(
+    "alert.reinstate",
+    AlertReinstateParams,
+    AlertVersionResult,
+    role=Role.ADMINISTRATOR,
+    summary="Restore a disputed (suspended) alert after review (super administrator, or the "
+    "administrator who created it).",
 )
 MATCH_PHOTO = _spec(
     "match.photo",
@@ -163,11 +178,13 @@ SPECS = (
     DISPUTE,
     WITHDRAW,
     DELETE,
+    REINSTATE,
     MATCH_PHOTO,
     MATCH_CONFIRM,
 )
 
 DISPUTED_TEXT = "Disputed by the subject: the subject considers the allegation inaccurate."
+REINSTATED_TEXT = "Reinstated by the originating venue after review of the subject's complaint."
 
 
 def _summary(a: AlertRecord, now: int) -> dict[str, object]:
@@ -204,6 +221,39 @@ def check_expiry(expires_at: int, *, created_at: int, now: int) -> None:
         raise InvalidParams("expires_at: must be at most 12 months after the alert's creation")
 
 
+def check_groups(conn: sqlite3.Connection, peer_id: str | None, groups: list[str]) -> None:
+    """Refuse distribution groups that none of this venue's own certificates names.
+
+    Recipients refuse an envelope sealed to a group its originator's certificate
+    does not name (``alerts.item_refused reason=group_not_permitted``), so such
+    an alert would reach no one. A venue in no network yet (or without a node
+    identity) may name any group: the alert stays local until it joins.
+    """
+    if not groups or peer_id is None:
+        return
+    own: set[str] = set()
+    member = False
+    for network in netdb.list_networks(conn):
+        revocations = netdb.revocations(conn, network.network_id)
+        for certificate in netdb.certificates(conn, network.network_id):
+            if certificate.peer_id != peer_id:
+                continue
+            if revocations is not None and revocations.covers(certificate):
+                continue
+            member = True
+            own.update(certificate.groups)
+    if not member:
+        return
+    for group in sorted(set(groups)):
+        if group not in own:
+            held = ", ".join(repr(g) for g in sorted(own))
+            raise InvalidParams(
+                f"groups: this venue is not a member of group {group!r}; its certificates "
+                f"name {held}, and an alert sealed to another group reaches no one (the "
+                f"network's key manager adds a venue to a group: doorwatch network group add)"
+            )
+
+
 class AlertApi:
     def __init__(self, venue: Venue, *, peer_id: str | None = None) -> None:
         self.v = venue
@@ -211,6 +261,8 @@ class AlertApi:
         # so that no other member can publish under them. Without a node identity
         # (the venue alone, in tests) ids are random and the alert is never published.
         self.peer_id = peer_id
+        # Matches whose match.confirm is being answered right now.
+        self._answering: set[str] = set()
 
     def register(self, dispatcher: Dispatcher) -> None:
         for spec, handler in (
@@ -224,6 +276,7 @@ class AlertApi:
             (DISPUTE, self.dispute),
             (WITHDRAW, self.withdraw),
             (DELETE, self.delete),
+            (REINSTATE, self.reinstate),
             (MATCH_PHOTO, self.match_photo),
             (MATCH_CONFIRM, self.match_confirm),
         ):
@@ -291,6 +344,7 @@ class AlertApi:
         )
 
         def insert(conn: sqlite3.Connection) -> None:
+            check_groups(conn, self.peer_id, record.groups)
             _alerts.insert(conn, record, venue=v.config.venue)
             if salt is not None:
                 _received_store.set_salt(conn, alert_id, salt)
@@ -388,7 +442,37 @@ class AlertApi:
             )
         if p.reason is None and p.notes is None and p.expires_at is None and p.groups is None:
             raise InvalidParams("params: give at least one of reason, notes, expires_at, groups")
-        current = await v.store.run(_alerts.get, p.alert_id)
+        who = actor(session)
+
+        def amend(conn: sqlite3.Connection) -> AlertRecord:
+            # Read, modify and write in ONE transaction: two amendments at once
+            # (one of the reason, one of the notes) both land, in some order.
+            current = _alerts.get(conn, p.alert_id)
+            _alerts.check_version(current, p.version)
+            if p.groups is not None:
+                check_groups(conn, self.peer_id, p.groups)
+            columns, changed = self._amendment(current, p, now)
+            return _alerts.change(
+                conn,
+                p.alert_id,
+                now=now,
+                actor=who,
+                action="alert.amended",
+                set_columns=columns,
+                detail={"changed": changed},
+                expected_version=current.version,
+            )
+
+        a = await v.store.run(amend)
+        self.v.alert_changed(a.id)
+        return _version(a)
+
+    def _amendment(
+        self, current: AlertRecord, p: AlertAmendParams, now: int
+    ) -> tuple[dict[str, object], list[str]]:
+        """The columns an amendment writes (runs on the database thread: the details
+        are small, so unsealing and sealing them there costs microseconds)."""
+        v = self.v
         columns: dict[str, object] = {}
         changed: list[str] = []
         if p.expires_at is not None:
@@ -415,17 +499,7 @@ class AlertApi:
                 old["notes"] = p.notes
                 changed.append("notes")
             columns["details"] = seal(v.key, ALERT_DETAILS, json.dumps(old).encode(), current.id)
-        a = await v.store.run(
-            _alerts.change,
-            p.alert_id,
-            now=now,
-            actor=actor(session),
-            action="alert.amended",
-            set_columns=columns,
-            detail={"changed": changed},
-        )
-        self.v.alert_changed(a.id)
-        return _version(a)
+        return columns, changed
 
     async def annotate(self, session: Session, p: AlertAnnotateParams) -> AlertVersionResult:
         v = self.v
@@ -460,44 +534,92 @@ class AlertApi:
             venue=v.config.venue,
             text=seal(v.key, ALERT_NOTE, text.encode(), p.alert_id),
             action="alert.disputed",
-            status="suspended",
+            set_columns={"status": "suspended"},
         )
         v.engine.remove_alert(p.alert_id)
         self.v.alert_changed(a.id)
         return _version(a)
 
-    async def _end(
-        self, session: Session, alert_id: str, action: str, allowed: tuple[str, ...]
-    ) -> AlertRecord:
+    async def reinstate(self, session: Session, p: AlertReinstateParams) -> AlertVersionResult:
+        """Agreement 6.6.3: after investigating the complaint, the originator may
+        restore the alert; the dispute annotation stays, a new revision propagates."""
         v = self.v
         now = v.clock.now()
+        who = actor(session)
+        text = REINSTATED_TEXT + (f" {p.note}" if p.note else "")
+        sealed = seal(v.key, ALERT_NOTE, text.encode(), p.alert_id)
 
-        def end(conn: sqlite3.Connection) -> AlertRecord:
-            a = _alerts.change(
+        def reinstate(conn: sqlite3.Connection) -> AlertRecord:
+            current = _alerts.get(conn, p.alert_id)
+            if session.role != Role.SUPER_ADMINISTRATOR and current.created_by != who:
+                raise Forbidden(
+                    "alert_id: only the super administrator or the administrator who "
+                    "created this alert may reinstate it"
+                )
+            if current.status == "suspended" and current.expires_at <= now:
+                raise Conflict("alert_id: the alert has expired; it cannot be reinstated")
+            return _alerts.annotate(
                 conn,
-                alert_id,
+                p.alert_id,
                 now=now,
-                actor=actor(session),
-                action=action,
-                set_columns={"status": "withdrawn", "review_due": None},
-                allowed=allowed,
+                actor=who,
+                venue=v.config.venue,
+                text=sealed,
+                action="alert.reinstated",
+                set_columns={"status": "active"},
+                allowed=("suspended",),
+                expected_version=p.version,
             )
-            _alerts.purge_personal(conn, alert_id, now=now)
-            return a
 
-        a = await v.store.run(end)
-        v.engine.remove_alert(alert_id)
-        v.alert_changed(alert_id)
-        await v.checkpoint()
-        return a
+        a = await v.store.run(reinstate)
+        v.engine.add_alert(a.id, _alerts.segment_set(a), a.harm, local=True)
+        v.alert_changed(a.id)
+        return _version(a)
 
     async def withdraw(self, session: Session, p: AlertNoteParams) -> AlertVersionResult:
-        return _version(await self._end(session, p.alert_id, "alert.withdrawn", _alerts.LIVE))
+        """A tombstone: the alert stops matching here and everywhere (the network half
+        sends a signed tombstone); the record stays, encrypted, for the audit trail
+        until the retention purge (see _purge)."""
+        v = self.v
+        now = v.clock.now()
+        columns: dict[str, object] = {"status": "withdrawn", "review_due": None}
+        if p.note:
+            a = await v.store.run(
+                _alerts.annotate,
+                p.alert_id,
+                now=now,
+                actor=actor(session),
+                venue=v.config.venue,
+                text=seal(v.key, ALERT_NOTE, f"Withdrawn: {p.note}".encode(), p.alert_id),
+                action="alert.withdrawn",
+                set_columns=columns,
+            )
+        else:
+            a = await v.store.run(
+                _alerts.change,
+                p.alert_id,
+                now=now,
+                actor=actor(session),
+                action="alert.withdrawn",
+                set_columns=columns,
+            )
+        v.engine.remove_alert(p.alert_id)
+        v.alert_changed(p.alert_id)
+        return _version(a)
 
     async def delete(self, session: Session, p: AlertIdParams) -> DeletedResult:
-        await self._end(
-            session, p.alert_id, "alert.deleted", ("active", "suspended", "withdrawn", "expired")
+        """Erase the alert, whatever its status (super administrator only, agreement 6.5.3)."""
+        v = self.v
+        await v.store.run(
+            _alerts.erase,
+            p.alert_id,
+            now=v.clock.now(),
+            actor=actor(session),
+            why="deleted by the super administrator",
         )
+        v.engine.remove_alert(p.alert_id)
+        v.alert_changed(p.alert_id)
+        await v.checkpoint()
         return DeletedResult(deleted=True)
 
     # -- the disclosure ladder for this venue's own alerts ---------------------------
@@ -578,10 +700,22 @@ class AlertApi:
         m = self._match(p.match_id)
         if not m.local and v.ladder is not None:
             return await v.ladder.confirm(session, m, p.same_person)
-        if m.state not in (MatchState.PHOTO_SHOWN, MatchState.CONFIRMED):
+        if m.state in (MatchState.CONFIRMED, MatchState.DISMISSED) or m.match_id in self._answering:
+            raise Conflict("match_id: this match has already been answered")
+        if m.state is not MatchState.PHOTO_SHOWN:
             raise Conflict("match_id: ask match.photo first; the photo step comes before this")
+        # Claimed before the first await: of two answers at once, one wins and
+        # the other is a conflict, so the details are released (and audited) once.
+        self._answering.add(m.match_id)
+        try:
+            return await self._answer(session, m, p.same_person)
+        finally:
+            self._answering.discard(m.match_id)
+
+    async def _answer(self, session: Session, m: Match, same_person: bool) -> MatchConfirmResult:
+        v = self.v
         now = v.clock.now()
-        if not p.same_person:
+        if not same_person:
             m.state = MatchState.DISMISSED
             await v.store.run(
                 _audit.record,
@@ -595,7 +729,6 @@ class AlertApi:
         full = await self.detail(m.set_id)
         if full["status"] != "active":
             raise Conflict("match_id: the alert is no longer active; it is no longer a match")
-        m.state = MatchState.CONFIRMED
         await v.store.run(
             _audit.record,
             at=now,
@@ -604,6 +737,7 @@ class AlertApi:
             alert_id=m.set_id,
             detail={"match_id": m.match_id, "scan_id": m.scan_id, "to": "this venue"},
         )
+        m.state = MatchState.CONFIRMED
         annotations: list[dict[str, object]] = full["annotations"]  # type: ignore[assignment]
         return MatchConfirmResult(
             MatchConfirmed(

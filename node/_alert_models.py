@@ -118,11 +118,20 @@ class AlertDetail(AlertSummary):
     anonymity_set: float
 
 
+_VERSION_FIELD = Field(
+    default=None,
+    ge=1,
+    description="The version you read (alert.get); if the alert has changed since, "
+    "the call fails with conflict (1004) and changes nothing",
+)
+
+
 class AlertAmendParams(AlertIdParams):
     reason: str | None = Field(default=None, min_length=1, max_length=2000)
     notes: str | None = Field(default=None, max_length=4000)
     expires_at: int | None = Field(default=None, ge=0, le=MAX_TIMESTAMP, description=_TS)
     groups: list[GroupName] | None = Field(default=None, max_length=32)
+    version: int | None = _VERSION_FIELD
 
 
 class AlertVersionResult(Result):
@@ -139,6 +148,13 @@ class AlertAnnotateParams(AlertIdParams):
 
 class AlertNoteParams(AlertIdParams):
     note: str | None = Field(default=None, max_length=4000)
+
+
+class AlertReinstateParams(AlertIdParams):
+    note: str | None = Field(
+        default=None, max_length=4000, description="The outcome of the review, kept encrypted"
+    )
+    version: int | None = _VERSION_FIELD
 
 
 class DeletedResult(Result):

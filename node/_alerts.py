@@ -17,6 +17,7 @@ from typing import Final
 
 from doorwatch.node import _audit
 from doorwatch.node._errors import Conflict, NotFound
+from doorwatch.segments import Factor, SegmentSet
 
 DAY: Final = 86400
 MAX_LIFETIME: Final = 365 * DAY
@@ -97,6 +98,13 @@ class Review:
     at: int
     reviewer: str
     note: bytes | None
+
+
+def segment_set(alert: AlertRecord) -> SegmentSet:
+    """The alert's segments as the scan engine indexes them (this node's own rows)."""
+    return SegmentSet(
+        tuple(Factor(code, value) for code, value in alert.segments), alert.segment_bits
+    )
 
 
 def review_due_for(created_at: int, expires_at: int, now: int) -> int | None:
@@ -208,9 +216,15 @@ def change(
     set_columns: dict[str, object] | None = None,
     allowed: Iterable[str] = LIVE,
     detail: dict[str, object] | None = None,
+    expected_version: int | None = None,
 ) -> AlertRecord:
-    """Apply a change to a live alert: new version, updated_at, audit entry."""
+    """Apply a change to a live alert: new version, updated_at, audit entry.
+
+    ``expected_version`` (optimistic concurrency): the version the caller read;
+    if the alert has changed since, nothing is written and ``Conflict`` says so.
+    """
     alert = get(conn, alert_id)
+    check_version(alert, expected_version)
     allowed = tuple(allowed)
     if alert.status not in allowed:
         raise Conflict(
@@ -235,6 +249,14 @@ def change(
     return get(conn, alert_id)
 
 
+def check_version(alert: AlertRecord, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != alert.version:
+        raise Conflict(
+            f"version: the alert has changed since you read it (you read version "
+            f"{expected_version}, it is now {alert.version}); read it again with alert.get"
+        )
+
+
 def annotate(
     conn: sqlite3.Connection,
     alert_id: str,
@@ -244,10 +266,20 @@ def annotate(
     venue: str,
     text: bytes,
     action: str = "alert.annotated",
-    status: str | None = None,
+    set_columns: dict[str, object] | None = None,
+    allowed: Iterable[str] = LIVE,
+    expected_version: int | None = None,
 ) -> AlertRecord:
-    columns: dict[str, object] = {} if status is None else {"status": status}
-    alert = change(conn, alert_id, now=now, actor=actor, action=action, set_columns=columns)
+    alert = change(
+        conn,
+        alert_id,
+        now=now,
+        actor=actor,
+        action=action,
+        set_columns=set_columns,
+        allowed=allowed,
+        expected_version=expected_version,
+    )
     conn.execute(
         "INSERT INTO alert_annotations (alert_id, at, origin, venue, peer_id, author, text) "
         "VALUES (?, ?, 'local', ?, NULL, ?, ?)",
@@ -286,3 +318,22 @@ def purge_personal(conn: sqlite3.Connection, alert_id: str, *, now: int) -> None
     )
     conn.execute("UPDATE alert_annotations SET text = NULL WHERE alert_id = ?", (alert_id,))
     conn.execute("UPDATE alert_reviews SET note = NULL WHERE alert_id = ?", (alert_id,))
+
+
+def erase(conn: sqlite3.Connection, alert_id: str, *, now: int, actor: str, why: str) -> None:
+    """Delete the alert outright: its row, annotations and reviews (the audit entries stay).
+
+    The network half then finds no row and sends a tombstone for what the
+    networks still hold.
+    """
+    alert = get(conn, alert_id)
+    purge_personal(conn, alert_id, now=now)
+    conn.execute("DELETE FROM alerts WHERE id = ?", (alert_id,))
+    _audit.record(
+        conn,
+        at=now,
+        actor=actor,
+        action="alert.deleted",
+        alert_id=alert_id,
+        detail={"why": why, "status": alert.status, "version": alert.version},
+    )

@@ -71,12 +71,16 @@ class StatusResult(Result):
         description="[{network_id, name, members, authority, group_epochs}]"
     )
     peers: list[dict[str, object]] = Field(
-        description="[{peer_id, short_id, venue, connected, last_seen, refused}] of every"
-        " certificate holder in the node's networks; refused: why the gate refuses it, or null"
+        description="[{peer_id, short_id, venue, connected, last_seen, addresses, refused}] of"
+        " every certificate holder in the node's networks; addresses: the multiaddrs this node"
+        " dials for it (from the key manager's bundles or its signed presence record);"
+        " refused: why the gate refuses it (e.g. certificate revoked, banned for invalid"
+        " messages), or null"
     )
     gate: dict[str, object] = Field(
         default_factory=dict,
-        description="Membership gate counters: {admitted, refused, refused_by_reason}",
+        description="Membership gate counters: {admitted, refused, refused_by_reason,"
+        " requests_refused}",
     )
     counts: StatusCounts
 

@@ -1,8 +1,10 @@
 """The audit log: who did what, when, to which alert, with which peer.
 
 Entries carry user names, alert ids and peer ids, never a subject's personal
-data. The table refuses updates (a trigger), so an entry once written stays
-as written.
+data (a login with a name that is no user's is recorded as ``(unknown user)``,
+see ``_users``). The table refuses updates and deletes (triggers, migrations
+1 and 5), so an entry once written stays as written; there is no retention
+purge of the audit log.
 """
 
 from __future__ import annotations

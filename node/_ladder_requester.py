@@ -10,7 +10,8 @@ match to ``identity_confirmed`` or ``not_subject`` (no longer a match: no
 photo is ever asked for), or to ``originator_unreachable``,
 ``rate_limited``, ``expired`` or ``refused``. Each change is sent to the
 scanner as a ``match.updated`` notification on the connection that
-submitted the scan.
+submitted the scan, while that connection's session lasts (a session
+ended by ``user.disable`` or a password change, or expired, gets none).
 
 ``match.photo`` waits for the check (up to ``timeout_s``), retries it once
 if the originator was unreachable, then asks for the photo with the proof of
@@ -104,6 +105,8 @@ class _Remote:
     identity: Identity = field(repr=False)
     scanner: Session | None
     actor: str
+    owner: str | None = None
+    """The scanner session's user when the scan was submitted."""
     session: RequesterSession | None = None
     checked: trio.Event = field(default_factory=trio.Event)
     lock: trio.Lock = field(default_factory=trio.Lock)
@@ -144,7 +147,14 @@ class LadderRequester:
         if match.local or alert is None or self._nursery is None:
             return
         match.state = MatchState.CHECKING
-        remote = _Remote(match, alert, identity, scanner, actor(scanner) if scanner else "?")
+        remote = _Remote(
+            match,
+            alert,
+            identity,
+            scanner,
+            actor(scanner) if scanner else "?",
+            owner=scanner.username if scanner else None,
+        )
         self._remotes[match.match_id] = remote
         while len(self._remotes) > MAX_REMOTE:
             self._remotes.popitem(last=False)
@@ -173,8 +183,24 @@ class LadderRequester:
         if events:
             await self.venue.store.run(record_audit, events, actor=who, match_id=r.match.match_id)
 
+    def _listening(self, r: _Remote) -> Session | None:
+        """The scanner's session, while it is still the one that submitted the scan: a
+        session ended since (its user disabled, its password changed: see
+        ``LocalApi.end_sessions``), expired, or logged in again as another user on the
+        same connection hears nothing more of this match."""
+        scanner = r.scanner
+        if scanner is None:
+            return None
+        ended = scanner.username is None or scanner.username != r.owner
+        expired = scanner.expires_at is not None and scanner.expires_at <= self.venue.clock.now()
+        if ended or expired:
+            r.scanner = None
+            return None
+        return scanner
+
     async def _notify(self, r: _Remote) -> None:
-        if r.scanner is None:
+        scanner = self._listening(r)
+        if scanner is None:
             return
         params: dict[str, object] = {
             "match_id": r.match.match_id,
@@ -183,7 +209,7 @@ class LadderRequester:
         }
         if r.why:
             params["message"] = r.why
-        await r.scanner.send(encode_notification(NOTIFICATION, params))
+        await scanner.send(encode_notification(NOTIFICATION, params))
 
     def _set(self, r: _Remote, state: MatchState, why: str = "") -> None:
         r.match.state = state

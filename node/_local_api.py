@@ -2,12 +2,18 @@
 
 Each method has a pydantic model of its parameters (the JSON schema in
 docs/api.md is generated from them) and the lowest role that may call it.
+
+Sessions are the connections' own objects; this module keeps a weak
+registry of the logged-in ones so that disabling an account, or changing
+its password, ends that user's sessions at once.
 """
 
 from __future__ import annotations
 
 import hmac
+import sqlite3
 import time
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -41,6 +47,8 @@ from doorwatch.node._roles import Role
 from doorwatch.node._store import AsyncStore
 
 LOCAL_ADMIN = "local-admin"
+HASHING_THREADS = 2
+"""Argon2id calls at once (each takes tens of milliseconds and 64 MiB)."""
 
 LOGIN = MethodSpec(
     "session.login",
@@ -128,6 +136,12 @@ class LocalApi:
         self._counts = counts
         self._network_status = network_status
         self._started = time.monotonic()
+        # Argon2 hashing and verification run on threads of their own limiter, so
+        # a burst of logins cannot take the threads that database work needs.
+        self.hashing = trio.CapacityLimiter(HASHING_THREADS)
+        # Logged-in sessions, to end a user's sessions when the account is
+        # disabled or its password changed (a connection's end drops its entry).
+        self._sessions: weakref.WeakValueDictionary[int, Session] = weakref.WeakValueDictionary()
 
     def register(self, dispatcher: Dispatcher) -> None:
         for spec, handler in (
@@ -148,13 +162,7 @@ class LocalApi:
             or self.api_token is None
             or not hmac.compare_digest(p.token.encode(), self.api_token.encode())
         ):
-            await self.store.run(
-                _audit.record,
-                at=now,
-                actor=p.username or LOCAL_ADMIN,
-                action="login.failed",
-                detail={"why": "missing or wrong API token on TCP"},
-            )
+            await self.store.run(_token_refused, at=now, username=p.username)
             raise Unauthenticated(
                 "token: connections over TCP must give the API token from the node's api.token file"
             )
@@ -174,7 +182,9 @@ class LocalApi:
             assert p.username is not None
             assert p.password is not None
             stored = await self.store.run(_users.stored_hash, p.username)
-            ok = await trio.to_thread.run_sync(_users.verify_login_password, stored, p.password)
+            ok = await trio.to_thread.run_sync(
+                _users.verify_login_password, stored, p.password, limiter=self.hashing
+            )
             user = await self.store.run(
                 _users.finish_login, username=p.username, password_ok=ok, now=now
             )
@@ -183,6 +193,7 @@ class LocalApi:
             username, role = user.username, user.role
         session.username, session.role = username, role
         session.expires_at = now + self.config.session_hours * 3600
+        self._sessions[id(session)] = session
         return LoginResult(username=username, role=role.value, expires_at=session.expires_at)
 
     async def status(self, session: Session, p: NoParams) -> StatusResult:
@@ -205,7 +216,9 @@ class LocalApi:
 
     async def user_add(self, session: Session, p: UserAddParams) -> UserResult:
         _users.check_password_rules(p.password)
-        password_hash = await trio.to_thread.run_sync(hash_password, p.password)
+        password_hash = await trio.to_thread.run_sync(
+            hash_password, p.password, limiter=self.hashing
+        )
         user = await self.store.run(
             _users.add_user,
             username=p.username,
@@ -226,6 +239,7 @@ class LocalApi:
         await self.store.run(
             _users.disable_user, username=p.username, now=self.clock.now(), actor=_actor(session)
         )
+        self.end_sessions(p.username)
         return DisabledResult(disabled=True)
 
     async def user_passwd(self, session: Session, p: PasswdParams) -> ChangedResult:
@@ -234,7 +248,9 @@ class LocalApi:
                 "username: only a super administrator may change another user's password"
             )
         _users.check_password_rules(p.password)
-        password_hash = await trio.to_thread.run_sync(hash_password, p.password)
+        password_hash = await trio.to_thread.run_sync(
+            hash_password, p.password, limiter=self.hashing
+        )
         await self.store.run(
             _users.set_password,
             username=p.username,
@@ -242,7 +258,20 @@ class LocalApi:
             now=self.clock.now(),
             actor=_actor(session),
         )
+        # Whoever knew the old password is out; the caller's own session stays.
+        self.end_sessions(p.username, keep=session)
         return ChangedResult(changed=True)
+
+    def end_sessions(self, username: str, *, keep: Session | None = None) -> int:
+        """Log out every session of ``username`` (but ``keep``): its next call is
+        refused as unauthenticated. Returns how many were ended."""
+        ended = 0
+        for s in list(self._sessions.values()):
+            if s.username == username and s is not keep:
+                s.username = s.role = s.expires_at = None
+                self._sessions.pop(id(s), None)
+                ended += 1
+        return ended
 
     async def audit_query(self, session: Session, p: AuditQueryParams) -> AuditQueryResult:
         entries = await self.store.run(
@@ -259,3 +288,14 @@ class LocalApi:
 
 def _actor(session: Session) -> str:
     return session.username or "?"
+
+
+def _token_refused(conn: sqlite3.Connection, *, at: int, username: str | None) -> None:
+    actor = LOCAL_ADMIN if username is None else _users.known_actor(conn, username)
+    _audit.record(
+        conn,
+        at=at,
+        actor=actor,
+        action="login.failed",
+        detail={"why": "missing or wrong API token on TCP"},
+    )

@@ -145,6 +145,29 @@ MIGRATIONS: Final[tuple[tuple[int, str, str], ...]] = (
         "replicated alert envelopes, replica clocks, and the salt of originated alert ids",
         RECEIVED_MIGRATION,
     ),
+    (
+        5,
+        "the audit log refuses deletes too; login names that were no user's are redacted",
+        """
+        -- Failed logins used to record the name typed, which may be a password
+        -- typed in the wrong field. Redact every failed login's actor that is
+        -- neither a staff user nor the local administrator, once, with the
+        -- update trigger lifted for this transaction only.
+        DROP TRIGGER audit_log_no_update;
+        UPDATE audit_log SET actor = '(unknown user)'
+        WHERE action = 'login.failed'
+          AND actor <> 'local-admin'
+          AND actor NOT IN (SELECT username FROM users);
+        CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+
+        -- Append-only at the database level: no entry is ever deleted. The audit
+        -- log holds no subject's personal data (user names, alert and peer ids),
+        -- so it has no retention purge; the triggers need no exception.
+        CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+        """,
+    ),
 )
 
 LATEST: Final[int] = MIGRATIONS[-1][0]

@@ -4,6 +4,9 @@ The audit entry written with the alert is the notification of record; the
 email is sent afterwards from a worker thread (smtplib blocks), so a slow or
 absent mail server never delays the door. The message names the alert id,
 category, expiry and creating user: no personal data of the subject.
+A mail server that refuses or cannot be reached is an expected failure
+(a warning and an ``alert.notify_failed`` audit entry); anything else is
+logged at ERROR with the alert id only, and the notifier goes on.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import trio
 
 from doorwatch.node import _audit
 from doorwatch.node._config import NodeConfig
+from doorwatch.node._failures import failure_fields
 from doorwatch.node._store import AsyncStore
 
 log = structlog.get_logger("doorwatch.notify")
@@ -53,7 +57,14 @@ class Notifier:
 
     async def run(self) -> None:
         async for notice in self._receive:
-            await self.send_one(notice)
+            try:
+                await self.send_one(notice)
+            except Exception as exc:
+                # A fault in one notice (the mail library, the audit write) must not
+                # end the notifier, nor the daemon with it: log it, go on with the next.
+                log.error(  # noqa: TRY400 - a traceback could quote personal data
+                    "notify.failed", alert_id=notice.alert_id, **failure_fields(exc)
+                )
 
     async def send_one(self, notice: NewAlertNotice) -> None:
         try:

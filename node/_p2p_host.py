@@ -9,8 +9,10 @@ it redials whatever is in the peerstore (including refused peers) on its own
 schedule; the node's ``Dialer`` owns connections instead.
 
 Lifecycle (``async with host:``): py-libp2p services registered by other
-layers (Pubsub, GossipSub) start first, then ``BasicHost.run`` listens, then
-the background tasks (gossip pump, dialer) start in a nursery. On exit the
+layers (Pubsub, GossipSub) start first, then ``BasicHost.run`` listens (an
+address it could not listen on is ``ListenFailed``, with the OS's reason:
+py-libp2p itself carries on without that listener), then the background
+tasks (gossip pump, dialer) start in a nursery. On exit the
 tasks are cancelled, ``host.close()`` runs (shielded) while still inside
 ``BasicHost.run`` (leaving ``run`` without it leaves connections and tasks
 behind), then the services stop.
@@ -18,6 +20,9 @@ behind), then the services stop.
 
 from __future__ import annotations
 
+import errno
+import os
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
 from types import TracebackType
@@ -42,7 +47,7 @@ from libp2p.stream_muxer.yamux.yamux import Yamux
 from libp2p.tools.anyio_service import background_trio_service
 
 from doorwatch.crypto import NodeIdentity
-from doorwatch.node._p2p_errors import InvalidAddress, PeerRefused, PeerUnreachable
+from doorwatch.node._p2p_errors import InvalidAddress, P2PError, PeerRefused, PeerUnreachable
 from doorwatch.node._p2p_gate import Admit, GatedNoise, MembershipGate
 from doorwatch.node._p2p_logging import route_libp2p_logging
 
@@ -65,6 +70,36 @@ def parse_multiaddr(text: str, field: str = "multiaddr") -> multiaddr.Multiaddr:
     if "tcp" not in protocols:
         raise InvalidAddress(field)
     return addr
+
+
+class ListenFailed(P2PError):
+    """The host could not listen on one of its listen addresses: the node does not start."""
+
+    def __init__(self, addr: str, why: str) -> None:
+        self.addr = addr
+        super().__init__(f"listen: cannot listen on {addr}: {why}")
+
+
+def listen_failure(addr: multiaddr.Multiaddr) -> str:
+    """Why the OS refuses to listen on ``addr`` (py-libp2p logs the reason only at
+    DEBUG and reports a bare failure): bind a socket the same way to find out."""
+    protocols = {p.name for p in addr.protocols()}
+    family = socket.AF_INET6 if "ip6" in protocols else socket.AF_INET
+    try:
+        host = addr.value_for_protocol("ip6" if family == socket.AF_INET6 else "ip4")
+        port = int(addr.value_for_protocol("tcp"))
+    except Exception:  # a DNS name or another form we cannot bind here
+        return "the address cannot be listened on (use /ip4/... or /ip6/...)"
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        reason = exc.strerror or os.strerror(exc.errno or errno.EINVAL)
+        if exc.errno == errno.EADDRNOTAVAIL:
+            reason += " (this machine has no such address)"
+        return reason
+    return "the listener could not start"
 
 
 def key_pair_from_identity(identity: NodeIdentity) -> KeyPair:
@@ -133,26 +168,42 @@ class P2PHost:
 
     @asynccontextmanager
     async def _run(self) -> AsyncIterator[P2PHost]:
+        failed: ListenFailed | None = None
         async with AsyncExitStack() as stack:
             for service in self._services:
                 await stack.enter_async_context(background_trio_service(service))
             async with self._host.run(self._listen):
                 try:
-                    async with trio.open_nursery() as nursery:
-                        for task in self._tasks:
-                            nursery.start_soon(task)
-                        self.running = True
-                        log.info(
-                            "p2p host listening", peer_id=self.peer_id, addrs=self.listen_addrs
-                        )
-                        try:
-                            yield self
-                        finally:
-                            self.running = False
-                            nursery.cancel_scope.cancel()
+                    failed = self._listen_failure()
+                    if failed is None:
+                        async with trio.open_nursery() as nursery:
+                            for task in self._tasks:
+                                nursery.start_soon(task)
+                            self.running = True
+                            log.info(
+                                "p2p host listening", peer_id=self.peer_id, addrs=self.listen_addrs
+                            )
+                            try:
+                                yield self
+                            finally:
+                                self.running = False
+                                nursery.cancel_scope.cancel()
                 finally:
                     with trio.CancelScope(shield=True):
                         await self._host.close()
+        if failed is not None:
+            # Raised here, outside py-libp2p's service nurseries, so that callers
+            # get the error itself rather than an exception group around it.
+            raise failed
+
+    def _listen_failure(self) -> ListenFailed | None:
+        # BasicHost.run carries on when a listen address fails (swarm.listen
+        # only logs it at DEBUG): the node would run with no listener.
+        listening = set(cast(Any, self._host.get_network()).listeners)
+        for addr in self._listen:
+            if str(addr) not in listening:
+                return ListenFailed(str(addr), listen_failure(addr))
+        return None
 
     async def __aenter__(self) -> P2PHost:
         if self._cm is not None:

@@ -5,6 +5,17 @@ tests and the demo can move time). One pass is one transaction
 (``purge_once``); after it removed personal data the WAL is checkpointed and
 truncated on a second connection, so the removed bytes survive neither in
 the WAL nor (with ``secure_delete``) in the database file's free space.
+
+Each alert is processed in its own savepoint: one that fails is undone,
+logged at ERROR with its id only, and retried next pass, while the others
+go on. A whole pass that fails is logged the same way and the loop carries
+on: retention never stops the daemon.
+
+Retention of alerts: an expired alert's personal data is purged at once; a
+withdrawn alert's at the expiry it had (the record serves the audit trail
+until then); any alert older than, or not updated for, 12 months is erased.
+The audit log itself has no retention: it holds no subject's personal data
+and its table refuses updates and deletes (migration 5).
 """
 
 from __future__ import annotations
@@ -20,6 +31,7 @@ import trio
 from doorwatch.node import _alerts, _audit, _bans, _visits
 from doorwatch.node._alerts import DAY, STALE_AFTER
 from doorwatch.node._clock import Clock
+from doorwatch.node._failures import failure_fields
 from doorwatch.node._scan import ScanEngine
 from doorwatch.node._store import AsyncStore
 
@@ -28,25 +40,63 @@ log = structlog.get_logger("doorwatch.purge")
 SYSTEM = "doorwatch"
 
 
+@dataclass(frozen=True)
+class PurgeFailure:
+    """One alert the pass could not process (its changes were undone; the next pass retries)."""
+
+    alert_id: str
+    error: dict[str, object]
+
+
 @dataclass
 class PurgeReport:
     expired: list[str] = field(default_factory=list)
     deleted: list[str] = field(default_factory=list)
+    purged_withdrawn: list[str] = field(default_factory=list)
     reminded: list[str] = field(default_factory=list)
     visits_deleted: int = 0
     bans_expired: list[str] = field(default_factory=list)
+    failed: list[PurgeFailure] = field(default_factory=list)
 
     @property
     def removed_personal_data(self) -> bool:
-        return bool(self.expired or self.deleted or self.visits_deleted or self.bans_expired)
+        return bool(
+            self.expired
+            or self.deleted
+            or self.purged_withdrawn
+            or self.visits_deleted
+            or self.bans_expired
+        )
+
+
+def _each_alert(
+    conn: sqlite3.Connection,
+    report: PurgeReport,
+    query: str,
+    args: tuple[int, ...],
+    step: Callable[[str], None],
+) -> list[str]:
+    """Run ``step`` for each alert ``query`` selects, each in a savepoint: a failure
+    undoes that alert's changes only, is reported, and the pass goes on."""
+    done: list[str] = []
+    for (alert_id,) in conn.execute(query, args).fetchall():
+        conn.execute("SAVEPOINT purge_alert")
+        try:
+            step(alert_id)
+        except Exception as exc:
+            conn.execute("ROLLBACK TO purge_alert")
+            report.failed.append(PurgeFailure(alert_id, failure_fields(exc)))
+        else:
+            done.append(alert_id)
+        finally:
+            conn.execute("RELEASE purge_alert")
+    return done
 
 
 def purge_pass(conn: sqlite3.Connection, *, now: int, visit_retention_days: int) -> PurgeReport:
     report = PurgeReport()
-    for (alert_id,) in conn.execute(
-        "SELECT id FROM alerts WHERE status IN ('active', 'suspended') AND expires_at <= ?",
-        (now,),
-    ).fetchall():
+
+    def expire(alert_id: str) -> None:
         _alerts.change(
             conn,
             alert_id,
@@ -56,22 +106,48 @@ def purge_pass(conn: sqlite3.Connection, *, now: int, visit_retention_days: int)
             set_columns={"status": "expired", "review_due": None},
         )
         _alerts.purge_personal(conn, alert_id, now=now)
-        report.expired.append(alert_id)
-    stale = now - STALE_AFTER
-    for (alert_id,) in conn.execute(
-        "SELECT id FROM alerts WHERE created_at <= ? OR updated_at <= ?", (stale, stale)
-    ).fetchall():
+
+    def forget(alert_id: str) -> None:
         _alerts.purge_personal(conn, alert_id, now=now)
-        conn.execute("DELETE FROM alerts WHERE id = ?", (alert_id,))
         _audit.record(
             conn,
             at=now,
             actor=SYSTEM,
-            action="alert.deleted",
+            action="alert.purged",
             alert_id=alert_id,
-            detail={"why": "older than, or not updated for, 12 months"},
+            detail={"why": "withdrawn, and past its expiry"},
         )
-        report.deleted.append(alert_id)
+
+    def delete(alert_id: str) -> None:
+        _alerts.erase(
+            conn, alert_id, now=now, actor=SYSTEM, why="older than, or not updated for, 12 months"
+        )
+
+    report.expired = _each_alert(
+        conn,
+        report,
+        "SELECT id FROM alerts WHERE status IN ('active', 'suspended') AND expires_at <= ?",
+        (now,),
+        expire,
+    )
+    # A withdrawn alert's record is kept for the audit trail, but never longer
+    # than the alert itself would have lived: at its expiry its personal data goes.
+    report.purged_withdrawn = _each_alert(
+        conn,
+        report,
+        "SELECT id FROM alerts WHERE status = 'withdrawn' AND purged_at IS NULL "
+        "AND expires_at <= ?",
+        (now,),
+        forget,
+    )
+    stale = now - STALE_AFTER
+    report.deleted = _each_alert(
+        conn,
+        report,
+        "SELECT id FROM alerts WHERE created_at <= ? OR updated_at <= ?",
+        (stale, stale),
+        delete,
+    )
     for alert_id, due in conn.execute(
         "SELECT id, review_due FROM alerts WHERE status = 'active' AND review_due <= ? "
         "AND (reminded_at IS NULL OR reminded_at < review_due)",
@@ -121,6 +197,8 @@ async def purge_once(
     on_change: Callable[[str], None] | None = None,
 ) -> PurgeReport:
     report = await store.run(purge_pass, now=now, visit_retention_days=visit_retention_days)
+    for failure in report.failed:
+        log.error("purge.alert_failed", alert_id=failure.alert_id, **failure.error)
     for alert_id in (*report.expired, *report.deleted):
         engine.remove_alert(alert_id)
         if on_change is not None:
@@ -135,6 +213,7 @@ async def purge_once(
             "purge.done",
             expired=len(report.expired),
             deleted=len(report.deleted),
+            purged_withdrawn=len(report.purged_withdrawn),
             visits=report.visits_deleted,
             bans=len(report.bans_expired),
         )
@@ -152,12 +231,16 @@ async def run_scheduler(
     on_change: Callable[[str], None] | None = None,
 ) -> None:
     while True:
-        await purge_once(
-            store,
-            engine,
-            now=clock.now(),
-            visit_retention_days=visit_retention_days,
-            database=database,
-            on_change=on_change,
-        )
+        try:
+            await purge_once(
+                store,
+                engine,
+                now=clock.now(),
+                visit_retention_days=visit_retention_days,
+                database=database,
+                on_change=on_change,
+            )
+        except Exception as exc:
+            # Retention must not stop the daemon, nor stop for good: the next pass retries.
+            log.error("purge.pass_failed", **failure_fields(exc))  # noqa: TRY400 - see failure_fields
         await trio.sleep(interval_s)

@@ -4,6 +4,11 @@ Every login attempt, successful or not, is audited (agreement §6.5.1: each
 member of staff has their own login and the venue keeps an audit log of who
 logged on and when). After ``MAX_FAILURES`` wrong passwords in a row an
 account is locked for ``LOCKOUT_SECONDS``.
+
+No user enumeration: an unknown name, a disabled or locked account and a
+wrong password get the same error after the same work (one Argon2
+verification, against a dummy hash for an unknown name); only the audit log
+says which. An unknown name is audited as ``UNKNOWN_USER``, never verbatim.
 """
 
 from __future__ import annotations
@@ -17,7 +22,6 @@ from doorwatch.node._errors import (
     ApiError,
     Conflict,
     InvalidParams,
-    LockedOut,
     NotFound,
     Unauthenticated,
 )
@@ -29,6 +33,14 @@ MIN_PASSWORD_LENGTH = 8
 # Verified against when the user name is unknown, so a wrong name costs the
 # same time as a wrong password and does not reveal which names exist.
 _DUMMY_HASH = hash_password("doorwatch-dummy-password")
+REFUSED = (
+    "wrong user name or password, or the account is disabled or locked; "
+    "ask an administrator if it goes on"
+)
+"""The one refusal of session.login, whatever the cause (no user enumeration)."""
+UNKNOWN_USER = "(unknown user)"
+"""The audit actor of a login with a name that is not a user's (it may be a
+mistyped password): the name itself is never recorded. Not a valid user name."""
 
 
 @dataclass(frozen=True)
@@ -76,7 +88,7 @@ def list_users(conn: sqlite3.Connection) -> list[User]:
 def disable_user(conn: sqlite3.Connection, *, username: str, now: int, actor: str) -> None:
     cur = conn.execute("UPDATE users SET disabled = 1 WHERE username = ?", (username,))
     if cur.rowcount == 0:
-        raise NotFound(f"there is no user called {username!r}")
+        raise NotFound("username: there is no user with this name")
     _audit.record(conn, at=now, actor=actor, action="user.disable", detail={"user": username})
 
 
@@ -89,7 +101,7 @@ def set_password(
         (password_hash, username),
     )
     if cur.rowcount == 0:
-        raise NotFound(f"there is no user called {username!r}")
+        raise NotFound("username: there is no user with this name")
     _audit.record(conn, at=now, actor=actor, action="user.passwd", detail={"user": username})
 
 
@@ -98,13 +110,25 @@ def stored_hash(conn: sqlite3.Connection, username: str) -> str:
     return str(row[0]) if row else _DUMMY_HASH
 
 
+def known_actor(conn: sqlite3.Connection, username: str | None) -> str:
+    """``username`` if it names a staff user, else ``UNKNOWN_USER``: what the audit
+    log records for a login attempt (a mistyped name may be a password)."""
+    if username is not None:
+        row = conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone()
+        if row is not None:
+            return username
+    return UNKNOWN_USER
+
+
 def finish_login(
     conn: sqlite3.Connection, *, username: str, password_ok: bool, now: int
 ) -> User | ApiError:
     """Apply the outcome of a password check (done off the database thread).
 
     A refusal is returned, not raised, so that its audit entry and the
-    failure count commit with the transaction; the caller raises it.
+    failure count commit with the transaction; the caller raises it. Every
+    refusal is the same ``REFUSED`` error, whatever the cause: the audit
+    log, not the client, says which.
     """
     row = conn.execute(
         "SELECT role, disabled, failed_logins, locked_until, created_at "
@@ -113,21 +137,18 @@ def finish_login(
     ).fetchone()
     if row is None:
         _audit.record(
-            conn, at=now, actor=username, action="login.failed", detail={"why": "unknown user"}
+            conn, at=now, actor=UNKNOWN_USER, action="login.failed", detail={"why": "unknown user"}
         )
-        return Unauthenticated("wrong user name or password")
+        return refused()
     role, disabled, failures, locked_until, created_at = row
     if disabled:
         _audit.record(
             conn, at=now, actor=username, action="login.failed", detail={"why": "disabled"}
         )
-        return Unauthenticated(f"the account {username!r} is disabled; ask an administrator")
+        return refused()
     if locked_until > now:
         _audit.record(conn, at=now, actor=username, action="login.failed", detail={"why": "locked"})
-        return LockedOut(
-            f"the account {username!r} is locked after {MAX_FAILURES} wrong passwords; "
-            f"try again in {(locked_until - now + 59) // 60} minutes or ask an administrator"
-        )
+        return refused()
     if not password_ok:
         failures += 1
         lock = now + LOCKOUT_SECONDS if failures >= MAX_FAILURES else 0
@@ -142,10 +163,14 @@ def finish_login(
             action="login.failed",
             detail={"why": "wrong password", "locked": bool(lock)},
         )
-        return Unauthenticated("wrong user name or password")
+        return refused()
     conn.execute("UPDATE users SET failed_logins = 0 WHERE username = ?", (username,))
     _audit.record(conn, at=now, actor=username, action="login")
     return User(username, Role(role), False, created_at)
+
+
+def refused() -> Unauthenticated:
+    return Unauthenticated(REFUSED)
 
 
 def verify_login_password(stored: str, password: str) -> bool:

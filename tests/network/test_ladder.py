@@ -31,6 +31,7 @@ from doorwatch.node._errors import ApiError, ErrorCode
 from doorwatch.node._ladder import DISCLOSE_PROTOCOL, MAX_DISCLOSE_RESPONSE, pet_values
 from doorwatch.node._ladder_testing import LadderPair, ladder_pair
 from doorwatch.node._roles import Role
+from doorwatch.node.testing import PASSWORD
 from doorwatch.protocol import (
     DisclosureRefusal,
     IdentityCheckResponse,
@@ -419,3 +420,36 @@ async def test_an_alert_withdrawn_at_its_originator_is_1007(tmp_path: Path) -> N
             entries = await audit(pair.a.h, alert_id)
             refusals = [e for e in entries if e["action"].endswith(".refused")]
             assert [e["detail"]["code"] for e in refusals] == ["inactive"]
+
+
+async def test_an_ended_session_hears_no_more_of_its_matches(tmp_path: Path) -> None:
+    with trio.fail_after(60):
+        async with ladder_pair(tmp_path) as pair:
+            alert_id = await create_alert(pair)
+            await pair.install_received(alert_id)
+            admin = Role.SUPER_ADMINISTRATOR
+            await pair.b.h.call_as(
+                pair.b.h.session(admin),
+                "user.add",
+                username="door1",
+                role="door_staff",
+                password=PASSWORD,
+            )
+            scanner = Scanner(pair)
+            scanner.session.username = scanner.session.role = None
+            await scanner.call("session.login", username="door1", password=PASSWORD)
+            scan = await scanner.call("scan.submit", document=doc())
+            mid = scan["matches"][0]["match_id"]
+            assert (await scanner.update())["state"] == "identity_confirmed"
+
+            # The account is disabled: that connection is logged out at once ...
+            await pair.b.h.call("user.disable", admin, username="door1")
+            err = await scanner.error("match.photo", match_id=mid)
+            assert err.code == ErrorCode.UNAUTHENTICATED
+            # ... and a supervisor taking the match over changes its state, which the
+            # ended session is not told about.
+            shown = await pair.b.h.call("match.photo", Role.SUPERVISOR, match_id=mid)
+            assert shown["state"] == "photo_shown"
+            with trio.move_on_after(0.5):
+                scanner.buf += await scanner.theirs.receive_some(65536)
+            assert scanner.buf == b""

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import structlog
 import trio
 
 from doorwatch.node._alerts import DAY
@@ -39,6 +40,14 @@ async def error_of(
     h: VenueHarness, method: str, role: Role = Role.DOOR_STAFF, **p: Any
 ) -> ApiError:
     return await h.error_of(method, role, **p)
+
+
+async def watched_alert(h: VenueHarness) -> tuple[str, list[str]]:
+    """A new alert's id, and the list of change announcements the network half receives."""
+    seen: list[str] = []
+    h.venue.alert_listeners.append(seen.append)
+    made = await h.call("alert.create", document=doc(), category="theft", reason="r")
+    return made["alert_id"], seen
 
 
 async def snapshot(h: VenueHarness) -> tuple[Any, Any]:
@@ -234,39 +243,75 @@ async def test_dispute_suspends_at_once_and_stops_matching(tmp_path: Path) -> No
         assert (await h.call("node.status"))["counts"]["alerts_originated_active"] == 0
 
 
-async def test_withdraw_leaves_a_tombstone_without_personal_data(tmp_path: Path) -> None:
+async def test_withdraw_is_a_tombstone_that_keeps_the_record_for_audit(tmp_path: Path) -> None:
     async with venue_harness(tmp_path) as h:
-        made = await h.call("alert.create", document=doc(), category="theft", reason="r")
-        aid = made["alert_id"]
-        done = await h.call("alert.withdraw", Role.SUPERVISOR, alert_id=aid)
+        aid, seen = await watched_alert(h)
+        done = await h.call("alert.withdraw", Role.SUPERVISOR, alert_id=aid, note="paid back")
         assert done["status"] == "withdrawn"
         assert done["version"] == 2
-        got = await h.call("alert.get", Role.SUPERVISOR, alert_id=aid)
-        assert got["subject"] is None
-        assert got["reason"] is None
-        assert got["segments"]
+        assert seen == [aid, aid]  # the network half sends the tombstone
+        # It stops matching at once...
         assert (await h.call("scan.submit", document=doc()))["verdict"] == "admit"
+        assert (await h.call("node.status"))["counts"]["alerts_originated_active"] == 0
+        # ...but the record, encrypted, stays for the audit trail (and a SAR).
+        got = await h.call("alert.get", Role.SUPERVISOR, alert_id=aid)
+        assert got["status"] == "withdrawn"
+        assert got["subject"]["surname"] == CANARY
+        assert got["reason"] == "r"
+        assert got["review_due"] is None
+        assert got["annotations"][-1]["text"] == "Withdrawn: paid back"
         err = await error_of(h, "alert.amend", Role.SUPERVISOR, alert_id=aid, reason="x")
+        assert err.code == ErrorCode.CONFLICT
+        err = await error_of(h, "alert.withdraw", Role.SUPERVISOR, alert_id=aid)
+        assert err.code == ErrorCode.CONFLICT
+        err = await error_of(h, "alert.reinstate", Role.SUPER_ADMINISTRATOR, alert_id=aid)
         assert err.code == ErrorCode.CONFLICT
 
 
-async def test_delete_is_super_administrator_only(tmp_path: Path) -> None:
+async def test_a_withdrawn_alert_takes_no_further_change_but_can_be_deleted(
+    tmp_path: Path,
+) -> None:
     async with venue_harness(tmp_path) as h:
-        made = await h.call("alert.create", document=doc(), category="theft", reason="r")
-        aid = made["alert_id"]
+        aid, _ = await watched_alert(h)
+        await h.call("alert.withdraw", Role.SUPERVISOR, alert_id=aid)
+        for method, params in (
+            ("alert.amend", {"notes": "n"}),
+            ("alert.annotate", {"text": "t"}),
+            ("alert.review", {}),
+            ("alert.dispute", {}),
+            ("alert.withdraw", {}),
+        ):
+            err = await error_of(h, method, Role.SUPER_ADMINISTRATOR, alert_id=aid, **params)
+            assert err.code == ErrorCode.CONFLICT, method
+            assert err.message.startswith("alert_id: the alert is withdrawn"), method
+        got = await h.call("alert.get", Role.SUPERVISOR, alert_id=aid)
+        assert (got["status"], got["version"]) == ("withdrawn", 2)
+        await h.call("alert.delete", Role.SUPER_ADMINISTRATOR, alert_id=aid)
+        err = await error_of(h, "alert.get", Role.SUPERVISOR, alert_id=aid)
+        assert err.code == ErrorCode.NOT_FOUND
+
+
+async def test_delete_is_super_administrator_only_and_erases(tmp_path: Path) -> None:
+    async with venue_harness(tmp_path) as h:
+        aid, seen = await watched_alert(h)
         for role in (Role.DOOR_STAFF, Role.SUPERVISOR, Role.ADMINISTRATOR):
             err = await error_of(h, "alert.delete", role, alert_id=aid)
             assert err.code == ErrorCode.FORBIDDEN
         assert (await h.call("alert.list"))[0]["status"] == "active"
+        await h.call("alert.withdraw", Role.SUPERVISOR, alert_id=aid)  # any status
         assert await h.call("alert.delete", Role.SUPER_ADMINISTRATOR, alert_id=aid) == {
             "deleted": True
         }
-        got = await h.call("alert.get", Role.SUPERVISOR, alert_id=aid)
-        assert got["subject"] is None
-        assert got["status"] == "withdrawn"
-        err = await error_of(h, "alert.get", Role.SUPERVISOR, alert_id="f" * 32)
+        assert seen == [aid, aid, aid]
+        err = await error_of(h, "alert.get", Role.SUPERVISOR, alert_id=aid)
         assert err.code == ErrorCode.NOT_FOUND
         assert err.message.startswith("alert_id")
+        assert await h.call("alert.list") == []
+        err = await error_of(h, "alert.delete", Role.SUPER_ADMINISTRATOR, alert_id=aid)
+        assert err.code == ErrorCode.NOT_FOUND
+        audit = await h.call("audit.query", Role.ADMINISTRATOR, alert_id=aid)
+        assert [e["action"] for e in audit][-1] == "alert.deleted"
+        assert audit[-1]["actor"] == "super-administrator"
 
 
 async def test_door_staff_cannot_read_details(tmp_path: Path) -> None:
@@ -286,7 +331,8 @@ async def test_every_change_is_audited_without_personal_data(tmp_path: Path) -> 
         await h.call("alert.annotate", Role.SUPERVISOR, alert_id=aid, text=CANARY)
         await h.call("alert.review", Role.SUPERVISOR, alert_id=aid)
         await h.call("alert.dispute", Role.SUPERVISOR, alert_id=aid, note=CANARY)
-        await h.call("alert.withdraw", Role.SUPERVISOR, alert_id=aid)
+        await h.call("alert.reinstate", Role.SUPER_ADMINISTRATOR, alert_id=aid, note=CANARY)
+        await h.call("alert.withdraw", Role.SUPERVISOR, alert_id=aid, note=CANARY)
         audit = await h.call("audit.query", Role.ADMINISTRATOR, alert_id=aid)
     actions = [e["action"] for e in audit]
     assert actions == [
@@ -296,6 +342,7 @@ async def test_every_change_is_audited_without_personal_data(tmp_path: Path) -> 
         "alert.annotated",
         "alert.reviewed",
         "alert.disputed",
+        "alert.reinstated",
         "alert.withdrawn",
     ]
     assert [e["detail"].get("version") for e in audit if e["actor"] != "doorwatch"] == [
@@ -305,6 +352,7 @@ async def test_every_change_is_audited_without_personal_data(tmp_path: Path) -> 
         4,
         5,
         6,
+        7,
     ]
     assert CANARY.lower() not in json.dumps(audit).lower()
 
@@ -340,18 +388,22 @@ class SmtpSink:
                 else:
                     conn.sendall(b"250 ok\r\n")
 
+    def config(self) -> NodeConfig:
+        """A node configuration that emails the super administrator through this sink."""
+        return NodeConfig(
+            venue="The Crown",
+            smtp_host="127.0.0.1",
+            smtp_port=self.port,
+            super_admin_email="gm@crown.example",
+        )
+
     def close(self) -> None:
         self.server.close()
 
 
 async def test_super_administrator_is_emailed_of_every_new_alert(tmp_path: Path) -> None:
     sink = SmtpSink()
-    config = NodeConfig(
-        venue="The Crown",
-        smtp_host="127.0.0.1",
-        smtp_port=sink.port,
-        super_admin_email="gm@crown.example",
-    )
+    config = sink.config()
     try:
         async with venue_harness(tmp_path, config=config) as h:
             made = await h.call("alert.create", document=doc(), category="theft", reason="r")
@@ -384,10 +436,7 @@ async def test_every_committed_change_is_announced_for_the_network(tmp_path: Pat
     from doorwatch.node._purge import purge_once
 
     async with venue_harness(tmp_path) as h:
-        seen: list[str] = []
-        h.venue.alert_listeners.append(seen.append)
-        made = await h.call("alert.create", document=doc(), category="theft", reason="r")
-        aid = made["alert_id"]
+        aid, seen = await watched_alert(h)
         await h.call("alert.amend", Role.SUPERVISOR, alert_id=aid, notes="n")
         await h.call("alert.annotate", Role.SUPERVISOR, alert_id=aid, text="t")
         await h.call("alert.review", Role.SUPERVISOR, alert_id=aid)
@@ -409,3 +458,181 @@ async def test_every_committed_change_is_announced_for_the_network(tmp_path: Pat
     # expiry of both (the order of a purge pass is not part of the contract)
     assert sorted(seen[6:]) == sorted([aid, other["alert_id"]])
     assert seen[:6] == [aid] * 5 + [other["alert_id"]]
+
+
+async def test_concurrent_amendments_both_land(tmp_path: Path) -> None:
+    async with venue_harness(tmp_path) as h:
+        made = await h.call("alert.create", document=doc(), category="theft", reason="r")
+        aid = made["alert_id"]
+        versions: list[int] = []
+
+        async def amend(**change: Any) -> None:
+            versions.append(
+                (await h.call("alert.amend", Role.SUPERVISOR, alert_id=aid, **change))["version"]
+            )
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(lambda: amend(reason="took two bags"))
+            nursery.start_soon(lambda: amend(notes="CCTV kept"))
+        got = await h.call("alert.get", Role.SUPERVISOR, alert_id=aid)
+    assert sorted(versions) == [2, 3]
+    assert got["version"] == 3
+    assert (got["reason"], got["notes"]) == ("took two bags", "CCTV kept")
+
+
+async def test_amend_with_a_stale_version_is_a_conflict_and_changes_nothing(
+    tmp_path: Path,
+) -> None:
+    async with venue_harness(tmp_path) as h:
+        made = await h.call("alert.create", document=doc(), category="theft", reason="r")
+        aid = made["alert_id"]
+        read = await h.call("alert.get", Role.SUPERVISOR, alert_id=aid)
+        first = await h.call(
+            "alert.amend", Role.SUPERVISOR, alert_id=aid, reason="mine", version=read["version"]
+        )
+        assert first["version"] == read["version"] + 1
+        err = await error_of(
+            h,
+            "alert.amend",
+            Role.SUPERVISOR,
+            alert_id=aid,
+            reason="theirs",
+            version=read["version"],
+        )
+        assert err.code == ErrorCode.CONFLICT
+        assert err.message.startswith("version")
+        err = await error_of(h, "alert.amend", Role.SUPERVISOR, alert_id=aid, reason="x", version=0)
+        assert err.code == ErrorCode.INVALID_PARAMS
+        got = await h.call("alert.get", Role.SUPERVISOR, alert_id=aid)
+        assert (got["reason"], got["version"]) == ("mine", first["version"])
+        amended = await h.call("audit.query", Role.ADMINISTRATOR, action="alert.amended")
+        assert len(amended) == 1
+
+
+async def test_reinstate_restores_a_disputed_alert_as_a_new_revision(tmp_path: Path) -> None:
+    async with venue_harness(tmp_path) as h:
+        aid, seen = await watched_alert(h)
+        err = await error_of(h, "alert.reinstate", Role.SUPER_ADMINISTRATOR, alert_id=aid)
+        assert err.code == ErrorCode.CONFLICT  # only a suspended alert
+        await h.call("alert.dispute", Role.SUPERVISOR, alert_id=aid)
+        assert (await h.call("scan.submit", document=doc()))["verdict"] == "admit"
+        for role in (Role.DOOR_STAFF, Role.SUPERVISOR, Role.ADMINISTRATOR):
+            err = await error_of(h, "alert.reinstate", role, alert_id=aid)
+            assert err.code == ErrorCode.FORBIDDEN, role
+        err = await error_of(
+            h, "alert.reinstate", Role.SUPER_ADMINISTRATOR, alert_id=aid, version=1
+        )
+        assert err.code == ErrorCode.CONFLICT
+        done = await h.call(
+            "alert.reinstate",
+            Role.SUPER_ADMINISTRATOR,
+            alert_id=aid,
+            note="CCTV confirms it",
+            version=2,
+        )
+        assert (done["status"], done["version"]) == ("active", 3)
+        assert seen == [aid, aid, aid]
+        assert (await h.call("scan.submit", document=doc()))["verdict"] == "check"
+        assert (await h.call("node.status"))["counts"]["alerts_originated_active"] == 1
+        got = await h.call("alert.get", Role.SUPERVISOR, alert_id=aid)
+        texts = [a["text"] for a in got["annotations"]]
+        assert texts[0].startswith("Disputed by the subject")  # the dispute stays on record
+        assert texts[1].startswith("Reinstated")
+        assert texts[1].endswith("CCTV confirms it")
+        audit = await h.call("audit.query", Role.ADMINISTRATOR, action="alert.reinstated")
+        assert [(e["alert_id"], e["actor"], e["detail"]["version"]) for e in audit] == [
+            (aid, "super-administrator", 3)
+        ]
+
+
+async def test_the_administrator_who_made_an_alert_may_reinstate_it(tmp_path: Path) -> None:
+    async with venue_harness(tmp_path) as h:
+        creator = h.session(Role.ADMINISTRATOR, "manager")
+        made = await h.call_as(
+            creator, "alert.create", document=doc(), category="theft", reason="r"
+        )
+        aid = made["alert_id"]
+        await h.call("alert.dispute", Role.SUPERVISOR, alert_id=aid)
+        other = h.session(Role.ADMINISTRATOR, "other-manager")
+        with pytest.raises(ApiError) as caught:
+            await h.call_as(other, "alert.reinstate", alert_id=aid)
+        assert caught.value.code == ErrorCode.FORBIDDEN
+        done = await h.call_as(creator, "alert.reinstate", alert_id=aid)
+        assert done["status"] == "active"
+        # An alert that expired while suspended cannot come back.
+        await h.call("alert.dispute", Role.SUPERVISOR, alert_id=aid)
+        h.clock.advance(15 * DAY)
+        with pytest.raises(ApiError) as caught:
+            await h.call_as(creator, "alert.reinstate", alert_id=aid)
+        assert caught.value.code == ErrorCode.CONFLICT
+
+
+async def test_two_confirmations_at_once_release_the_details_once(tmp_path: Path) -> None:
+    async with venue_harness(tmp_path) as h:
+        made = await h.call("alert.create", document=doc(), category="theft", reason="r")
+        scan = await h.call("scan.submit", document=doc())
+        mid = scan["matches"][0]["match_id"]
+        await h.call("match.photo", match_id=mid)
+        outcomes: list[Any] = []
+
+        async def confirm() -> None:
+            try:
+                outcomes.append(await h.call("match.confirm", match_id=mid, same_person=True))
+            except ApiError as exc:
+                outcomes.append(exc.code)
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(confirm)
+            nursery.start_soon(confirm)
+        released = [o for o in outcomes if isinstance(o, dict)]
+        assert len(released) == 1
+        assert released[0]["details"]["reason"] == "r"
+        assert [o for o in outcomes if not isinstance(o, dict)] == [ErrorCode.CONFLICT]
+        err = await error_of(h, "match.confirm", match_id=mid, same_person=False)
+        assert err.code == ErrorCode.CONFLICT
+        assert "already been answered" in err.message
+        audit = await h.call("audit.query", Role.ADMINISTRATOR, alert_id=made["alert_id"])
+    actions = [e["action"] for e in audit]
+    assert actions.count("disclosure.details") == 1
+    assert "match.dismissed" not in actions
+
+
+async def test_a_failing_email_is_logged_and_the_next_one_still_goes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from doorwatch.node._notify import NewAlertNotice, Notifier
+
+    sink = SmtpSink()
+    config = sink.config()
+    deliver = Notifier._deliver
+    failed: list[str] = []
+
+    def flaky(self: Notifier, notice: NewAlertNotice) -> None:
+        if not failed:
+            failed.append(notice.alert_id)
+            raise UnicodeEncodeError("ascii", CANARY, 0, 1, "a fault quoting personal data")
+        deliver(self, notice)
+
+    monkeypatch.setattr(Notifier, "_deliver", flaky)
+    try:
+        with structlog.testing.capture_logs() as logs:
+            async with venue_harness(tmp_path, config=config) as h:
+                await h.call("alert.create", document=doc(), category="theft", reason="r")
+                second = await h.call(
+                    "alert.create", document=doc(surname="Other"), category="theft", reason="r"
+                )
+                with trio.fail_after(20):
+                    while not await h.call(
+                        "audit.query", Role.ADMINISTRATOR, action="alert.emailed"
+                    ):
+                        await trio.sleep(0.05)
+                emailed = await h.call("audit.query", Role.ADMINISTRATOR, action="alert.emailed")
+    finally:
+        sink.close()
+    assert [e["alert_id"] for e in emailed] == [second["alert_id"]]
+    errors = [e for e in logs if e["log_level"] == "error"]
+    assert [(e["event"], e["alert_id"], e["error"]) for e in errors] == [
+        ("notify.failed", failed[0], "UnicodeEncodeError")
+    ]
+    assert CANARY not in repr(logs)
+    assert len(sink.messages) == 1

@@ -86,9 +86,13 @@ def test_lockout_after_repeated_wrong_passwords(node: Daemon) -> None:
         for _ in range(5):
             reply = attempt.call("session.login", username="door1", password="wrong-password")
             assert reply["error"]["code"] == 1001  # type: ignore[index]
+        # Locked now: even the right password is refused, with the same error as a
+        # wrong one (no user enumeration); the audit log says why.
         reply = attempt.call("session.login", username="door1", password="door1-password")
-        assert reply["error"]["code"] == 1008  # type: ignore[index]
+        assert reply["error"]["code"] == 1001  # type: ignore[index]
         assert "locked" in reply["error"]["message"]  # type: ignore[index]
+        why = admin.result("audit.query", action="login.failed", actor="door1")
+        assert why[-1]["detail"]["why"] == "locked"  # type: ignore[index]
     finally:
         attempt.close()
 

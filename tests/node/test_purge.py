@@ -6,6 +6,10 @@ import base64
 from pathlib import Path
 from typing import Any
 
+import pytest
+import structlog
+import trio
+
 from doorwatch.node._alerts import DAY
 from doorwatch.node._config import NodeConfig
 from doorwatch.node._purge import purge_once
@@ -202,3 +206,134 @@ async def test_purged_data_is_gone_from_the_database_file_and_wal(tmp_path: Path
             assert canary not in after
         for blob in blobs:
             assert blob[16:64] not in after
+
+
+async def test_withdrawn_alert_keeps_its_record_until_its_expiry(tmp_path: Path) -> None:
+    async with venue_harness(tmp_path) as h:
+        made = await h.call("alert.create", document=doc(), category="theft", reason="bag")
+        aid = made["alert_id"]
+        await h.call("alert.withdraw", Role.SUPERVISOR, alert_id=aid)
+        h.clock.advance(14 * DAY - 1)
+        assert (await purge(h)).purged_withdrawn == []
+        got = await h.call("alert.get", Role.SUPERVISOR, alert_id=aid)
+        assert got["subject"]["surname"] == CANARY
+        h.clock.advance(1)
+        report = await purge(h)
+        assert report.purged_withdrawn == [aid]
+        assert report.expired == []
+        got = await h.call("alert.get", Role.SUPERVISOR, alert_id=aid)
+        assert (got["status"], got["version"]) == ("withdrawn", 2)
+        assert got["subject"] is None
+        assert got["reason"] is None
+        assert (await purge(h)).purged_withdrawn == []
+        audit = await h.call("audit.query", Role.ADMINISTRATOR, action="alert.purged")
+        assert [(e["alert_id"], e["actor"]) for e in audit] == [(aid, "doorwatch")]
+        after = raw_files(h.database)
+        for canary in canaries():
+            assert canary not in after
+
+
+async def test_deleted_alert_is_gone_from_the_database_file_and_wal(tmp_path: Path) -> None:
+    photo = b"\xff\xd8\xff\xe0" + (CANARY.encode() + b"-pixels-") * 400
+    async with venue_harness(tmp_path) as h:
+        made = await h.call(
+            "alert.create",
+            document=doc(),
+            category="theft",
+            reason="SECRET-REASON",
+            photo=base64.b64encode(photo).decode(),
+        )
+        await h.call("alert.annotate", Role.SUPERVISOR, alert_id=made["alert_id"], text=CANARY)
+        blobs: list[bytes] = await h.store.run(
+            lambda conn: [
+                bytes(b)
+                for row in conn.execute(
+                    "SELECT identity, photo, details FROM alerts "
+                    "UNION ALL SELECT text, NULL, NULL FROM alert_annotations"
+                )
+                for b in row
+                if b is not None
+            ]
+        )
+        assert len(blobs) == 4
+        await h.call("alert.delete", Role.SUPER_ADMINISTRATOR, alert_id=made["alert_id"])
+        after = raw_files(h.database)
+        assert tmp_path.joinpath("doorwatch.sqlite-wal").stat().st_size == 0
+        for blob in blobs:
+            assert blob[16:64] not in after
+
+
+async def test_an_alert_that_fails_is_logged_by_id_and_the_others_are_purged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from doorwatch.node import _alerts
+
+    async with venue_harness(tmp_path) as h:
+        bad = await h.call("alert.create", document=doc(), category="theft", reason="r")
+        good = await h.call(
+            "alert.create", document=doc(surname="Other"), category="theft", reason="r"
+        )
+        purge_personal = _alerts.purge_personal
+
+        def failing(conn: Any, alert_id: str, *, now: int) -> None:
+            if alert_id == bad["alert_id"]:
+                raise ValueError(f"cannot purge {CANARY}")
+            purge_personal(conn, alert_id, now=now)
+
+        monkeypatch.setattr(_alerts, "purge_personal", failing)
+        h.clock.advance(15 * DAY)
+        with structlog.testing.capture_logs() as logs:
+            report = await purge(h)
+        assert report.expired == [good["alert_id"]]
+        assert [f.alert_id for f in report.failed] == [bad["alert_id"]]
+        errors = [e for e in logs if e["log_level"] == "error"]
+        assert [(e["event"], e["alert_id"], e["error"]) for e in errors] == [
+            ("purge.alert_failed", bad["alert_id"], "ValueError")
+        ]
+        assert CANARY not in repr(logs)
+        # The failed alert's changes were undone (still active, not half-expired)...
+        statuses = {a["alert_id"]: a["status"] for a in await h.call("alert.list")}
+        assert statuses == {bad["alert_id"]: "active", good["alert_id"]: "expired"}
+        # ...and the next pass, the fault gone, expires it.
+        monkeypatch.setattr(_alerts, "purge_personal", purge_personal)
+        assert (await purge(h)).expired == [bad["alert_id"]]
+
+
+async def test_the_scheduler_logs_a_failing_pass_and_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from doorwatch.node import _purge
+
+    async with venue_harness(tmp_path) as h:
+        await h.call("alert.create", document=doc(), category="theft", reason="r")
+        h.clock.advance(15 * DAY)
+        real_pass = _purge.purge_pass
+        passes: list[str] = []
+
+        def flaky(conn: Any, **kw: Any) -> _purge.PurgeReport:
+            passes.append("failed" if not passes else "ran")
+            if passes[-1] == "failed":
+                raise RuntimeError(f"the disk holding {CANARY} is full")
+            return real_pass(conn, **kw)
+
+        monkeypatch.setattr(_purge, "purge_pass", flaky)
+        with structlog.testing.capture_logs() as logs:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(
+                    lambda: _purge.run_scheduler(
+                        h.store,
+                        h.venue.engine,
+                        h.clock,
+                        visit_retention_days=31,
+                        database=h.database,
+                        interval_s=0.01,
+                    )
+                )
+                with trio.fail_after(20):
+                    while "ran" not in passes:
+                        await trio.sleep(0.01)
+                nursery.cancel_scope.cancel()
+        assert (await h.call("alert.list"))[0]["status"] == "expired"
+    errors = [e for e in logs if e["log_level"] == "error"]
+    assert [(e["event"], e["error"]) for e in errors] == [("purge.pass_failed", "RuntimeError")]
+    assert CANARY not in repr(logs)
