@@ -1,4 +1,5 @@
-"""`doorwatch network ...`: create a network, invite venues, join, list, revoke.
+"""`doorwatch network ...`: create a network, invite venues, join, list, revoke,
+leave, move the authority key offline and back, and manage distribution groups.
 
 Every command works whether or not the node runs. If its daemon runs (it
 holds the data directory's lock), the command asks it over the local socket,
@@ -17,8 +18,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
-import socket
+import sys
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
@@ -28,7 +30,9 @@ from typing import Annotated, Any, TypeVar
 import trio
 import typer
 
+from doorwatch.cli._client import ClientError, NodeClient
 from doorwatch.cli._logging import configure_logging
+from doorwatch.cli._options import DataDirOption, JsonOption
 from doorwatch.cli._output import fail
 from doorwatch.crypto import CryptoError
 from doorwatch.node import NodeError
@@ -36,64 +40,39 @@ from doorwatch.node import _network_admin as admin
 from doorwatch.node._datadir import DataDir
 from doorwatch.node._errors import DataDirLocked
 from doorwatch.node._network import join_network
+from doorwatch.node._network_api import LOCAL_ADMIN
+from doorwatch.node._purge import checkpoint
 from doorwatch.node._setup import load_identity, load_node_config, load_storage_key
 from doorwatch.node._store import open_database
 
 T = TypeVar("T")
-COOKIE_NAME = "doorwatch.cookie"
 
 network_app = typer.Typer(
     help="Form and administer networks of venues (works with the node running or stopped).",
     no_args_is_help=True,
 )
 
-DataDirOption = Annotated[
-    Path,
-    typer.Option("--data-dir", envvar="DOORWATCH_DATA_DIR", help="The node's data directory."),
-]
 NetworkOption = Annotated[
     str | None, typer.Option("--network", help="Network id (when the node is in several).")
 ]
-JsonOption = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
-
-
-class _RpcFailed(Exception):
-    pass
+PassphraseFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--passphrase-file",
+        help="File whose first line is the passphrase of the authority key file.",
+    ),
+]
+group_app = typer.Typer(
+    help="Distribution groups of a network (on the node that created it).",
+    no_args_is_help=True,
+)
+network_app.add_typer(group_app, name="group")
 
 
 def _rpc(d: DataDir, method: str, params: dict[str, object], timeout: float = 60) -> Any:
-    """One call to the running daemon, logged in with its cookie."""
-    try:
-        cookie = d.read_secret(COOKIE_NAME).decode()
-    except (OSError, NodeError):
-        raise _RpcFailed("the node is running but its login cookie is not readable") from None
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.settimeout(timeout)
-    try:
-        sock.connect(str(d.socket))
-        buf = b""
-        replies = []
-        for rid, (m, p) in enumerate(
-            [("session.login", {"cookie": cookie}), (method, params)], start=1
-        ):
-            sock.sendall(
-                json.dumps({"jsonrpc": "2.0", "id": rid, "method": m, "params": p}).encode() + b"\n"
-            )
-            while b"\n" not in buf:
-                data = sock.recv(65536)
-                if not data:
-                    raise _RpcFailed("the node closed the connection")
-                buf += data
-            line, buf = buf.split(b"\n", 1)
-            reply = json.loads(line)
-            if "error" in reply:
-                raise _RpcFailed(str(reply["error"].get("message", "the node refused")))
-            replies.append(reply["result"])
-        return replies[-1]
-    except OSError as exc:
-        raise _RpcFailed(f"cannot talk to the running node: {exc.strerror or exc}") from None
-    finally:
-        sock.close()
+    """One call to the running daemon, logged in with its cookie (cli/_client.py)."""
+    with NodeClient.open(d.path, timeout=timeout) as client:
+        return client.call(method, **params)
 
 
 @contextmanager
@@ -132,8 +111,8 @@ def _guard(fn: Callable[[], T]) -> T:
     libp2p_log.propagate = False
     try:
         return fn()
-    except _RpcFailed as exc:
-        fail(str(exc))
+    except ClientError as exc:
+        fail(str(exc), code=exc.exit_code)
     except (NodeError, CryptoError) as exc:
         fail(str(exc))
 
@@ -193,10 +172,17 @@ def invite(
     ] = "",
     expires_in: Annotated[str, typer.Option(help="How long the invite stays valid.")] = "24h",
     network: NetworkOption = None,
+    qr: Annotated[
+        bool, typer.Option("--qr", help="Also print the token as a QR code in the terminal.")
+    ] = False,
+    qr_png: Annotated[
+        Path | None, typer.Option("--qr-png", help="Also save the token as a QR code PNG.")
+    ] = None,
 ) -> None:
     """Print a one-time invite token (dwinv1-...) for a venue to join.
 
-    Example: doorwatch network invite --data-dir D --venue "The Swan" --groups door
+    The token is the first line of the output; --qr adds a QR code below it.
+    Example: doorwatch network invite --data-dir D --venue "The Swan" --groups door --qr
     """
     group_list = [g.strip() for g in groups.split(",") if g.strip()]
     seconds = _seconds(expires_in)
@@ -237,7 +223,23 @@ def invite(
             )
             return token.encode()
 
-    typer.echo(_guard(go))
+    token = _guard(go)
+    typer.echo(token)
+    if qr or qr_png is not None:
+        _qr(token, terminal=qr, png=qr_png)
+
+
+def _qr(token: str, *, terminal: bool, png: Path | None) -> None:
+    import segno  # only here: the other commands do not pay for it
+
+    code = segno.make(token, error="m", micro=False)
+    if terminal:
+        code.terminal(out=sys.stdout, compact=True)
+    if png is not None:
+        try:
+            code.save(str(png), kind="png", scale=6, border=4)
+        except OSError as exc:
+            fail(f"--qr-png: cannot write {png}: {exc.strerror or exc}")
 
 
 @network_app.command()
@@ -285,7 +287,10 @@ def join(
 def members(
     data_dir: DataDirOption, network: NetworkOption = None, json_: JsonOption = False
 ) -> None:
-    """List the network's members: venue, peer id, groups, validity, last seen, revoked."""
+    """List the network's members: venue, peer id, groups, validity, last seen, revoked.
+
+    Example: doorwatch network members --data-dir /var/lib/doorwatch --json
+    """
 
     def go() -> dict[str, Any]:
         with _node(data_dir) as d:
@@ -326,7 +331,13 @@ def revoke(
     data_dir: DataDirOption,
     network: NetworkOption = None,
 ) -> None:
-    """Revoke a member (authority node): new revocation list, group keys rotated."""
+    """Revoke a member (authority node): new revocation list, group keys rotated.
+
+    A running revoked node is told at once and deletes what it received through the
+    network.
+
+    Example: doorwatch network revoke 12D3KooW... --data-dir /var/lib/doorwatch
+    """
 
     def go() -> int:
         with _node(data_dir) as d:
@@ -348,3 +359,327 @@ def revoke(
 
     serial = _guard(go)
     typer.echo(f"Revoked {peer_id} (revocation list serial {serial}); group keys rotated")
+
+
+def _either(
+    data_dir: Path,
+    method: str,
+    params: dict[str, object],
+    offline: Callable[[DataDir], dict[str, Any]],
+) -> dict[str, Any]:
+    """The running node's answer to ``method``, or ``offline(d)`` on the locked data
+    directory, which answers in the same shape."""
+
+    def go() -> dict[str, Any]:
+        with _node(data_dir) as d:
+            if d is None:
+                r: dict[str, Any] = _rpc(DataDir(data_dir), method, params)
+                return r
+            return offline(d)
+
+    return _guard(go)
+
+
+def _now() -> int:
+    return int(time.time())
+
+
+@network_app.command()
+def leave(
+    data_dir: DataDirOption,
+    network: NetworkOption = None,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
+    json_: JsonOption = False,
+) -> None:
+    """Leave a network, deleting every alert received through it.
+
+    Also deletes the network's group keys and certificates and disconnects from its
+    members. This venue's own alerts stay here but are no longer shared with that
+    network. Audited.
+
+    Example: doorwatch network leave --data-dir /var/lib/doorwatch --yes
+    """
+    if not yes:
+        if not sys.stdin.isatty():
+            fail("leaving deletes every alert received through the network; add --yes to confirm")
+        if not typer.confirm(
+            "Leave the network and delete every alert received through it?", err=True
+        ):
+            fail("not confirmed; nothing changed")
+
+    def offline(d: DataDir) -> dict[str, Any]:
+        left = _offline(
+            d,
+            admin.leave_network,
+            network_id=_offline(d, admin.choose_network, network),
+            self_peer_id=load_identity(d).peer_id,
+            actor=LOCAL_ADMIN,
+            now=_now(),
+        )
+        checkpoint(d.database)  # purged rows must not survive in the WAL
+        return left.to_json()
+
+    result = _either(data_dir, "network.leave", {"network_id": network}, offline)
+    if json_:
+        typer.echo(json.dumps(result, indent=2))
+        return
+    typer.echo(
+        f"Left network {result['network_id']} ({result['name']}); "
+        f"{result['received_deleted']} received alert record(s) deleted"
+    )
+
+
+def _passphrase(path: Path | None) -> str | None:
+    if path is None:
+        return None
+    try:
+        lines = path.read_text("utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"--passphrase-file: cannot read {path}: {exc}")
+    if not lines or len(lines[0]) < 8:
+        fail("--passphrase-file: the first line must hold a passphrase of 8 characters or more")
+    return lines[0]
+
+
+_UNPROTECTED = (
+    "warning: {path} holds the network authority key WITHOUT a passphrase: anyone who "
+    "reads it can admit venues to the network and revoke members. Keep it offline "
+    "(e.g. on an encrypted USB stick in a safe), or export again with --passphrase-file."
+)
+
+
+def _write_new(out: Path, text: str) -> None:
+    """Create ``out`` (0600, never over an existing file) with ``text``, durably."""
+    try:
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        fail(f"--out: {out} already exists; choose a new file")
+    except OSError as exc:
+        fail(f"--out: cannot create {out}: {exc.strerror or exc}")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+            f.flush()
+            os.fsync(f.fileno())
+    except OSError as exc:
+        out.unlink(missing_ok=True)
+        fail(f"--out: cannot write {out}: {exc.strerror or exc}")
+
+
+@network_app.command("export-authority")
+def export_authority(
+    data_dir: DataDirOption,
+    out: Annotated[Path, typer.Option("--out", help="File to write (created, mode 0600).")],
+    remove: Annotated[
+        bool,
+        typer.Option(
+            "--remove",
+            help="Then delete the key from this node (invite, revoke, group changes and "
+            "certificate renewal need it back: network import-authority FILE).",
+        ),
+    ] = False,
+    passphrase_file: PassphraseFileOption = None,
+    network: NetworkOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Export the network authority key to a file for offline keeping.
+
+    Example: doorwatch network export-authority --data-dir D --out /media/usb/town.key
+    --passphrase-file pass.txt --remove
+    """
+    passphrase = _passphrase(passphrase_file)
+    if out.exists():
+        fail(f"--out: {out} already exists; choose a new file")
+
+    def offline_export(d: DataDir) -> dict[str, Any]:
+        network_id = _offline(d, admin.choose_network, network, authority=True)
+        now = _now()
+        authority, name = _offline(
+            d,
+            admin.export_authority,
+            storage_key=load_storage_key(d),
+            network_id=network_id,
+            now=now,
+            actor=LOCAL_ADMIN,
+        )
+        document = admin.authority_document(authority, name=name, passphrase=passphrase, now=now)
+        return {"network_id": network_id, "document": document}
+
+    result = _either(
+        data_dir,
+        "network.export_authority",
+        {"network_id": network, "passphrase": passphrase},
+        offline_export,
+    )
+    network_id = str(result["network_id"])
+    _write_new(out, json.dumps(result["document"], indent=2) + "\n")
+
+    def offline_remove(d: DataDir) -> dict[str, Any]:
+        _offline(d, admin.remove_authority, network_id=network_id, now=_now(), actor=LOCAL_ADMIN)
+        checkpoint(d.database)
+        return {"network_id": network_id, "removed": True}
+
+    if remove:  # only once the file is safely written: a failed write loses nothing
+        _either(data_dir, "network.remove_authority", {"network_id": network_id}, offline_remove)
+    if passphrase is None:
+        typer.echo(_UNPROTECTED.format(path=out), err=True)
+    if json_:
+        typer.echo(json.dumps({"network_id": network_id, "file": str(out), "removed": remove}))
+        return
+    typer.echo(f"Exported the authority key of network {network_id} to {out}")
+    if remove:
+        typer.echo(
+            "Removed it from this node: invite, revoke and group changes now need it back "
+            f"(doorwatch network import-authority {out})"
+        )
+
+
+@network_app.command("import-authority")
+def import_authority(
+    file: Annotated[Path, typer.Argument(help="The file written by export-authority.")],
+    data_dir: DataDirOption,
+    passphrase_file: PassphraseFileOption = None,
+) -> None:
+    """Bring the network authority key back onto the node that created the network.
+
+    Example: doorwatch network import-authority /media/usb/town.key --data-dir D
+    --passphrase-file pass.txt
+    """
+    try:
+        document = json.loads(file.read_text("utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read {file}: {getattr(exc, 'strerror', None) or exc}")
+    except ValueError:
+        fail(f"{file} is not a Doorwatch network authority key file")
+    passphrase = _passphrase(passphrase_file)
+
+    def offline(d: DataDir) -> dict[str, Any]:
+        network_id = _offline(
+            d,
+            admin.import_authority,
+            storage_key=load_storage_key(d),
+            authority=admin.read_authority_file(document, passphrase),
+            now=_now(),
+            actor=LOCAL_ADMIN,
+        )
+        return {"network_id": network_id}
+
+    result = _either(
+        data_dir,
+        "network.import_authority",
+        {"document": document, "passphrase": passphrase},
+        offline,
+    )
+    typer.echo(f"The authority key of network {result['network_id']} is back on this node")
+
+
+MemberOption = Annotated[
+    list[str] | None,
+    typer.Option("--member", help="Peer id of a member to put in the group (repeatable)."),
+]
+
+
+def _group_change(
+    data_dir: Path,
+    method: str,
+    change: Callable[..., admin.GroupChange],
+    params: dict[str, Any],
+    *,
+    json_: bool,
+    done: str,
+) -> None:
+    def offline(d: DataDir) -> dict[str, Any]:
+        extra = {"members": params["members"]} if params.get("members") else {}
+        return _offline(
+            d,
+            change,
+            storage_key=load_storage_key(d),
+            network_id=_offline(d, admin.choose_network, params["network_id"], authority=True),
+            group=params["group"],
+            now=_now(),
+            **extra,
+        ).to_json()
+
+    r = _either(data_dir, method, params, offline)
+    if json_:
+        typer.echo(json.dumps(r, indent=2))
+        return
+    typer.echo(
+        f"Group {r['group']} {done} network {r['network_id']}; "
+        f"{len(r['reissued'])} certificate(s) re-issued"
+    )
+
+
+@group_app.command("add")
+def group_add(
+    group: Annotated[str, typer.Argument(help="The group's name, e.g. door or committee.")],
+    data_dir: DataDirOption,
+    member: MemberOption = None,
+    network: NetworkOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Add a distribution group to the network, and members to it.
+
+    The group's first key is made here; each --member's certificate is re-issued with
+    the group, and the member receives its key at its next membership sync. New venues
+    join it with invite --groups.
+
+    Example: doorwatch network group add committee --data-dir D --member 12D3KooW...
+    """
+    _group_change(
+        data_dir,
+        "network.group_add",
+        admin.add_group,
+        {"group": group, "network_id": network, "members": list(member or [])},
+        json_=json_,
+        done="is in",
+    )
+
+
+@group_app.command("remove")
+def group_remove(
+    group: Annotated[str, typer.Argument(help="The group's name.")],
+    data_dir: DataDirOption,
+    network: NetworkOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Remove a distribution group from the network.
+
+    Every member's certificate is re-issued without it, and the group's keys are
+    deleted here and, at their next sync, at the members. Alerts already received in
+    the group stay with their recipients until they expire or are withdrawn; new alerts
+    can no longer be sent to it.
+
+    Example: doorwatch network group remove committee --data-dir D
+    """
+    _group_change(
+        data_dir,
+        "network.group_remove",
+        admin.remove_group,
+        {"group": group, "network_id": network},
+        json_=json_,
+        done="removed from",
+    )
+
+
+@group_app.command("list")
+def group_list(
+    data_dir: DataDirOption, network: NetworkOption = None, json_: JsonOption = False
+) -> None:
+    """List the network's distribution groups and the venues in each.
+
+    Example: doorwatch network group list --data-dir D --json
+    """
+
+    def offline(d: DataDir) -> dict[str, Any]:
+        network_id = _offline(d, admin.choose_network, network, authority=True)
+        groups = _offline(d, admin.list_groups, network_id, load_storage_key(d))
+        return {"network_id": network_id, "groups": groups}
+
+    r = _either(data_dir, "network.groups", {"network_id": network}, offline)
+    if json_:
+        typer.echo(json.dumps(r, indent=2))
+        return
+    typer.echo(f"Network {r['network_id']}")
+    for name, venues in r["groups"].items():
+        typer.echo(f"{name:<16} {len(venues)} venue(s): {', '.join(venues)}")

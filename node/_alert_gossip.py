@@ -33,6 +33,13 @@ reason, and the node carries on.
 
 Gossip loses items (full queues, an offline node); anti-entropy sync
 (``_sync_service``) repairs that with the same ingest path.
+
+Group keys arriving (``NetworkService.key_hooks``: a rotation, a late
+delivery): stored envelopes the new keys open are decrypted and indexed
+(``decrypt_pending``), and ``catch_up`` re-seals own alerts held under a
+superseded epoch as a new version and tombstones own records whose row is
+gone (a deletion whose tombstone a crash lost). A newer version sealed under
+an epoch this node has no key for yet leaves the indexed version in place.
 """
 
 from __future__ import annotations
@@ -64,6 +71,7 @@ from doorwatch.node import _received_store as rdb
 from doorwatch.node._categories import BY_CODE
 from doorwatch.node._errors import NotFound
 from doorwatch.node._network import NetworkRuntime, NetworkService
+from doorwatch.node._network_store import forget_received
 from doorwatch.node._received import ReceivedAlert
 from doorwatch.node._venue import Venue
 from doorwatch.protocol import (
@@ -97,12 +105,19 @@ BATCH: Final = 256
 
 
 class Rejected(Exception):
-    """An alert item this node refuses: ``reason`` is a short code for the counters."""
+    """An alert item this node refuses: ``reason`` is a short code for the counters.
 
-    def __init__(self, reason: str, alert_id: bytes | None = None) -> None:
+    ``forged``: no honest member ever sends it (it does not decode, is not an
+    alert of this network, or its signature is wrong: an honest sender checked
+    all of that before storing it), as opposed to refusals where honest members
+    can disagree for a while (membership, epochs, dates).
+    """
+
+    def __init__(self, reason: str, alert_id: bytes | None = None, *, forged: bool = False) -> None:
         super().__init__(reason)
         self.reason = reason
         self.alert_id = alert_id
+        self.forged = forged
 
 
 @dataclass(frozen=True, slots=True)
@@ -179,9 +194,25 @@ def _row(record: AlertRecord) -> rdb.EnvelopeRow:
     )
 
 
-def _own_versions(conn: sqlite3.Connection) -> list[tuple[str, int, str]]:
-    """(id, version, status) of every own alert that can be published (it has a salt)."""
-    return conn.execute("SELECT id, version, status FROM alerts WHERE salt IS NOT NULL").fetchall()
+def _own_versions(conn: sqlite3.Connection) -> tuple[list[tuple[str, int, str]], set[str]]:
+    """(id, version, status) of every own alert that can be published (it has a salt), and
+    the id of every own alert that still has a row."""
+    rows = conn.execute("SELECT id, version, status FROM alerts WHERE salt IS NOT NULL").fetchall()
+    return rows, {r[0] for r in conn.execute("SELECT id FROM alerts")}
+
+
+def _reseal(conn: sqlite3.Connection, alert_id: str, now: int) -> _alerts.AlertRecord:
+    # A new version of the unchanged alert, so that the envelope sealed under the
+    # group's new key epoch supersedes the old one everywhere (audited like any change).
+    return _alerts.change(
+        conn,
+        alert_id,
+        now=now,
+        actor="network",
+        action="alert.resealed",
+        allowed=_alerts.LIVE,
+        detail={"why": "group key rotated"},
+    )
 
 
 class AlertReplication:
@@ -193,6 +224,7 @@ class AlertReplication:
         self.identity = identity
         self.replicas: dict[str, Replica] = {}
         self.counters: Counter[str] = Counter()
+        self.forged_by_peer: Counter[str] = Counter()  # forged items received, per member
         self._lock = trio.Lock()  # one ingest batch at a time: replica, then store, then memory
         self._changes_send, self._changes = trio.open_memory_channel[str](1 << 20)
         self._inbox_send, self._inbox = trio.open_memory_channel[tuple[str, str, bytes]](INBOX)
@@ -200,6 +232,9 @@ class AlertReplication:
         service.gossip_checks.append(self._check_gossip)
         service.gossip_hooks.append(self._on_gossip)
         venue.alert_listeners.append(self._alert_changed)
+        service.leave_hooks.append(self.forget_network)
+        service.key_hooks.append(self._keys_arrived)
+        self._rekey = trio.Event()
 
     # -- replicas -------------------------------------------------------------------------------
 
@@ -240,20 +275,29 @@ class AlertReplication:
                 self._epoch_lookup(network_id),
             )
         now = self.venue.clock.now()
-        decrypted = await trio.to_thread.run_sync(self._decrypt_all, now)
+        replicas = list(self.replicas.items())
+        decrypted = await trio.to_thread.run_sync(self._decrypt_all, replicas, now, False)
         for record, payload in decrypted:
             self._index(record, payload)
         log.info("alerts.loaded", records=len(rows), indexed=len(decrypted))
 
-    def _decrypt_all(self, now: int) -> list[tuple[AlertRecord, Payload]]:
+    def _decrypt_all(
+        self, replicas: list[tuple[str, Replica]], now: int, missing_only: bool
+    ) -> list[tuple[AlertRecord, Payload]]:
+        """The payloads of the active received records this node can open; with
+        ``missing_only``, of those whose current version is not indexed yet."""
         out = []
-        for network_id, replica in self.replicas.items():
+        for network_id, replica in replicas:
             net = self.service.networks.get(network_id)
             if net is None:
                 continue
             for record in replica.active(now):
                 if record.originator == self.identity.peer_id:
                     continue
+                if missing_only:
+                    held = self.venue.received.get(record.alert_id.hex())
+                    if held is not None and held.version == record.version:
+                        continue
                 try:
                     payload = self._open(net, record.message)
                 except Rejected:
@@ -271,27 +315,74 @@ class AlertReplication:
             self.counters["publish_dropped"] += 1
 
     async def run(self) -> None:
-        """The publisher, the gossip applier and the purge, until cancelled."""
+        """The publisher, the gossip applier, the purge and the re-keying, until cancelled."""
         async with trio.open_nursery() as nursery:
             nursery.start_soon(self._publisher)
             nursery.start_soon(self._applier)
             nursery.start_soon(self._purger)
+            nursery.start_soon(self._rekeyer)
 
     async def catch_up(self) -> int:
-        """Queue every own alert whose current version is not yet in some network's
-        replica (created before this node joined, or before a crash); return how many."""
-        rows = await self.venue.store.run(_own_versions)
-        queued = 0
+        """Queue every own alert some network's replica lags behind; return how many.
+
+        Lagging: its current version is not held (created before this node joined,
+        or a publish lost to a crash); it is held live under a superseded key epoch
+        of its group (a rotation: re-sealed as a new version under the new epoch);
+        it is held live but its row is gone (deleted, and the node died before the
+        tombstone went out: the tombstone is sent now).
+        """
+        rows, existing = await self.venue.store.run(_own_versions)
+        queue: set[str] = set()
+        networks = list(self.service.networks.items())
         for alert_id, version, status in rows:
             raw = bytes.fromhex(alert_id)
-            for network_id in list(self.service.networks):
+            live = status in _alerts.LIVE
+            for network_id, _ in networks:
                 held = self.replica(network_id).record(raw)
-                live = status in ("active", "suspended")
                 if (held is None and live) or (held is not None and held.version < version):
-                    self._alert_changed(alert_id)
-                    queued += 1
+                    queue.add(alert_id)
                     break
-        return queued
+        now = self.venue.clock.now()
+        me = self.identity.peer_id
+        for network_id, net in networks:
+            for record in self.replica(network_id).active(now):
+                if record.originator != me:
+                    continue
+                alert_id = record.alert_id.hex()
+                current = net.keyring.current_epoch(record.group)
+                if alert_id not in existing or (current is not None and record.epoch < current):
+                    queue.add(alert_id)
+        for alert_id in sorted(queue):
+            self._alert_changed(alert_id)
+        return len(queue)
+
+    # -- group keys arriving --------------------------------------------------------------------
+
+    def _keys_arrived(self, network_id: str) -> None:
+        self._rekey.set()
+
+    async def _rekeyer(self) -> None:
+        while True:
+            await self._rekey.wait()
+            self._rekey = trio.Event()
+            opened = await self.decrypt_pending()
+            queued = await self.catch_up()
+            log.info("alerts.group_keys_arrived", indexed=opened, republished=queued)
+
+    async def decrypt_pending(self) -> int:
+        """Open and index the stored envelopes that new group keys can now open (they
+        came under an epoch this node had no key for yet); return how many."""
+        async with self._lock:
+            now = self.venue.clock.now()
+            replicas = list(self.replicas.items())
+            found = await trio.to_thread.run_sync(self._decrypt_all, replicas, now, True)
+            for record, payload in found:
+                if self.replicas.get(record.network_id) is not None:
+                    self._index(record, payload)
+        for record, _ in found:
+            for listener in self.on_stored:
+                listener(record.alert_id.hex())
+        return len(found)
 
     async def _publisher(self) -> None:
         await self.catch_up()
@@ -315,6 +406,8 @@ class AlertReplication:
 
         alert, salt = await self.venue.store.run(read)
         raw_id = bytes.fromhex(alert_id)
+        if alert is not None and salt is not None and self._needs_reseal(alert, raw_id):
+            alert = await self.venue.store.run(_reseal, alert_id, self.venue.clock.now())
         messages: list[tuple[str, AlertMessage]] = []
         for network_id, net in list(self.service.networks.items()):
             held = self.replica(network_id).record(raw_id)
@@ -340,6 +433,20 @@ class AlertReplication:
                 self.counters["publish_queue_full"] += 1
         return len(messages)
 
+    def _needs_reseal(self, alert: _alerts.AlertRecord, raw_id: bytes) -> bool:
+        """Is the live alert held, at its current version, under a superseded epoch?"""
+        if alert.status not in _alerts.LIVE:
+            return False
+        group = distribution_group(alert.groups)
+        for network_id, net in list(self.service.networks.items()):
+            held = self.replica(network_id).record(raw_id)
+            key = net.keyring.current(group)
+            if held is None or held.withdrawn or key is None or held.version < alert.version:
+                continue
+            if held.group == group and held.epoch < key.epoch:
+                return True
+        return False
+
     def _build(
         self,
         net: NetworkRuntime,
@@ -361,9 +468,14 @@ class AlertReplication:
         group = distribution_group(alert.groups)
         live = alert.status in ("active", "suspended")
         key = net.keyring.current(group)
+        own = net.certificates.get(me)
+        if own is not None and group not in own.groups:
+            # A key manager holds every group's key, but members refuse an envelope
+            # sealed to a group its originator's certificate does not name.
+            key = None
         if live and key is None:
             if held is None:
-                log.info("alerts.not_in_group", alert_id=alert.id, group=group)
+                log.warning("alerts.not_in_group", alert_id=alert.id, group=group)
                 return None
             live = False  # no longer able to seal to the group: withdraw what is out there
         if not live and held is None:
@@ -411,8 +523,15 @@ class AlertReplication:
         except Rejected as exc:
             self._refused(exc, origin)
             return False
-        if message.envelope.header.originator != origin:
-            self._refused(Rejected("not_originator", message.envelope.header.alert_id), origin)
+        header = message.envelope.header
+        if header.originator != origin:
+            self._refused(Rejected("not_originator", header.alert_id, forged=True), origin)
+            return False
+        # New content under a superseded key epoch is refused by every replica
+        # that knows the rotation: do not forward it either.
+        current = net.keyring.current_epoch(header.group)
+        if not message.envelope.is_tombstone and current is not None and header.epoch < current:
+            self._refused(Rejected("stale_epoch", header.alert_id), origin)
             return False
         # An older version than the one held is NOT refused here: gossip can reorder
         # two honest updates from one originator, and a refused batch scores the
@@ -470,20 +589,20 @@ class AlertReplication:
 
     def _verify(self, net: NetworkRuntime, frame: bytes) -> AlertMessage:
         if len(frame) > MAX_ITEM:
-            raise Rejected("oversize")
+            raise Rejected("oversize", forged=True)
         try:
             message = decode(frame)
         except ProtocolError as exc:
-            raise Rejected(exc.code.value) from None
+            raise Rejected(exc.code.value, forged=True) from None
         if not isinstance(message, AlertPublish | AlertUpdate | Withdrawal):
-            raise Rejected("not_an_alert")
+            raise Rejected("not_an_alert", forged=True)
         header = message.envelope.header
         if header.network_id != net.network_id:
-            raise Rejected("wrong_network", header.alert_id)
+            raise Rejected("wrong_network", header.alert_id, forged=True)
         try:
             verify_message(message)
         except ProtocolError:
-            raise Rejected("bad_signature", header.alert_id) from None
+            raise Rejected("bad_signature", header.alert_id, forged=True) from None
         if net.membership.admit(header.originator) is not None:
             raise Rejected("not_member", header.alert_id)
         certificate = net.certificates.get(header.originator)
@@ -513,6 +632,8 @@ class AlertReplication:
         now: int,
         batch: _Batch,
     ) -> bool:
+        if network_id not in self.service.networks:
+            return False  # left (or revoked) while this batch waited
         replica = self.replica(network_id)
         try:
             events = replica.apply(message, now)
@@ -527,6 +648,8 @@ class AlertReplication:
                 if record.originator == self.identity.peer_id:
                     continue
                 visible = isinstance(event, AlertStored) and record.visible(replica.clock_floor)
+                if visible and payload is None and self._awaiting_key(network_id, record):
+                    continue  # the version indexed stays until decrypt_pending opens this one
                 batch.index[record.alert_id.hex()] = (
                     (record, payload) if visible and payload is not None else None
                 )
@@ -541,8 +664,20 @@ class AlertReplication:
                     )
         return changed
 
+    def _awaiting_key(self, network_id: str, record: AlertRecord) -> bool:
+        """A newer version of an indexed alert, sealed under an epoch of its group that
+        this node has no key for yet (it arrives with the next membership sync)."""
+        indexed = self.venue.received.get(record.alert_id.hex())
+        net = self.service.networks.get(network_id)
+        if indexed is None or net is None or indexed.group != record.group:
+            return False
+        current = net.keyring.current_epoch(record.group)
+        return current is not None and record.epoch > current
+
     async def _commit(self, batch: _Batch) -> None:
-        floors = {nid: r.clock_floor for nid, r in self.replicas.items()}
+        floors = {
+            nid: r.clock_floor for nid, r in self.replicas.items() if nid in self.service.networks
+        }
         if not batch.upserts and not batch.deletes:
             return
         await self.venue.store.run(
@@ -584,12 +719,27 @@ class AlertReplication:
 
     def _refused(self, exc: Rejected, peer_id: str) -> None:
         self.counters[f"refused_{exc.reason}"] += 1
+        if exc.forged:
+            self.forged_by_peer[peer_id] += 1
         log.warning(
             "alerts.item_refused",
             reason=exc.reason,
             alert_id=None if exc.alert_id is None else exc.alert_id.hex(),
             peer_id=peer_id,
         )
+
+    async def forget_network(self, network_id: str) -> None:
+        """This node left ``network_id`` or was revoked: drop its replica and everything it
+        brought into memory (index, received alerts), delete its rows again (a batch may
+        have written some since), and checkpoint so the WAL keeps nothing."""
+        async with self._lock:
+            self.replicas.pop(network_id, None)
+            gone = [a for a, r in self.venue.received.items() if r.network_id == network_id]
+            for alert_id in gone:
+                self._unindex(alert_id)
+            await self.venue.store.run(forget_received, network_id)
+        await self.venue.checkpoint()
+        log.info("alerts.network_forgotten", network_id=network_id, unindexed=len(gone))
 
     # -- purge ----------------------------------------------------------------------------------
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import trio
 
@@ -29,6 +29,7 @@ from doorwatch.node._ladder_service import Ladder, start_ladder
 from doorwatch.node._network import NetworkService
 from doorwatch.node._received import ReceivedAlert
 from doorwatch.node._venue_testing import VenueHarness, venue_harness
+from doorwatch.node.testing import PASSWORD, Daemon, doorwatch
 from doorwatch.protocol import RateLimits
 from doorwatch.segments import Factor, SegmentSet
 
@@ -232,3 +233,72 @@ async def ladder_pair(
                 await pair.b.shutdown()
                 await pair.a.shutdown()
             nursery.cancel_scope.cancel()
+
+
+@contextmanager
+def daemon_pair_with_alert(
+    root: Path, alert: dict[str, object], *, wait: float = 30.0
+) -> Iterator[tuple[Daemon, Daemon, str]]:
+    """Two real daemons (processes) in one network, and an alert made at A and received by B.
+
+    A is "The Crown" (network authority), B "The Swan"; both have the
+    super administrator ``admin`` with ``PASSWORD``. ``alert`` is the
+    ``alert.create`` params at A. Yields ``(a, b, alert_id)`` once B holds the
+    alert's segments; stops both daemons on exit and, when the body succeeded,
+    fails on any unexpected ERROR line in their logs.
+    """
+
+    def cli(*args: str) -> str:
+        done = doorwatch(*args)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip()
+
+    def status(d: Daemon) -> Any:
+        client = d.client()
+        try:
+            return client.result("node.status")
+        finally:
+            client.close()
+            d.clients.remove(client)
+
+    def wait_for(what: str, check: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + wait
+        while not check():
+            assert time.monotonic() < deadline, f"not reached within {wait} s: {what}"
+            time.sleep(0.25)
+
+    (root / "pw").write_text(PASSWORD + "\n")
+    a, b = Daemon(root / "a", root / "a.log"), Daemon(root / "b", root / "b.log")
+    try:
+        for d, venue in ((a, "The Crown"), (b, "The Swan")):
+            pw = str(root / "pw")
+            cli(
+                "init",
+                "--data-dir",
+                str(d.data_dir),
+                "--venue",
+                venue,
+                "--admin-user",
+                "admin",
+                "--password-file",
+                pw,
+            )
+        cli("network", "create", "--data-dir", str(a.data_dir), "--name", "Town")
+        a.start()
+        b.start()
+        token = cli("network", "invite", "--data-dir", str(a.data_dir), "--venue", "The Swan")
+        cli("network", "join", token, "--data-dir", str(b.data_dir))
+        wait_for(
+            "B connects to A",
+            lambda: {p["venue"] for p in status(b)["peers"] if p["connected"]} == {"The Crown"},
+        )
+        client = a.client()
+        alert_id = str(client.result("alert.create", **alert)["alert_id"])  # type: ignore[index]
+        wait_for("the alert reaches B", lambda: status(b)["counts"]["alerts_received_active"] == 1)
+        yield a, b, alert_id
+    finally:
+        for d in (b, a):
+            if d.proc is not None:
+                d.stop()
+    bad = {d.data_dir.name: d.unexpected_errors() for d in (a, b) if d.unexpected_errors()}
+    assert not bad, f"unexpected ERROR lines in the daemons' logs: {bad}"

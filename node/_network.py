@@ -32,6 +32,7 @@ from __future__ import annotations
 import logging
 import re
 import sqlite3
+from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -71,6 +72,14 @@ log = structlog.get_logger("doorwatch.network")
 JOIN_PROTOCOL = "/doorwatch/join/1"
 SYNC_PROTOCOL = "/doorwatch/membership/1"
 JOIN_REFUSED = "no certificate"
+
+
+BANNED = "banned for invalid messages"
+"""``status()`` peers' ``refused`` while the gate bans the peer (gossip score, forged pushes)."""
+
+
+def _key_ids(net: NetworkRuntime) -> list[tuple[str, int]]:
+    return [(k.group, k.epoch) for k in net.keyring.keys()]  # noqa: SIM118 - not a dict
 
 
 def gossip_topic(network_id: str) -> str:
@@ -157,6 +166,20 @@ def _load_state(conn: sqlite3.Connection, key: StorageKey, now: int) -> _State:
     )
 
 
+def _relay_bundle(conn: sqlite3.Connection, network_id: str) -> admin.MembershipBundle:
+    """What a member relays: the authority-signed certificates and revocation list."""
+    network = next(n for n in db.list_networks(conn) if n.network_id == network_id)
+    return admin.MembershipBundle(
+        network_id=network_id,
+        name=network.name,
+        permitted_jurisdictions=network.permitted_jurisdictions,
+        certificates=tuple(db.certificates(conn, network_id)),
+        revocations=db.revocations(conn, network_id),
+        sealed_group_keys=(),
+        addresses={},
+    )
+
+
 class NetworkService:
     """The node's networks, host, request/response, gossip and dialer (see module doc)."""
 
@@ -182,6 +205,14 @@ class NetworkService:
         self.networks: dict[str, NetworkRuntime] = {}
         self.gossip_hooks: list[GossipHook] = []
         self.gossip_checks: list[GossipCheck] = []
+        # Called with a network id when the node has left it or was revoked (the
+        # store no longer lists it), before the host is rebuilt without it.
+        self.leave_hooks: list[Callable[[str], Awaitable[None]]] = []
+        # Called with a network id when ``refresh`` installed group keys this node did not
+        # hold (a rotation, a late delivery): cheap notifications, the work runs elsewhere.
+        self.key_hooks: list[Callable[[str], None]] = []
+        # Requests the members-only wrapper refused, by reason (``status()["gate"]``).
+        self.requests_refused: Counter[str] = Counter()
         self._extensions: list[Callable[[NetworkService], None]] = []
         self._join_ids: dict[str, int] = {}  # join identity -> invite expiry
         self._addresses: dict[str, db.PeerAddress] = {}
@@ -189,7 +220,9 @@ class NetworkService:
         self._reload = trio.Event()
         self._running = trio.Event()
         self._wake_sync = trio.Event()
+        self._refresh_wanted = False
         self.builds = 0
+        self._relay_turn = 0
         _quiet_libp2p_routine_errors()
 
     # -- extension points -----------------------------------------------------------
@@ -217,6 +250,11 @@ class NetworkService:
 
         async def members_only(peer_id: str, request: bytes) -> bytes:
             if not self.is_member(peer_id):
+                reason = self._why_not_member(peer_id)
+                self.requests_refused[reason] += 1
+                log.warning(
+                    "network.request_refused", peer_id=peer_id, protocol=protocol, reason=reason
+                )
                 raise RequestRejected("not a member of a network this node belongs to")
             return await handler(peer_id, request)
 
@@ -234,6 +272,15 @@ class NetworkService:
         if network_id is None:
             nets = list(self.networks.values())
         return any(n.membership.admit(peer_id) is None for n in nets)
+
+    def _why_not_member(self, peer_id: str) -> str:
+        # A revoked member still connected (the gate drops it on its next round), a
+        # join identity asking for more than the join, or a peer with no certificate.
+        reasons = [n.membership.admit(peer_id) for n in self.networks.values()]
+        found = next((r for r in reasons if r is not None and r != JOIN_REFUSED), None)
+        if found is not None:
+            return found
+        return "join identity" if peer_id in self._join_ids else JOIN_REFUSED
 
     def admit(self, peer_id: str) -> str | None:
         """The gate's rule: members of any shared network, and live invites' join identities."""
@@ -372,17 +419,42 @@ class NetworkService:
         except P2PError:
             log.warning("network.bad_peer_address")
 
+    def learn_addresses(self, peer_id: str, addrs: tuple[str, ...]) -> bool:
+        """Use ``addrs`` for ``peer_id`` from now on (a presence record); True if they changed."""
+        entry = self._addresses.get(peer_id)
+        if entry is not None and entry.addrs == addrs:
+            return False
+        self._addresses[peer_id] = db.PeerAddress(addrs, entry.last_seen if entry else None)
+        self._update_dialer()
+        return True
+
     async def refresh(self) -> None:
         """Re-read membership from the store; reload if a network appeared; drop refused peers."""
         state = await self.store.run(_load_state, self.storage_key, self.clock.now())
-        if {n.network_id for n in state.networks} != set(self.networks):
+        known = {n.network_id for n in state.networks}
+        if known != set(self.networks):
+            for network_id in set(self.networks) - known:
+                del self.networks[network_id]
+                for hook in self.leave_hooks:
+                    await hook(network_id)
             await self.reload()
             return
+        held = {nid: set(_key_ids(net)) for nid, net in self.networks.items()}
         self._apply(state)
+        for network_id, net in self.networks.items():
+            if set(_key_ids(net)) - held.get(network_id, set()):
+                for notify in self.key_hooks:
+                    notify(network_id)
         if self.host is not None and self.host.running:
             dropped = await self.host.reevaluate()
             if dropped:
                 log.info("network.peers_dropped", peers=dropped)
+
+    def request_refresh(self) -> None:
+        """``refresh()`` soon, from the sync loop: for request handlers, which a rebuild
+        would cancel before they answer."""
+        self._refresh_wanted = True
+        self._wake_sync.set()
 
     # -- gossip ----------------------------------------------------------------------------
 
@@ -466,10 +538,17 @@ class NetworkService:
         except CryptoError as exc:
             raise RequestRejected(f"the sync request is malformed: {exc}") from exc
         net = self.networks.get(request.network_id)
-        if net is None or not net.is_authority:
-            raise RequestRejected("this node is not the network's key manager")
+        if net is None:
+            raise RequestRejected("this node is not in that network")
         if net.membership.admit(peer_id) is not None:
             raise RequestRejected("not a member of the network")
+        if not net.is_authority:
+            # Any member relays what the authority signed (certificates, the
+            # revocation list), so news of a revocation spreads while the key
+            # manager's node is offline. Group keys and addresses are the key
+            # manager's to send (addresses also come signed: _presence.py).
+            relay = await self.store.run(_relay_bundle, request.network_id)
+            return relay.to_bytes()
         now = self.clock.now()
         host = self.host
         addrs = list(request.addrs)
@@ -483,13 +562,44 @@ class NetworkService:
                 network_id=request.network_id,
                 peer_id=peer_id,
                 own_addrs=host.listen_addrs if host is not None else (),
+                now=now,
             )
 
         bundle = await self.store.run(answer)
+        for certificate in bundle.certificates:  # renewed while answering
+            known = net.certificates.get(certificate.peer_id)
+            if known is not None and certificate.serial > known.serial:
+                net.membership.add_certificate(certificate)
+                net.certificates[certificate.peer_id] = certificate
         if self._addresses.get(peer_id, db.PeerAddress((), None)).addrs != tuple(addrs):
             self._addresses[peer_id] = db.PeerAddress(tuple(addrs), None)
             self._update_dialer()
         return bundle.to_bytes()
+
+    async def install_synced(
+        self, net: NetworkRuntime, bundle: admin.MembershipBundle, sender: str
+    ) -> admin.InstallResult | None:
+        """Install a membership sync's answer, unless the node left ``net`` while the answer
+        was on its way (``install_bundle`` would join it again): then None."""
+        now = self.clock.now()
+
+        def install(conn: sqlite3.Connection) -> admin.InstallResult | None:
+            if all(n.network_id != net.network_id for n in db.list_networks(conn)):
+                return None
+            return admin.install_bundle(
+                conn,
+                storage_key=self.storage_key,
+                identity=self.identity,
+                bundle=bundle,
+                authority_public_key=net.authority_public_key,
+                sender_peer_id=sender,
+                now=now,
+            )
+
+        result = await self.store.run(install)
+        if result is None:
+            log.info("network.sync_after_leave_ignored", network_id=net.network_id)
+        return result
 
     async def _sync_once(self, net: NetworkRuntime) -> None:
         assert self.rr is not None
@@ -508,18 +618,12 @@ class NetworkService:
                     manager, SYNC_PROTOCOL, request.to_bytes(), timeout=10.0
                 )
                 bundle = admin.MembershipBundle.from_bytes(reply)
-                result = await self.store.run(
-                    admin.install_bundle,
-                    storage_key=self.storage_key,
-                    identity=self.identity,
-                    bundle=bundle,
-                    authority_public_key=net.authority_public_key,
-                    sender_peer_id=manager,
-                    now=self.clock.now(),
-                )
+                result = await self.install_synced(net, bundle, manager)
             except (NodeError, CryptoError) as exc:  # P2P, network and store errors
                 log.debug("network.sync_failed", peer_id=manager, error=str(exc))
                 continue
+            if result is None:
+                return
             changed = result.new_certificates or result.new_revocations or result.new_group_keys
             addrs = {p: tuple(a) for p, a in bundle.addresses.items()}
             if changed or any(
@@ -536,11 +640,48 @@ class NetworkService:
                 )
                 await self.refresh()
             return
+        await self._sync_from_members(net, request)
+
+    async def _sync_from_members(self, net: NetworkRuntime, request: admin.SyncRequest) -> None:
+        """No key manager answered: ask one connected member for what the authority signed."""
+        assert self.rr is not None
+        assert self.host is not None
+        connected = [
+            p
+            for p in self.host.connected_peers()
+            if p in net.certificates and net.membership.admit(p) is None
+        ]
+        if not connected:
+            return
+        self._relay_turn = (self._relay_turn + 1) % len(connected)
+        member = connected[self._relay_turn]
+        try:
+            reply = await self.rr.request(member, SYNC_PROTOCOL, request.to_bytes(), timeout=10.0)
+            bundle = admin.MembershipBundle.from_bytes(reply)
+            result = await self.install_synced(net, bundle, member)
+        except (NodeError, CryptoError) as exc:
+            log.debug("network.relay_sync_failed", peer_id=member, error=str(exc))
+            return
+        if result is None:
+            return
+        if result.new_certificates or result.new_revocations:
+            log.info(
+                "network.synced_from_member",
+                network_id=net.network_id,
+                peer_id=member,
+                certificates=result.new_certificates,
+                revocations=result.new_revocations,
+            )
+            await self.refresh()
 
     async def _sync_loop(self) -> None:
         while True:
+            if self._refresh_wanted:
+                self._refresh_wanted = False
+                await self.refresh()
             for net in list(self.networks.values()):
-                if not net.is_authority:
+                # A leave (or a rebuild) can complete while the previous network's sync waits.
+                if not net.is_authority and self.networks.get(net.network_id) is net:
                     await self._sync_once(net)
             await self._record_last_seen()
             await self._drop_refused()
@@ -571,6 +712,7 @@ class NetworkService:
         """listen_addresses, networks, peers and gate counters for ``node.status``."""
         host = self.host
         connected = set(host.connected_peers()) if host is not None and host.running else set()
+        banned = set(host.gate.status().banned) if host is not None else set()
         peers: dict[str, dict[str, object]] = {}
         networks = []
         for net in self.networks.values():
@@ -588,6 +730,8 @@ class NetworkService:
                 if peer_id == self.identity.peer_id:
                     continue
                 refused = self.admit(peer_id)
+                if host is not None and peer_id in banned:
+                    refused = BANNED
                 if peer_id in peers and refused is not None:
                     continue  # admitted through another network
                 peers[peer_id] = {
@@ -596,6 +740,7 @@ class NetworkService:
                     "venue": certificate.venue,
                     "connected": peer_id in connected,
                     "last_seen": self._last_seen.get(peer_id),
+                    "addresses": list(self._addresses.get(peer_id, db.PeerAddress((), None)).addrs),
                     "refused": refused,
                 }
         gate: dict[str, object] = {"admitted": 0, "refused": 0, "refused_by_reason": {}}
@@ -606,6 +751,7 @@ class NetworkService:
                 "refused": g.refused,
                 "refused_by_reason": dict(g.refused_by_reason),
             }
+        gate["requests_refused"] = dict(self.requests_refused)
         return {
             "listen_addresses": host.listen_addrs if host is not None and host.running else [],
             "networks": networks,

@@ -24,13 +24,19 @@ transaction (``AsyncStore.run`` in the daemon, the offline CLI's own).
 
 from __future__ import annotations
 
+import base64
+import re
 import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
+import nacl.bindings
 import nacl.encoding
+import nacl.exceptions
 import nacl.hash
+import nacl.pwhash
+import nacl.utils
 from pydantic import Field, StrictBytes, StrictStr
 
 from doorwatch.crypto import (
@@ -56,8 +62,14 @@ from doorwatch.crypto import (
     x25519_public_from_ed25519,
 )
 from doorwatch.crypto._wire import Jurisdiction, NetworkId, PeerIdStr, WireModel
+from doorwatch.node import _audit as audit
 from doorwatch.node import _network_store as db
 from doorwatch.node._network_errors import (
+    AuthorityOffline,
+    BadAuthorityFile,
+    CannotLeave,
+    CannotRevoke,
+    GroupError,
     InviteRefused,
     JoinFailed,
     NotAuthority,
@@ -67,6 +79,10 @@ from doorwatch.node._network_errors import (
 
 ALL_GROUP = "all"
 CERTIFICATE_DAYS = 365
+RENEW_WITHIN_DAYS = 30
+"""The hub renews a member's certificate once it has fewer days than this left."""
+LEFT = "network.left"
+REVOKED = "network.revoked"
 AGREEMENT_VERSION = "1"
 DEFAULT_JURISDICTION = "GB"
 _JOIN_PERSON = b"dw-join-host-v1"
@@ -105,11 +121,19 @@ def join_identity(token: InviteToken) -> NodeIdentity:
     return NodeIdentity.from_seed(seed)
 
 
+def _network(conn: sqlite3.Connection, network_id: str) -> db.NetworkRow:
+    for row in db.list_networks(conn):
+        if row.network_id == network_id:
+            return row
+    raise UnknownNetwork(f"this node does not belong to network {network_id}")
+
+
 def _authority(conn: sqlite3.Connection, network_id: str, key: StorageKey) -> AuthorityKey:
-    if not any(n.network_id == network_id for n in db.list_networks(conn)):
-        raise UnknownNetwork(f"this node does not belong to network {network_id}")
+    network = _network(conn, network_id)
     authority = db.authority_key(conn, network_id, key)
     if authority is None:
+        if network.authority_offline:
+            raise AuthorityOffline(network_id)
         raise NotAuthority(network_id)
     return authority
 
@@ -274,12 +298,17 @@ def membership_bundle(
     network_id: str,
     peer_id: str,
     own_addrs: Sequence[str] = (),
+    now: int | None = None,
 ) -> MembershipBundle:
     """The bundle for member ``peer_id``: group keys only for its certificate's groups.
 
     ``own_addrs`` are the serving node's listen addresses (it has no row of its own).
+    With ``now`` (a member's periodic sync), certificates close to expiry are renewed
+    first when the authority key is here (``renew_certificates``).
     """
     network = next(n for n in db.list_networks(conn) if n.network_id == network_id)
+    if now is not None and network.is_authority and not network.authority_offline:
+        renew_certificates(conn, storage_key=storage_key, network_id=network_id, now=now)
     certs = db.certificates(conn, network_id)
     revocations = db.revocations(conn, network_id)
     member = next((c for c in certs if c.peer_id == peer_id), None)
@@ -309,6 +338,8 @@ class InstallResult:
     new_certificates: int
     new_revocations: bool
     new_group_keys: int
+    left: LeaveResult | None = None
+    """Set when the revocation list revoked this node: it has left the network."""
 
 
 def install_bundle(
@@ -357,6 +388,9 @@ def install_bundle(
         else:
             new_rl = db.put_revocations(conn, accepted)
             current = accepted
+            left = _leave_if_revoked(conn, accepted, identity.peer_id, now)
+            if left is not None:
+                return InstallResult(0, True, 0, left)
     new_certs = 0
     manager = False
     for certificate in bundle.certificates:
@@ -373,6 +407,7 @@ def install_bundle(
         if certificate.peer_id == sender_peer_id and certificate.key_manager:
             manager = not (current is not None and current.covers(certificate))
         new_certs += db.put_certificate(conn, certificate)
+    own = _certificate_of(conn, bundle.network_id, identity.peer_id)
     new_keys = 0
     if manager:
         sender_key = peer_id_to_public_key(sender_peer_id)
@@ -383,6 +418,11 @@ def install_bundle(
                 continue
             if key.network_id == bundle.network_id:
                 new_keys += db.put_group_key(conn, key, storage_key)
+        if own is not None:
+            # Groups this node's (re-issued) certificate no longer holds: drop their keys.
+            held = {k.group for k in db.group_keys(conn, bundle.network_id, storage_key)}
+            for group in held - set(own.groups):
+                db.delete_group_keys(conn, bundle.network_id, group)
     for peer_id, addrs in bundle.addresses.items():
         if peer_id != identity.peer_id:
             db.set_addresses(conn, peer_id, list(addrs), now)
@@ -397,6 +437,11 @@ def revoke_member(
     certificate = _certificate_of(conn, network_id, peer_id)
     if certificate is None:
         raise UnknownMember(f"peer {peer_id} holds no certificate of network {network_id}")
+    if certificate.key_manager:
+        raise CannotRevoke(
+            f"peer {peer_id} is the node that holds network {network_id}'s authority; "
+            "it cannot revoke itself"
+        )
     current = db.revocations(conn, network_id)
     peers = set(current.revoked_peer_ids) if current else set()
     serials = set(current.revoked_certificate_serials) if current else set()
@@ -476,20 +521,425 @@ def group_epochs(conn: sqlite3.Connection, network_id: str, key: StorageKey) -> 
     return epochs
 
 
+# -- leaving, and being revoked ------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class LeaveResult:
+    network_id: str
+    name: str
+    received_deleted: int
+    """Alert records from other venues deleted (their segments, envelopes and tombstones)."""
+    action: str
+    """``LEFT`` (this node chose to leave) or ``REVOKED`` (the authority revoked it)."""
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "network_id": self.network_id,
+            "name": self.name,
+            "received_deleted": self.received_deleted,
+            "revoked": self.action == REVOKED,
+        }
+
+
+def leave_network(
+    conn: sqlite3.Connection,
+    *,
+    network_id: str,
+    self_peer_id: str,
+    actor: str,
+    now: int,
+    action: str = LEFT,
+) -> LeaveResult:
+    """Forget ``network_id``: every alert received through it, its group keys,
+    certificates, revocation list and invites; audited. This venue's own alerts stay
+    (they are its records) and are no longer distributed to that network.
+
+    The hub (the node that created the network) cannot leave it: members sync
+    membership and keys from it.
+    """
+    network = _network(conn, network_id)
+    own = _certificate_of(conn, network_id, self_peer_id)
+    if action == LEFT and (network.is_authority or (own is not None and own.key_manager)):
+        raise CannotLeave(
+            f"this node created network {network_id} and its members depend on it for "
+            "membership and keys; it cannot leave it"
+        )
+    received = db.received_count(conn, network_id, self_peer_id)
+    db.forget_received(conn, network_id)
+    db.delete_network(conn, network_id)
+    audit.record(
+        conn,
+        at=now,
+        actor=actor,
+        action=action,
+        detail={"network_id": network_id, "received_deleted": received},
+    )
+    return LeaveResult(network_id, network.name, received, action)
+
+
+def _leave_if_revoked(
+    conn: sqlite3.Connection, revocations: RevocationList, self_peer_id: str, now: int
+) -> LeaveResult | None:
+    own = _certificate_of(conn, revocations.network_id, self_peer_id)
+    if own is None or not revocations.covers(own):
+        return None
+    return leave_network(
+        conn,
+        network_id=revocations.network_id,
+        self_peer_id=self_peer_id,
+        actor="network-authority",
+        now=now,
+        action=REVOKED,
+    )
+
+
+def apply_revocation_list(
+    conn: sqlite3.Connection, *, revocations: RevocationList, self_peer_id: str, now: int
+) -> LeaveResult | None:
+    """A revocation list pushed by a member: verify it under the network's authority
+    key, keep it if newer, and leave the network if it revokes this node.
+
+    Raises ``UnknownNetwork`` and the ``CryptoError`` of a forged or stale list.
+    """
+    network = _network(conn, revocations.network_id)
+    accepted = accept_revocation_list(
+        revocations,
+        db.revocations(conn, network.network_id),
+        authority_public_key=network.authority_public_key,
+        network_id=network.network_id,
+    )
+    db.put_revocations(conn, accepted)
+    return _leave_if_revoked(conn, accepted, self_peer_id, now)
+
+
+# -- certificate renewal ------------------------------------------------------------------
+
+
+def renew_certificates(
+    conn: sqlite3.Connection, *, storage_key: StorageKey, network_id: str, now: int
+) -> list[Certificate]:
+    """Hub: re-issue (same terms, new serial, another CERTIFICATE_DAYS) every unrevoked
+    certificate with fewer than RENEW_WITHIN_DAYS left. Members pick them up at their
+    next membership sync. Raises ``AuthorityOffline`` if renewals are due but the
+    authority key is offline; returns the new certificates."""
+    rl = db.revocations(conn, network_id)
+    due = [
+        c
+        for c in db.certificates(conn, network_id)
+        if c.valid_until - now < RENEW_WITHIN_DAYS * 86400 and not (rl and rl.covers(c))
+    ]
+    if not due:
+        return []
+    authority = _authority(conn, network_id, storage_key)
+    return [_reissue(conn, authority, c, c.groups, now) for c in due]
+
+
+def _reissue(
+    conn: sqlite3.Connection,
+    authority: AuthorityKey,
+    old: Certificate,
+    groups: Sequence[str],
+    now: int,
+) -> Certificate:
+    certificate = authority.issue_certificate(
+        venue=old.venue,
+        peer_id=old.peer_id,
+        groups=groups,
+        committee=old.committee,
+        key_manager=old.key_manager,
+        jurisdiction=old.jurisdiction,
+        valid_from=now,
+        valid_until=now + CERTIFICATE_DAYS * 86400,
+        agreement_version=old.agreement_version,
+        serial=db.next_certificate_serial(conn, old.network_id),
+    )
+    db.put_certificate(conn, certificate)
+    return certificate
+
+
+# -- groups ---------------------------------------------------------------------------------
+
+_GROUP = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")
+
+
+@dataclass(frozen=True, slots=True)
+class GroupChange:
+    network_id: str
+    group: str
+    reissued: tuple[str, ...]
+    """Peer ids whose certificates were re-issued."""
+
+    def to_json(self) -> dict[str, object]:
+        return {"network_id": self.network_id, "group": self.group, "reissued": list(self.reissued)}
+
+
+def list_groups(conn: sqlite3.Connection, network_id: str, key: StorageKey) -> dict[str, list[str]]:
+    """Hub: the network's groups (those it holds keys of), with their members' venues."""
+    _network(conn, network_id)
+    rl = db.revocations(conn, network_id)
+    out: dict[str, list[str]] = {g: [] for g in group_epochs(conn, network_id, key)}
+    for c in db.certificates(conn, network_id):
+        if rl is not None and rl.covers(c):
+            continue
+        for g in c.groups:
+            out.setdefault(g, []).append(c.venue)
+    return {g: sorted(v) for g, v in sorted(out.items())}
+
+
+def add_group(
+    conn: sqlite3.Connection,
+    *,
+    storage_key: StorageKey,
+    network_id: str,
+    group: str,
+    members: Sequence[str] = (),
+    now: int,
+) -> GroupChange:
+    """Hub: make ``group`` (its first key) and put the ``members`` (peer ids) in it by
+    re-issuing their certificates; they get the group's key at their next sync."""
+    if not _GROUP.match(group):
+        raise GroupError("group: 1-32 lower-case letters, digits, '-' or '_'")
+    authority = _authority(conn, network_id, storage_key)
+    _ensure_group_keys(conn, network_id, [group], storage_key)
+    reissued = []
+    for peer_id in members:
+        old = _certificate_of(conn, network_id, peer_id)
+        if old is None:
+            raise UnknownMember(f"peer {peer_id} holds no certificate of network {network_id}")
+        if group not in old.groups:
+            _reissue(conn, authority, old, (*old.groups, group), now)
+            reissued.append(peer_id)
+    return GroupChange(network_id, group, tuple(reissued))
+
+
+def remove_group(
+    conn: sqlite3.Connection, *, storage_key: StorageKey, network_id: str, group: str, now: int
+) -> GroupChange:
+    """Hub: take ``group`` out of every member's certificate (re-issued) and delete its
+    keys here; members delete their copies of its keys at their next sync."""
+    if group == ALL_GROUP:
+        raise GroupError("the group 'all' is every member's; it cannot be removed")
+    authority = _authority(conn, network_id, storage_key)
+    if group not in group_epochs(conn, network_id, storage_key):
+        raise GroupError(f"network {network_id} has no group {group!r}")
+    rl = db.revocations(conn, network_id)
+    reissued = []
+    for old in db.certificates(conn, network_id):
+        if group in old.groups and not (rl is not None and rl.covers(old)):
+            _reissue(conn, authority, old, [g for g in old.groups if g != group], now)
+            reissued.append(old.peer_id)
+    db.delete_group_keys(conn, network_id, group)
+    return GroupChange(network_id, group, tuple(reissued))
+
+
+# -- the authority key, offline -------------------------------------------------------------
+
+AUTHORITY_FILE_FORMAT = "doorwatch-network-authority"
+_KDF_OPS = nacl.pwhash.argon2id.OPSLIMIT_MODERATE
+_KDF_MEM = nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE
+
+
+_MAX_OPS = 8
+_MAX_MEM = nacl.pwhash.argon2id.MEMLIMIT_MODERATE
+
+
+def _file_key(passphrase: str, salt: bytes, ops: int, mem: int) -> bytes:
+    try:
+        secret = passphrase.encode("utf-8")
+    except UnicodeError:
+        raise BadAuthorityFile("the passphrase is not valid Unicode text") from None
+    key: bytes = nacl.pwhash.argon2id.kdf(
+        nacl.bindings.crypto_aead_xchacha20poly1305_ietf_KEYBYTES,
+        secret,
+        salt,
+        opslimit=ops,
+        memlimit=mem,
+    )
+    return key
+
+
+def export_authority(
+    conn: sqlite3.Connection, *, storage_key: StorageKey, network_id: str, now: int, actor: str
+) -> tuple[AuthorityKey, str]:
+    """Hub: the authority key and the network's name, for ``authority_document``
+    (run that outside the store's transaction: the passphrase's key derivation is slow).
+    Audited."""
+    network = _network(conn, network_id)
+    authority = _authority(conn, network_id, storage_key)
+    audit.record(
+        conn,
+        at=now,
+        actor=actor,
+        action="network.authority_exported",
+        detail={"network_id": network_id},
+    )
+    return authority, network.name
+
+
+def authority_document(
+    authority: AuthorityKey, *, name: str, passphrase: str | None, now: int
+) -> dict[str, object]:
+    """The authority key as a JSON document for offline keeping, sealed under
+    ``passphrase`` (Argon2id, then XChaCha20-Poly1305 bound to the network id) when one
+    is given."""
+    network_id = authority.network_id
+    doc: dict[str, object] = {
+        "format": AUTHORITY_FILE_FORMAT,
+        "version": 1,
+        "network_id": network_id,
+        "name": name,
+        "authority_public_key": base64.b64encode(authority.public_key).decode(),
+        "exported_at": now,
+    }
+    if passphrase:
+        salt = nacl.utils.random(nacl.pwhash.argon2id.SALTBYTES)
+        nonce = nacl.utils.random(nacl.bindings.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES)
+        sealed = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(
+            authority.to_seed(),
+            network_id.encode(),
+            nonce,
+            _file_key(passphrase, salt, _KDF_OPS, _KDF_MEM),
+        )
+        doc["protection"] = {
+            "kdf": "argon2id",
+            "opslimit": _KDF_OPS,
+            "memlimit": _KDF_MEM,
+            "salt": base64.b64encode(salt).decode(),
+            "nonce": base64.b64encode(nonce).decode(),
+        }
+        doc["seed"] = base64.b64encode(sealed).decode()
+    else:
+        doc["protection"] = None
+        doc["seed"] = base64.b64encode(authority.to_seed()).decode()
+    return doc
+
+
+def remove_authority(conn: sqlite3.Connection, *, network_id: str, now: int, actor: str) -> None:
+    """Hub: delete the authority key here (after ``export_authority``); this node stays
+    the network's hub, and signing (invites, revocations, groups, renewals) waits for
+    ``import_authority``."""
+    network = _network(conn, network_id)
+    if network.authority_offline:
+        raise AuthorityOffline(network_id)
+    if not network.is_authority:
+        raise NotAuthority(network_id)
+    db.remove_authority_seed(conn, network_id, now)
+    audit.record(
+        conn,
+        at=now,
+        actor=actor,
+        action="network.authority_removed",
+        detail={"network_id": network_id},
+    )
+
+
+def _b64(doc: dict[str, object], name: str) -> bytes:
+    value = doc.get(name)
+    if not isinstance(value, str):
+        raise BadAuthorityFile(f"the authority key file has no valid {name!r}")
+    try:
+        return base64.b64decode(value, validate=True)
+    except ValueError:
+        raise BadAuthorityFile(f"the authority key file's {name!r} is not base64") from None
+
+
+def read_authority_file(doc: object, passphrase: str | None) -> AuthorityKey:
+    """The authority key in an exported document (``BadAuthorityFile`` if unusable)."""
+    if not isinstance(doc, dict) or doc.get("format") != AUTHORITY_FILE_FORMAT:
+        raise BadAuthorityFile("that is not a Doorwatch network authority key file")
+    network_id = doc.get("network_id")
+    if not isinstance(network_id, str):
+        raise BadAuthorityFile("the authority key file has no valid 'network_id'")
+    seed = _b64(doc, "seed")
+    protection = doc.get("protection")
+    if protection is not None:
+        if not passphrase:
+            raise BadAuthorityFile(
+                "the authority key file is passphrase-protected; give its passphrase"
+            )
+        if not isinstance(protection, dict):
+            raise BadAuthorityFile("the authority key file has no valid 'protection'")
+        ops, mem = protection.get("opslimit"), protection.get("memlimit")
+        if (
+            not isinstance(ops, int)
+            or not isinstance(mem, int)
+            or not 0 < ops <= _MAX_OPS
+            or not 0 < mem <= _MAX_MEM
+        ):
+            raise BadAuthorityFile("the authority key file has invalid key-derivation limits")
+        try:
+            seed = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(
+                seed,
+                network_id.encode(),
+                _b64(protection, "nonce"),
+                _file_key(passphrase, _b64(protection, "salt"), ops, mem),
+            )
+        except (nacl.exceptions.CryptoError, ValueError, TypeError):
+            raise BadAuthorityFile(
+                "wrong passphrase, or the authority key file was altered"
+            ) from None
+    if len(seed) != 32:
+        raise BadAuthorityFile("the authority key file's key has the wrong length")
+    authority = AuthorityKey.from_seed(seed)
+    if authority.network_id != network_id:
+        raise BadAuthorityFile("the authority key file's key is not network " + network_id + "'s")
+    return authority
+
+
+def import_authority(
+    conn: sqlite3.Connection,
+    *,
+    storage_key: StorageKey,
+    authority: AuthorityKey,
+    now: int,
+    actor: str,
+) -> str:
+    """Hub: put an exported authority key back; returns the network id."""
+    network_id = authority.network_id
+    network = _network(conn, network_id)
+    if network.authority_public_key != authority.public_key or not network.is_authority:
+        raise NotAuthority(network_id)
+    if not network.authority_offline:
+        raise BadAuthorityFile(f"this node already holds the authority key of network {network_id}")
+    db.restore_authority_seed(conn, network_id, authority, storage_key)
+    audit.record(
+        conn,
+        at=now,
+        actor=actor,
+        action="network.authority_imported",
+        detail={"network_id": network_id},
+    )
+    return network_id
+
+
 __all__ = [
     "ALL_GROUP",
+    "GroupChange",
     "InstallResult",
+    "LeaveResult",
     "Member",
     "MembershipBundle",
     "SyncRequest",
     "accept_join",
+    "add_group",
+    "apply_revocation_list",
+    "authority_document",
     "choose_network",
     "create_network",
+    "export_authority",
     "group_epochs",
+    "import_authority",
     "install_bundle",
     "issue_invite",
     "join_identity",
+    "leave_network",
+    "list_groups",
     "members",
     "membership_bundle",
+    "read_authority_file",
+    "remove_authority",
+    "remove_group",
+    "renew_certificates",
     "revoke_member",
 ]

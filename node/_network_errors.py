@@ -31,3 +31,27 @@ class InviteRefused(NetworkError):
 
 class JoinFailed(NetworkError):
     """The join could not be completed (unreachable node, bad answer)."""
+
+
+class CannotLeave(NetworkError):
+    """This node cannot leave the network (it is the network's hub)."""
+
+
+class CannotRevoke(NetworkError):
+    """The member cannot be revoked (the authority's own node)."""
+
+
+class AuthorityOffline(NetworkError):
+    def __init__(self, network_id: str) -> None:
+        super().__init__(
+            f"the authority key of network {network_id} is offline (exported and removed); "
+            "bring it back with `doorwatch network import-authority FILE` first"
+        )
+
+
+class BadAuthorityFile(NetworkError):
+    """An authority key file that cannot be read, decrypted or used here."""
+
+
+class GroupError(NetworkError):
+    """A group cannot be added or removed as asked."""

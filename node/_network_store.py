@@ -95,7 +95,10 @@ class NetworkRow:
     authority_public_key: bytes
     permitted_jurisdictions: tuple[str, ...] | None
     is_authority: bool
+    """This node is the network's hub (key manager): it created the network. The
+    authority key itself may be offline (``authority_offline``)."""
     joined_at: int
+    authority_offline: bool = False
 
 
 # -- networks ---------------------------------------------------------------------
@@ -134,17 +137,50 @@ def list_networks(conn: sqlite3.Connection) -> list[NetworkRow]:
         "SELECT network_id, name, authority_public_key, permitted_jurisdictions,"
         " authority_seed IS NOT NULL, joined_at FROM networks ORDER BY joined_at, network_id"
     ).fetchall()
+    offline = set(authority_offline(conn))
     return [
         NetworkRow(
             network_id=r[0],
             name=r[1],
             authority_public_key=bytes(r[2]),
             permitted_jurisdictions=None if r[3] is None else tuple(json.loads(r[3])),
-            is_authority=bool(r[4]),
+            is_authority=bool(r[4]) or r[0] in offline,
             joined_at=r[5],
+            authority_offline=r[0] in offline,
         )
         for r in rows
     ]
+
+
+# The authority key moved offline (``network export-authority --remove``): a
+# ``meta`` row per network keeps this node the network's hub (key manager)
+# while the seed is gone. Held in ``meta`` (migration 1) so no schema change.
+_OFFLINE_PREFIX = "network.authority_offline:"
+
+
+def authority_offline(conn: sqlite3.Connection) -> dict[str, int]:
+    """Networks whose authority key this node exported and removed, with when."""
+    rows = conn.execute(
+        "SELECT key, value FROM meta WHERE key >= ? AND key < ?",
+        (_OFFLINE_PREFIX, _OFFLINE_PREFIX + "\uffff"),
+    ).fetchall()
+    return {k[len(_OFFLINE_PREFIX) :]: int(v) for k, v in rows}
+
+
+def remove_authority_seed(conn: sqlite3.Connection, network_id: str, now: int) -> None:
+    conn.execute("UPDATE networks SET authority_seed = NULL WHERE network_id = ?", (network_id,))
+    conn.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+        (_OFFLINE_PREFIX + network_id, str(now)),
+    )
+
+
+def restore_authority_seed(
+    conn: sqlite3.Connection, network_id: str, authority: AuthorityKey, storage_key: StorageKey
+) -> None:
+    seed = storage_key.encrypt(_SEED_PURPOSE, authority.to_seed(), context=network_id.encode())
+    conn.execute("UPDATE networks SET authority_seed = ? WHERE network_id = ?", (seed, network_id))
+    conn.execute("DELETE FROM meta WHERE key = ?", (_OFFLINE_PREFIX + network_id,))
 
 
 def authority_key(
@@ -343,3 +379,48 @@ class PeerAddress:
 def addresses(conn: sqlite3.Connection) -> dict[str, PeerAddress]:
     rows = conn.execute("SELECT peer_id, addrs, last_seen FROM peer_addresses").fetchall()
     return {r[0]: PeerAddress(tuple(json.loads(r[1])), r[2]) for r in rows}
+
+
+# -- leaving a network ------------------------------------------------------------------------
+
+
+def received_count(conn: sqlite3.Connection, network_id: str, self_peer_id: str) -> int:
+    """Alert records this node holds for ``network_id`` that other venues originated."""
+    row = conn.execute(
+        "SELECT COUNT(*) FROM alert_envelopes WHERE network_id = ? AND originator != ?",
+        (network_id, self_peer_id),
+    ).fetchone()
+    return int(row[0])
+
+
+def forget_received(conn: sqlite3.Connection, network_id: str) -> int:
+    """Delete every replicated alert record of ``network_id`` (received ones and this
+    node's own envelopes: its alerts themselves stay in ``alerts``) and its clock floor."""
+    cur = conn.execute("DELETE FROM alert_envelopes WHERE network_id = ?", (network_id,))
+    conn.execute("DELETE FROM replica_clocks WHERE network_id = ?", (network_id,))
+    return cur.rowcount
+
+
+def delete_network(conn: sqlite3.Connection, network_id: str) -> None:
+    """Forget a network: its certificates, revocation list, group keys, invites, and the
+    addresses of peers that no remaining network lists."""
+    for table in (
+        "network_invites",
+        "network_group_keys",
+        "network_revocations",
+        "network_certificates",
+        "networks",
+    ):
+        conn.execute(f"DELETE FROM {table} WHERE network_id = ?", (network_id,))  # noqa: S608
+    conn.execute("DELETE FROM meta WHERE key = ?", (_OFFLINE_PREFIX + network_id,))
+    conn.execute(
+        "DELETE FROM peer_addresses WHERE peer_id NOT IN (SELECT peer_id FROM network_certificates)"
+    )
+
+
+def delete_group_keys(conn: sqlite3.Connection, network_id: str, group: str) -> int:
+    cur = conn.execute(
+        "DELETE FROM network_group_keys WHERE network_id = ? AND group_name = ?",
+        (network_id, group),
+    )
+    return cur.rowcount

@@ -229,7 +229,8 @@ class Gossip:
                 ok = False
         if not ok:
             self.invalid_messages += 1
-            log.info("invalid gossip rejected", origin=origin, forwarder=forwarder.to_base58())
+            # Peer ids only: the payload never goes in a log line.
+            log.warning("invalid gossip rejected", origin=origin, forwarder=forwarder.to_base58())
         return ok
 
     async def _run(self) -> None:

@@ -86,7 +86,10 @@ async def _read_exactly(stream: INetStream, n: int) -> bytes:
     parts: list[bytes] = []
     remaining = n
     while remaining:
-        chunk = await stream.read(min(remaining, _CHUNK))
+        try:
+            chunk = await stream.read(min(remaining, _CHUNK))
+        except EOFError:  # libp2p's StreamEOF: the peer half-closed inside the frame
+            raise _Truncated() from None
         if not chunk:
             raise _Truncated()
         parts.append(chunk)
@@ -157,7 +160,10 @@ class RequestResponse:
             finally:
                 reg.limiter.release()
             await stream.write(answer)
-        except (*_FOREIGN, _Truncated):
+        except _Truncated:
+            self.failed += 1
+            log.warning("truncated request frame", protocol=protocol, peer_id=peer_id)
+        except _FOREIGN:
             log.debug("request stream broke", protocol=protocol, peer_id=peer_id)
         finally:
             with trio.CancelScope(shield=True), suppress(*_FOREIGN):
@@ -178,6 +184,8 @@ class RequestResponse:
                 response = await reg.handler(peer_id, request)
             except RequestRejected as exc:
                 self.failed += 1
+                # The message names the rule, never a value (it goes on the wire too).
+                log.info("request refused", protocol=protocol, peer_id=peer_id, reason=str(exc))
                 return _error_frame(STATUS_REJECTED, str(exc))
             except Exception as exc:
                 self.failed += 1
@@ -224,6 +232,9 @@ class RequestResponse:
         self, peer_id: str, protocol: str, payload: bytes, max_response: int
     ) -> bytes:
         if not self._host.is_connected(peer_id):
+            # A request is wanted now: py-libp2p's 60 s negative dial cache (set by an
+            # earlier failed dial, e.g. while the peer restarted) must not refuse it.
+            self._host.unblock(peer_id)
             await self._host.connect(peer_id)
         try:
             stream = await self._host.libp2p.new_stream(
@@ -237,9 +248,15 @@ class RequestResponse:
             try:
                 await stream.write(_U32.pack(len(payload)) + payload)
                 status = (await _read_exactly(stream, 1))[0]
-                length = await _read_length(
-                    stream, max_response if status == STATUS_OK else _MAX_ERROR_MESSAGE, "response"
-                )
+                try:
+                    length = await _read_length(
+                        stream,
+                        max_response if status == STATUS_OK else _MAX_ERROR_MESSAGE,
+                        "response",
+                    )
+                except FrameTooLarge:
+                    log.warning("oversize response refused", protocol=protocol, peer_id=peer_id)
+                    raise
                 body = await _read_exactly(stream, length)
             except (*_FOREIGN, _Truncated) as exc:
                 raise RemoteClosed(peer_id, protocol) from exc

@@ -55,6 +55,9 @@ MAX_FRAME: Final = 2 << 20
 SESSION_TTL: Final = 60.0
 MAX_SESSIONS: Final = 64
 MAX_SESSIONS_PER_PEER: Final = 4
+FORGED_PUSH_LIMIT: Final = 8
+"""Forged envelopes (``Rejected.forged``) one push may carry before its sender is banned."""
+BAN_SECONDS: Final = 600.0
 
 
 @dataclass
@@ -121,6 +124,7 @@ class SyncService:
         try:
             message = decode(request)
         except ProtocolError as exc:
+            _malformed(peer_id, SYNC_PROTOCOL, exc.code.value)
             raise RequestRejected(f"sync: {exc.message}") from None
         now = time.monotonic()
         self._expire(now)
@@ -146,6 +150,7 @@ class SyncService:
             session = found
             session.last_used = now
         else:
+            _malformed(peer_id, SYNC_PROTOCOL, "not_a_sync_message")
             raise RequestRejected("sync: expected sync.hello or sync.ranges")
         try:
             session.responder.receive(message)
@@ -163,7 +168,11 @@ class SyncService:
                 del self._sessions[key]
 
     async def _serve_fetch(self, peer_id: str, request: bytes) -> bytes:
-        network_id, ids = _decode_ids(request)
+        try:
+            network_id, ids = _decode_ids(request)
+        except RequestRejected:
+            _malformed(peer_id, FETCH_PROTOCOL, "fetch_request")
+            raise
         self._network_for(peer_id, network_id)
         replica = self.replication.replica(network_id)
         items = []
@@ -174,10 +183,30 @@ class SyncService:
         return canonical_pack({"items": items})
 
     async def _serve_push(self, peer_id: str, request: bytes) -> bytes:
-        network_id, items = _decode_items(request)
+        try:
+            network_id, items = _decode_items(request)
+        except RequestRejected:
+            _malformed(peer_id, PUSH_PROTOCOL, "push_request")
+            raise
         self._network_for(peer_id, network_id)
+        forged = self.replication.forged_by_peer
+        before = forged[peer_id]
         await self.replication.ingest(network_id, [(peer_id, i) for i in items], source="push")
+        if forged[peer_id] - before >= FORGED_PUSH_LIMIT:
+            # An honest member pushes only records its own checks accepted: this
+            # one sends envelopes that do not decode or verify. Gossip bans such a
+            # peer through its score; a push has no score, so ban it here.
+            await self._ban(peer_id, "forged alert envelopes pushed")
+            raise RequestRejected("push refused: forged envelopes")
         return b""
+
+    async def _ban(self, peer_id: str, reason: str) -> None:
+        host = self.service.host
+        if host is None:
+            return
+        host.gate.ban(peer_id, BAN_SECONDS, reason)
+        log.warning("sync.peer_banned", peer_id=peer_id, reason=reason)
+        await host.drop(peer_id)
 
     # -- initiating -----------------------------------------------------------------------------
 
@@ -207,6 +236,10 @@ class SyncService:
 
     async def _sync_peer(self, peer_id: str) -> None:
         for net in list(self.service.networks.values()):
+            # Each sync awaits the peer: a network may be left, or the peer revoked,
+            # while the one before it ran.
+            if self.service.networks.get(net.network_id) is not net:
+                continue
             if net.membership.admit(peer_id) is not None:
                 continue
             try:
@@ -216,12 +249,19 @@ class SyncService:
                 log.info("sync.failed", peer_id=peer_id, error=type(exc).__name__)
 
     async def sync_with(self, peer_id: str, network_id: str) -> SyncStats:
-        """One full exchange with ``peer_id`` on ``network_id``: reconcile, fetch, push."""
-        net = self.service.networks[network_id]
-        rr = self.service.rr
-        assert rr is not None
-        replica = self.replication.replica(network_id)
+        """One full exchange with ``peer_id`` on ``network_id``: reconcile, fetch, push.
+
+        A network this node is not (or no longer) in ends the exchange at once: a
+        leave can complete while a sync round waits on the peer. The rest stops at
+        the next step (ingest refuses records of a network that is gone).
+        """
         stats = SyncStats(peer_id=peer_id, network_id=network_id)
+        net = self.service.networks.get(network_id)
+        rr = self.service.rr
+        if net is None or rr is None:
+            log.info("sync.network_gone", peer_id=peer_id, network_id=network_id)
+            return stats
+        replica = self.replication.replica(network_id)
         initiator = SyncInitiator(
             replica.index,
             network_id=network_id,
@@ -246,6 +286,8 @@ class SyncService:
         result = initiator.result
         fetch = sorted(result.fetch)
         for start in range(0, len(fetch), FETCH_BATCH):
+            if network_id not in self.service.networks:
+                return stats
             request = canonical_pack(
                 {"network_id": network_id, "ids": fetch[start : start + FETCH_BATCH]}
             )
@@ -259,6 +301,8 @@ class SyncService:
             await self.replication.ingest(network_id, [(peer_id, i) for i in items], source="sync")
         push = [r for r in (replica.record(i) for i in sorted(result.push)) if r is not None]
         for start in range(0, len(push), FETCH_BATCH):
+            if network_id not in self.service.networks:
+                return stats
             frames = [encode(r.message) for r in push[start : start + FETCH_BATCH]]
             request = canonical_pack({"network_id": network_id, "items": frames})
             await rr.request(peer_id, PUSH_PROTOCOL, request, timeout=60.0)
@@ -283,6 +327,10 @@ class SyncService:
             "failures": self.failures,
             "open_sessions": len(self._sessions),
         }
+
+
+def _malformed(peer_id: str, protocol: str, rule: str) -> None:
+    log.warning("sync.malformed_request", peer_id=peer_id, protocol=protocol, rule=rule)
 
 
 def _decode_ids(data: bytes) -> tuple[str, list[bytes]]:

@@ -10,6 +10,7 @@ import pytest
 from doorwatch.crypto import NodeIdentity, StorageKey, join_request
 from doorwatch.node import _network_admin as admin
 from doorwatch.node import _network_store as db
+from doorwatch.node._migrations import MIGRATIONS
 from doorwatch.node._network_errors import InviteRefused, NotAuthority
 
 NOW = 1_800_000_000
@@ -18,7 +19,8 @@ NOW = 1_800_000_000
 def _conn() -> sqlite3.Connection:
     conn = sqlite3.connect(":memory:", isolation_level=None)
     conn.execute("PRAGMA foreign_keys = ON")
-    conn.executescript(db.NETWORK_MIGRATION)
+    for _number, _what, sql in MIGRATIONS:
+        conn.executescript(sql)
     return conn
 
 
@@ -80,6 +82,27 @@ def _join(a: Node, b: Node, network_id: str) -> admin.MembershipBundle:
     return bundle
 
 
+def _sync(a: Node, b: Node, network_id: str, now: int) -> admin.InstallResult:
+    """B's membership sync with the hub A (at ``now``)."""
+    bundle = admin.membership_bundle(
+        a.conn,
+        storage_key=a.key,
+        identity=a.identity,
+        network_id=network_id,
+        peer_id=b.identity.peer_id,
+        now=now,
+    )
+    return admin.install_bundle(
+        b.conn,
+        storage_key=b.key,
+        identity=b.identity,
+        bundle=admin.MembershipBundle.from_bytes(bundle.to_bytes()),
+        authority_public_key=db.list_networks(a.conn)[0].authority_public_key,
+        sender_peer_id=a.identity.peer_id,
+        now=now,
+    )
+
+
 def test_create_join_and_revoke_rotates_keys(authority: Node) -> None:
     a, b, c = authority, Node(), Node()
     network_id = _create(a)
@@ -91,22 +114,7 @@ def test_create_join_and_revoke_rotates_keys(authority: Node) -> None:
     }
     assert admin.group_epochs(b.conn, network_id, b.key) == {"all": 1, "door": 1}
     # B's sync brings C's certificate.
-    bundle = admin.membership_bundle(
-        a.conn,
-        storage_key=a.key,
-        identity=a.identity,
-        network_id=network_id,
-        peer_id=b.identity.peer_id,
-    )
-    admin.install_bundle(
-        b.conn,
-        storage_key=b.key,
-        identity=b.identity,
-        bundle=bundle,
-        authority_public_key=db.list_networks(a.conn)[0].authority_public_key,
-        sender_peer_id=a.identity.peer_id,
-        now=NOW + 2,
-    )
+    _sync(a, b, network_id, NOW + 2)
     assert len(db.certificates(b.conn, network_id)) == 3
 
     rl = admin.revoke_member(
@@ -122,22 +130,7 @@ def test_create_join_and_revoke_rotates_keys(authority: Node) -> None:
         peer_id=c.identity.peer_id,
     )
     assert revoked_bundle.sealed_group_keys == ()
-    bundle = admin.membership_bundle(
-        a.conn,
-        storage_key=a.key,
-        identity=a.identity,
-        network_id=network_id,
-        peer_id=b.identity.peer_id,
-    )
-    admin.install_bundle(
-        b.conn,
-        storage_key=b.key,
-        identity=b.identity,
-        bundle=bundle,
-        authority_public_key=db.list_networks(a.conn)[0].authority_public_key,
-        sender_peer_id=a.identity.peer_id,
-        now=NOW + 4,
-    )
+    _sync(a, b, network_id, NOW + 4)
     assert admin.group_epochs(b.conn, network_id, b.key) == {"all": 2, "door": 2}
     listed = {m.peer_id: m.revoked for m in admin.members(b.conn, network_id, "x")}
     assert listed[c.identity.peer_id] is True

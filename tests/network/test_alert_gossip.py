@@ -89,12 +89,6 @@ def network(
             "every node is connected to every other",
             lambda n=node: connected_venues(n) | {status(n)["venue"]} == wanted,
         )
-    for name, _ in venues:
-        # libp2p logs a stream negotiation cut short by a peer stopping at ERROR
-        # (docs/p2p-notes.md); these tests stop and kill nodes on purpose.
-        nodes.allow_error(name, "Failed to open stream to peer")
-        # ... and a dial racing a peer that is shutting down fails its secure upgrade.
-        nodes.allow_error(name, "negotiate the secure protocol")
     return out
 
 

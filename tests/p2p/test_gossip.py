@@ -104,8 +104,6 @@ async def test_burst_is_batched_without_loss(membership: Membership) -> None:
 async def test_member_flooding_invalid_messages_is_disconnected(
     membership: Membership, libp2p_errors: Libp2pErrors
 ) -> None:
-    # the banned flooder's own libp2p logs its refused redial at ERROR
-    libp2p_errors.allow("MultiselectClient handshake: read failed")
     # one item per message, so every invalid item is its own pubsub message
     config = GossipConfig(max_publish_rate=200.0, coalesce_seconds=0.0, max_batch=16)
     flooder, victim = Node(membership, config), Node(membership)

@@ -101,7 +101,6 @@ def test_admit_any_and_jurisdiction_prefixes() -> None:
 
 
 async def test_revocation_list_disconnects_and_refuses(libp2p_errors: Libp2pErrors) -> None:
-    libp2p_errors.allow("MultiselectClient handshake: read failed")  # the revoked side
     authority = AuthorityKey.generate()
     clock = ManualClock(T0)
     a, b = NodeIdentity.generate(), NodeIdentity.generate()
