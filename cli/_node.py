@@ -1,62 +1,70 @@
-"""`doorwatch init` and `doorwatch run`: create a node, run its daemon."""
+"""`doorwatch init` and `doorwatch run`: create a node, run its daemon.
+
+Heavy modules (the daemon, libp2p, trio) are imported inside the commands,
+so that ``doorwatch --help`` and the socket clients start quickly.
+"""
 
 from __future__ import annotations
 
 import getpass
+import os
 import time
+from collections.abc import Iterator
 from functools import partial
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
-import trio
 import typer
 
-from doorwatch.cli._logging import LogFormat, configure_logging
-from doorwatch.cli._output import fail
-from doorwatch.node import NodeError, init_node, run_daemon
-from doorwatch.node._p2p_host import parse_multiaddr
+from doorwatch.cli._client import not_running_message, read_password_file
+from doorwatch.cli._options import DEFAULT_DATA_DIR, DataDirOption
+from doorwatch.cli._output import debug, fail, reported
 
-DataDirOption = Annotated[
-    Path,
-    typer.Option("--data-dir", envvar="DOORWATCH_DATA_DIR", help="The node's data directory."),
-]
+if TYPE_CHECKING:
+    from doorwatch.cli._logging import LogFormat
 
 
 def init(
-    data_dir: DataDirOption,
     venue: Annotated[str, typer.Option(help="The venue's name, as other venues will see it.")],
     admin_user: Annotated[str, typer.Option(help="User name of the first super administrator.")],
     password_file: Annotated[
         Path | None,
         typer.Option(help="File holding that user's password (prompted for when omitted)."),
     ] = None,
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
 ) -> None:
     """Create a node: keys, configuration, database and the first super administrator.
 
     Example: doorwatch init --data-dir /var/lib/doorwatch --venue "The Crown"
     --admin-user alice --password-file ./alice.pw
     """
-    if password_file is not None:
-        try:
-            password = password_file.read_text("utf-8").rstrip("\r\n")
-        except OSError as exc:
-            fail(f"cannot read the password file {password_file}: {exc.strerror}")
-    else:
-        password = getpass.getpass(f"Password for {admin_user}: ")
-        if getpass.getpass("Again: ") != password:
-            fail("the two passwords differ")
-    try:
+    from doorwatch.node._setup import init_node
+
+    with reported():
+        if password_file is not None:
+            password = read_password_file(password_file)
+        else:
+            password = getpass.getpass(f"Password for {admin_user}: ")
+            if getpass.getpass("Again: ") != password:
+                fail("the two passwords differ")
         peer_id = init_node(
             data_dir, venue=venue, admin_user=admin_user, password=password, now=int(time.time())
         )
-    except NodeError as exc:
-        fail(str(exc))
     typer.echo(f"Created the node for {venue} in {data_dir}")
     typer.echo(f"Peer id: {peer_id}")
+    typer.echo(f"Next: doorwatch run --data-dir {data_dir}")
+
+
+def _setting(help_text: str, key: str) -> Any:
+    return typer.Option(
+        help=f"{help_text} (or DOORWATCH_{key.upper()}; overrides config.json for this run).",
+        show_default=False,
+        rich_help_panel="Configuration overrides",
+    )
 
 
 def run(
-    data_dir: DataDirOption,
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
     log_format: Annotated[
         str, typer.Option(envvar="DOORWATCH_LOG_FORMAT", help="console or json")
     ] = "console",
@@ -68,21 +76,91 @@ def run(
             "overrides the configuration).",
         ),
     ] = None,
+    venue: Annotated[str | None, _setting("The venue's name", "venue")] = None,
+    socket_group: Annotated[
+        str | None, _setting("Group allowed to use the socket", "socket_group")
+    ] = None,
+    api_tcp: Annotated[
+        str | None, _setting("Also serve the API on this loopback host:port", "api_tcp")
+    ] = None,
+    session_hours: Annotated[
+        int | None, _setting("Staff login lifetime in hours", "session_hours")
+    ] = None,
+    visit_retention_days: Annotated[
+        int | None, _setting("Days the visit log is kept", "visit_retention_days")
+    ] = None,
+    default_alert_days: Annotated[
+        int | None, _setting("Default alert lifetime in days", "default_alert_days")
+    ] = None,
+    smtp_host: Annotated[str | None, _setting("Mail server for notices", "smtp_host")] = None,
+    smtp_port: Annotated[int | None, _setting("Mail server port", "smtp_port")] = None,
+    super_admin_email: Annotated[
+        str | None, _setting("Where new-alert notices go", "super_admin_email")
+    ] = None,
 ) -> None:
     """Run the node's daemon in the foreground until SIGINT or SIGTERM.
 
+    Every config.json key can be overridden for this run by a flag or by
+    DOORWATCH_<KEY> (flag first, then environment, then file).
+
     Example: doorwatch run --data-dir /var/lib/doorwatch --listen /ip4/0.0.0.0/tcp/4001
     """
+    from doorwatch.node._config import CONFIG_NAME, env_name, load_config
+
     if log_format not in ("console", "json"):
         fail("--log-format must be console or json")
     fmt: LogFormat = "json" if log_format == "json" else "console"
-    for addr in listen or []:
-        try:
+    overrides = {
+        "venue": venue,
+        "socket_group": socket_group,
+        "api_tcp": api_tcp,
+        "session_hours": session_hours,
+        "visit_retention_days": visit_retention_days,
+        "default_alert_days": default_alert_days,
+        "smtp_host": smtp_host,
+        "smtp_port": smtp_port,
+        "super_admin_email": super_admin_email,
+    }
+    with reported():
+        for key, value in overrides.items():
+            if value is not None:
+                # The daemon reads its configuration through load_config, which
+                # applies DOORWATCH_<KEY>: a flag is that variable for this process.
+                os.environ[env_name(key)] = str(value)
+        if (data_dir / CONFIG_NAME).exists():
+            load_config(data_dir / CONFIG_NAME)  # a bad value fails here, before start-up
+        else:
+            fail(not_running_message(data_dir))
+    import structlog
+    import trio  # the daemon's imports (libp2p) take a second: only once the input is good
+
+    from doorwatch.cli._logging import configure_logging
+    from doorwatch.node._daemon import run_daemon
+    from doorwatch.node._errors import NodeError
+    from doorwatch.node._p2p_host import parse_multiaddr
+
+    with reported():
+        for addr in listen or []:
             parse_multiaddr(addr, "--listen")
-        except NodeError as exc:
-            fail(str(exc))
     configure_logging(fmt)
     try:
         trio.run(partial(run_daemon, data_dir, listen=listen or None))
-    except NodeError as exc:
-        fail(str(exc))
+    except Exception as exc:
+        if debug():
+            raise
+        errors = list(_leaves(exc))
+        if all(isinstance(e, NodeError) for e in errors):
+            fail(str(errors[0]))  # e.g. the listen port is taken: the operator's to fix
+        # A fault: the traceback goes to the daemon's log (no local variables, so no
+        # personal data), and the operator sees one line.
+        structlog.get_logger("doorwatch.node").exception("node.crashed")
+        fail("the daemon stopped on an unexpected error; the log above has the traceback")
+
+
+def _leaves(exc: BaseException) -> Iterator[BaseException]:
+    """The exceptions inside (nested) exception groups, or ``exc`` itself."""
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            yield from _leaves(inner)
+    else:
+        yield exc

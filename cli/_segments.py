@@ -83,7 +83,10 @@ def calibrate_command(
     ] = DEFAULT_THRESHOLD,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
-    """Measure hit rate, innocent-flag rate, anonymity sets and latency on synthetic people."""
+    """Measure hit rate, innocent-flag rate, anonymity sets and latency on synthetic people.
+
+    Example: doorwatch segments calibrate --alerts 1000 --seed 1
+    """
     if alerts < 1 or population <= alerts:
         raise _fail("--population must be larger than --alerts, and --alerts at least 1.")
     if not 0 < budget_bits < 64:
@@ -238,6 +241,8 @@ def evaluate_command(
 
     Malformed rows are reported on stderr with their line number and skipped;
     the exit code is then 1.
+
+    Example: doorwatch segments evaluate --subjects subjects.csv --scans scans.csv
     """
     if not 0 < budget_bits < 64:
         raise _fail("--budget-bits must be a positive number of bits below 64.")

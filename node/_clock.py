@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Final, Protocol
+
+DEMO_CLOCK_ENV: Final = "DOORWATCH_DEMO_CLOCK"
+"""Set to 1, the daemon runs on an ``OffsetClock`` that ``clock.advance`` moves (the demo)."""
 
 
 class Clock(Protocol):
@@ -20,7 +23,7 @@ class SystemClock:
 
 @dataclass
 class ManualClock:
-    """A clock that only moves when told to (tests, and the demo's fast-forward)."""
+    """A clock that only moves when told to (tests)."""
 
     current: int
 
@@ -33,9 +36,20 @@ class ManualClock:
 
 @dataclass
 class OffsetClock:
-    """The system clock plus an offset that can be moved forward at run time."""
+    """The system clock plus an offset that can be moved forward at run time.
+
+    The demo's daemons run on one (``DOORWATCH_DEMO_CLOCK=1``, see
+    ``_clock_api``), so that alerts can be seen to expire without waiting
+    for weeks. It only ever moves forward: a node's retention and its
+    replicas assume that time does not run backwards.
+    """
 
     offset: int = 0
 
     def now(self) -> int:
         return int(time.time()) + self.offset
+
+    def advance(self, seconds: int) -> None:
+        if seconds < 0:
+            raise ValueError("seconds: the clock only moves forward")
+        self.offset += seconds

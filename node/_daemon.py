@@ -6,6 +6,10 @@ login cookie (0600) for the operating-system account that owns the data
 directory, start the peer-to-peer ``NetworkService`` (docs/network.md),
 then serve the local socket. SIGINT or SIGTERM cancels the
 serving tasks; the database is closed, the socket and cookie removed.
+
+With ``DOORWATCH_DEMO_CLOCK=1`` in its environment the daemon runs on a clock
+that the ``clock.advance`` method moves forward (``_clock_api``; for
+``doorwatch demo`` only) and logs a warning saying so at start.
 """
 
 from __future__ import annotations
@@ -22,14 +26,21 @@ import trio
 
 from doorwatch.node._alert_gossip import AlertReplication
 from doorwatch.node._api_server import ApiServer, Dispatcher
-from doorwatch.node._clock import Clock, SystemClock
+from doorwatch.node._clock import Clock, OffsetClock, SystemClock
+from doorwatch.node._clock_api import (
+    DEMO_CLOCK_ENV,
+    ClockApi,
+    demo_clock_requested,
+    retention_pass,
+)
 from doorwatch.node._config import NodeConfig
-from doorwatch.node._datadir import DataDir
+from doorwatch.node._datadir import COOKIE_NAME, DataDir
 from doorwatch.node._errors import DataDirError
 from doorwatch.node._ladder_service import start_ladder
 from doorwatch.node._local_api import LocalApi
 from doorwatch.node._network import NetworkService
 from doorwatch.node._network_api import NetworkApi
+from doorwatch.node._presence import Presence
 from doorwatch.node._setup import load_identity, load_node_config, load_storage_key
 from doorwatch.node._store import AsyncStore
 from doorwatch.node._sync_service import SyncService
@@ -37,7 +48,7 @@ from doorwatch.node._venue_service import db_counts, start_venue
 
 log = structlog.get_logger("doorwatch.node")
 
-COOKIE_NAME = "doorwatch.cookie"
+
 API_TOKEN_NAME = "api.token"  # noqa: S105 - a file name, not a secret
 
 
@@ -48,6 +59,14 @@ async def run_daemon(
     listen: Sequence[str] | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
 ) -> None:
+    demo_clock: OffsetClock | None = None
+    if clock is None and demo_clock_requested():
+        clock = demo_clock = OffsetClock()
+        log.warning(
+            "node.clock_controllable",
+            why=f"{DEMO_CLOCK_ENV}=1: clock.advance can move this node's clock; "
+            "for demonstrations only, never for a venue's node",
+        )
     clock = clock or SystemClock()
     d = DataDir(data_dir)
     d.lock()
@@ -70,6 +89,7 @@ async def run_daemon(
                             clock=clock,
                             listen=list(listen) if listen else config.listen,
                         )
+                        Presence(network)
                         await nursery.start(network.run)
                         NetworkApi(network, venue=config.venue).register(dispatcher)
                         venue = await start_venue(
@@ -101,6 +121,12 @@ async def run_daemon(
                         )
                         local_api.register(dispatcher)
                         await start_ladder(nursery, venue=venue, network=network, identity=identity)
+                        if demo_clock is not None:
+                            ClockApi(
+                                demo_clock,
+                                store=store,
+                                after_advance=lambda: retention_pass(venue, replication),
+                            ).register(dispatcher)
                         await nursery.start(server.serve)
                         if config.api_tcp:
                             local_api.api_token = api_token(d)

@@ -2,7 +2,8 @@
 
 Used by Doorwatch's own tests and usable by a scanner integrator's: ``Daemon``
 starts ``doorwatch run`` as a separate process (so it can be killed with
-SIGKILL), ``RpcClient`` is a blocking JSON-RPC client of the local socket.
+SIGKILL), ``RpcClient`` is a blocking JSON-RPC client of the local socket,
+``sample_document`` a valid scanned ID document (fictional) to submit.
 """
 
 from __future__ import annotations
@@ -15,8 +16,29 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 PASSWORD = "correct horse battery"  # noqa: S105 - a test account
+
+
+# A fictional UK passport, valid until 2033, of an adult: the fields of the
+# identity model (docs/api.md, scan.submit's "document").
+_SAMPLE_DOCUMENT: dict[str, Any] = {
+    "document_type": "passport",
+    "document_number": "925665416",
+    "given_names": "Jordan Lee",
+    "surname": "Pemberton-Hale",
+    "date_of_birth": "1995-07-04",
+    "expiry_date": "2033-03-01",
+    "issuing_country": "GBR",
+}
+
+
+def sample_document(**overrides: Any) -> dict[str, Any]:
+    """A new copy of the sample document, with ``overrides`` applied (a field set to
+    None is left out)."""
+    document = {**_SAMPLE_DOCUMENT, **overrides}
+    return {k: v for k, v in document.items() if v is not None}
 
 
 def doorwatch(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
