@@ -62,6 +62,8 @@ MAX_SCAN_FILE_BYTES = 2 * 1024 * 1024
 # JSON-RPC error codes of docs/api.md that end one match's ladder, not the visit.
 # code -> (the match's state for --json, the words for the operator)
 _LADDER_STOPS = {
+    # e.g. the alert was withdrawn or deleted meanwhile, or the match expired
+    1003: ("gone", "The alert or the match is gone"),
     1004: ("no_longer_a_match", "No longer a match"),
     1005: ("originator_unreachable", "Originator unreachable"),
     1006: ("rate_limited", "Rate limited"),

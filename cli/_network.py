@@ -16,6 +16,7 @@ so scripts can capture them. Errors: one line on stderr, exit code 1.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -32,7 +33,7 @@ import typer
 
 from doorwatch.cli._client import ClientError, NodeClient
 from doorwatch.cli._logging import configure_logging
-from doorwatch.cli._options import DataDirOption, JsonOption
+from doorwatch.cli._options import DEFAULT_DATA_DIR, DataDirOption, JsonOption
 from doorwatch.cli._output import fail
 from doorwatch.crypto import CryptoError
 from doorwatch.node import NodeError
@@ -48,6 +49,7 @@ from doorwatch.node._store import open_database
 T = TypeVar("T")
 
 network_app = typer.Typer(
+    add_completion=False,
     help="Form and administer networks of venues (works with the node running or stopped).",
     no_args_is_help=True,
 )
@@ -63,6 +65,7 @@ PassphraseFileOption = Annotated[
     ),
 ]
 group_app = typer.Typer(
+    add_completion=False,
     help="Distribution groups of a network (on the node that created it).",
     no_args_is_help=True,
 )
@@ -129,8 +132,8 @@ def _seconds(text: str) -> int:
 
 @network_app.command()
 def create(
-    data_dir: DataDirOption,
     name: Annotated[str, typer.Option(help="The network's name, e.g. 'Northampton Pubwatch'.")],
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
     jurisdiction: Annotated[
         str, typer.Option(help="Where members are (ISO 3166, e.g. GB or GB-ENG).")
     ] = admin.DEFAULT_JURISDICTION,
@@ -165,8 +168,8 @@ def create(
 
 @network_app.command()
 def invite(
-    data_dir: DataDirOption,
     venue: Annotated[str, typer.Option(help="The invited venue's name, as members will see it.")],
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
     groups: Annotated[
         str, typer.Option(help="Comma-separated groups besides 'all', e.g. committee,door")
     ] = "",
@@ -236,8 +239,15 @@ def _qr(token: str, *, terminal: bool, png: Path | None) -> None:
     if terminal:
         code.terminal(out=sys.stdout, compact=True)
     if png is not None:
+        # The token admits whoever holds it in the invited venue's place: the
+        # picture is as secret as the token, so owner-only from the start.
+        buf = io.BytesIO()
+        code.save(buf, kind="png", scale=6, border=4)
         try:
-            code.save(str(png), kind="png", scale=6, border=4)
+            fd = os.open(png, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(buf.getvalue())
         except OSError as exc:
             fail(f"--qr-png: cannot write {png}: {exc.strerror or exc}")
 
@@ -245,7 +255,7 @@ def _qr(token: str, *, terminal: bool, png: Path | None) -> None:
 @network_app.command()
 def join(
     token: Annotated[str, typer.Argument(help="The invite token (dwinv1-...).")],
-    data_dir: DataDirOption,
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
 ) -> None:
     """Join a network with an invite token, while the inviting node runs.
 
@@ -285,7 +295,9 @@ def join(
 
 @network_app.command()
 def members(
-    data_dir: DataDirOption, network: NetworkOption = None, json_: JsonOption = False
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    network: NetworkOption = None,
+    json_: JsonOption = False,
 ) -> None:
     """List the network's members: venue, peer id, groups, validity, last seen, revoked.
 
@@ -328,7 +340,7 @@ def _ago(at: int) -> str:
 @network_app.command()
 def revoke(
     peer_id: Annotated[str, typer.Argument(help="The member's peer id.")],
-    data_dir: DataDirOption,
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
     network: NetworkOption = None,
 ) -> None:
     """Revoke a member (authority node): new revocation list, group keys rotated.
@@ -386,7 +398,7 @@ def _now() -> int:
 
 @network_app.command()
 def leave(
-    data_dir: DataDirOption,
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
     network: NetworkOption = None,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation.")] = False,
     json_: JsonOption = False,
@@ -468,8 +480,8 @@ def _write_new(out: Path, text: str) -> None:
 
 @network_app.command("export-authority")
 def export_authority(
-    data_dir: DataDirOption,
     out: Annotated[Path, typer.Option("--out", help="File to write (created, mode 0600).")],
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
     remove: Annotated[
         bool,
         typer.Option(
@@ -537,7 +549,7 @@ def export_authority(
 @network_app.command("import-authority")
 def import_authority(
     file: Annotated[Path, typer.Argument(help="The file written by export-authority.")],
-    data_dir: DataDirOption,
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
     passphrase_file: PassphraseFileOption = None,
 ) -> None:
     """Bring the network authority key back onto the node that created the network.
@@ -613,7 +625,7 @@ def _group_change(
 @group_app.command("add")
 def group_add(
     group: Annotated[str, typer.Argument(help="The group's name, e.g. door or committee.")],
-    data_dir: DataDirOption,
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
     member: MemberOption = None,
     network: NetworkOption = None,
     json_: JsonOption = False,
@@ -639,7 +651,7 @@ def group_add(
 @group_app.command("remove")
 def group_remove(
     group: Annotated[str, typer.Argument(help="The group's name.")],
-    data_dir: DataDirOption,
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
     network: NetworkOption = None,
     json_: JsonOption = False,
 ) -> None:
@@ -664,7 +676,9 @@ def group_remove(
 
 @group_app.command("list")
 def group_list(
-    data_dir: DataDirOption, network: NetworkOption = None, json_: JsonOption = False
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    network: NetworkOption = None,
+    json_: JsonOption = False,
 ) -> None:
     """List the network's distribution groups and the venues in each.
 

@@ -151,10 +151,15 @@ def run(
         errors = list(_leaves(exc))
         if all(isinstance(e, NodeError) for e in errors):
             fail(str(errors[0]))  # e.g. the listen port is taken: the operator's to fix
-        # A fault: the traceback goes to the daemon's log (no local variables, so no
-        # personal data), and the operator sees one line.
-        structlog.get_logger("doorwatch.node").exception("node.crashed")
-        fail("the daemon stopped on an unexpected error; the log above has the traceback")
+        # A fault: the log gets each failure's type and the frames it went through,
+        # not its message (a message may quote the value at fault: a name, a reason;
+        # `doorwatch --debug run` shows the whole traceback), and the operator one line.
+        from doorwatch.node._failures import failure_trace
+
+        log = structlog.get_logger("doorwatch.node")
+        for error in errors:
+            log.error("node.crashed", **failure_trace(error))
+        fail("the daemon stopped on an unexpected error; its log names where (node.crashed)")
 
 
 def _leaves(exc: BaseException) -> Iterator[BaseException]:

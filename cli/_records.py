@@ -68,7 +68,7 @@ def _opt(help_text: str) -> Any:
     return typer.Option(help=help_text, show_default=False, rich_help_panel="The person's ID")
 
 
-DocTypeOption = Annotated[str | None, _opt("passport, driving_licence, id_card, ...")]
+DocTypeOption = Annotated[str | None, _opt("passport, driving_licence, national_id or other")]
 DocNumberOption = Annotated[str | None, _opt("The document number as printed.")]
 GivenNamesOption = Annotated[str | None, _opt("All given names.")]
 SurnameOption = Annotated[str | None, _opt("Surname.")]
@@ -408,7 +408,9 @@ def sar_export(
     """Export everything this node holds about the person on an ID, as JSON (audited).
 
     Their visits, bans, this venue's alerts about them with annotations and
-    reviews, and who created, viewed or disclosed those alerts.
+    reviews, and who created, viewed or disclosed those alerts. Prefer
+    --document FILE to the identity flags: flags stay in the shell's history
+    and show in the process list.
 
     Example: doorwatch sar export --document id.json -o subject-access.json
     """

@@ -40,6 +40,7 @@ from doorwatch.segments import (
 )
 
 segments_app = typer.Typer(
+    add_completion=False,
     help="Calibrate and evaluate the segments matcher on synthetic or supplied identities.",
     no_args_is_help=True,
 )

@@ -222,13 +222,20 @@ def check_expiry(expires_at: int, *, created_at: int, now: int) -> None:
 
 
 def check_groups(conn: sqlite3.Connection, peer_id: str | None, groups: list[str]) -> None:
-    """Refuse distribution groups that none of this venue's own certificates names.
+    """Refuse more than one group, and groups that none of this venue's own certificates names.
 
     Recipients refuse an envelope sealed to a group its originator's certificate
     does not name (``alerts.item_refused reason=group_not_permitted``), so such
     an alert would reach no one. A venue in no network yet (or without a node
     identity) may name any group: the alert stays local until it joins.
     """
+    if len(set(groups)) > 1:
+        # An envelope is sealed under one group's key, and a replica holds one
+        # record per alert: several groups would silently narrow to one.
+        raise InvalidParams(
+            "groups: an alert is shared with one distribution group (or, with no group, "
+            "with the whole network); name one group, or make one alert per group"
+        )
     if not groups or peer_id is None:
         return
     own: set[str] = set()

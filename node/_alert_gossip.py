@@ -69,7 +69,8 @@ from doorwatch.crypto import (
 from doorwatch.node import _alerts
 from doorwatch.node import _received_store as rdb
 from doorwatch.node._categories import BY_CODE
-from doorwatch.node._errors import NotFound
+from doorwatch.node._errors import NodeError, NotFound
+from doorwatch.node._failures import failure_fields
 from doorwatch.node._network import NetworkRuntime, NetworkService
 from doorwatch.node._network_store import forget_received
 from doorwatch.node._received import ReceivedAlert
@@ -365,8 +366,13 @@ class AlertReplication:
         while True:
             await self._rekey.wait()
             self._rekey = trio.Event()
-            opened = await self.decrypt_pending()
-            queued = await self.catch_up()
+            try:
+                opened = await self.decrypt_pending()
+                queued = await self.catch_up()
+            except Exception as exc:  # a failure here must not stop the node; next keys retry
+                self.counters["rekey_failed"] += 1
+                log.error("alerts.rekey_failed", **failure_fields(exc))
+                continue
             log.info("alerts.group_keys_arrived", indexed=opened, republished=queued)
 
     async def decrypt_pending(self) -> int:
@@ -389,9 +395,14 @@ class AlertReplication:
         async for alert_id in self._changes:
             try:
                 await self.publish(alert_id)
-            except (CryptoError, ProtocolError, ValueError) as exc:
+            except (CryptoError, ProtocolError, ValueError, NodeError) as exc:
+                # NodeError: e.g. the alert was withdrawn or deleted between reading it
+                # and re-sealing it; its own change event publishes the new state.
                 self.counters["publish_failed"] += 1
                 log.warning("alerts.publish_failed", alert_id=alert_id, error=type(exc).__name__)
+            except Exception as exc:  # one alert must not stop the publisher (or the node)
+                self.counters["publish_failed"] += 1
+                log.error("alerts.publish_failed", alert_id=alert_id, **failure_fields(exc))
 
     async def publish(self, alert_id: str) -> int:
         """Build, apply, persist and gossip the current state of own alert ``alert_id``;
@@ -477,7 +488,18 @@ class AlertReplication:
             if held is None:
                 log.warning("alerts.not_in_group", alert_id=alert.id, group=group)
                 return None
-            live = False  # no longer able to seal to the group: withdraw what is out there
+            # No longer able to seal to the group (it was removed, or this venue
+            # taken out of it): withdraw what is out there, and say so, since the
+            # alert stays active here.
+            if not held.withdrawn:
+                log.warning(
+                    "alerts.withdrawn_from_network",
+                    alert_id=alert.id,
+                    group=group,
+                    network_id=net.network_id,
+                    reason="this venue can no longer seal to the alert's group",
+                )
+            live = False
         if not live and held is None:
             return None  # never went out on this network
         if held is not None and held.version >= alert.version:

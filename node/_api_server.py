@@ -32,6 +32,7 @@ from doorwatch.node._errors import (
     ParseError,
     Unauthenticated,
 )
+from doorwatch.node._failures import failure_trace
 from doorwatch.node._jsonrpc import (
     LineReader,
     OversizeLine,
@@ -264,9 +265,10 @@ class ApiServer:
             except ApiError as exc:
                 await session.send(encode_error(exc.request_id, exc))
                 return
-            except Exception:
+            except Exception as exc:
                 # Nothing a client sends may escape this task and stop the server.
-                log.exception("api.unparseable_request")
+                # Where, not what: the message could quote what the client sent.
+                log.error("api.unparseable_request", **failure_trace(exc))
                 await session.send(encode_error(None, ParseError("the request could not be read")))
                 return
             try:
@@ -275,8 +277,8 @@ class ApiServer:
                 if not request.is_notification:
                     await session.send(encode_error(request.id, exc))
                 return
-            except Exception:
-                log.exception("api.internal_error", method=request.method)
+            except Exception as exc:
+                log.error("api.internal_error", method=request.method, **failure_trace(exc))
                 if not request.is_notification:
                     await session.send(
                         encode_error(request.id, ApiError("internal error; see the node's log"))
@@ -285,7 +287,9 @@ class ApiServer:
             if not request.is_notification:
                 try:
                     await session.send(encode_result(request.id, result))
-                except (TypeError, ValueError):
-                    log.exception("api.unserialisable_result", method=request.method)
+                except (TypeError, ValueError) as exc:
+                    log.error(
+                        "api.unserialisable_result", method=request.method, **failure_trace(exc)
+                    )
         finally:
             limiter.release_on_behalf_of(token)

@@ -50,6 +50,7 @@ from doorwatch.node._alert_models import (
 )
 from doorwatch.node._api_server import Session
 from doorwatch.node._errors import ApiError, Conflict, ErrorCode
+from doorwatch.node._failures import failure_trace
 from doorwatch.node._jsonrpc import encode_notification
 from doorwatch.node._ladder import (
     DISCLOSE_PROTOCOL,
@@ -237,8 +238,8 @@ class LadderRequester:
         # A fault here must not take the daemon's nursery down with it.
         try:
             await self._check(r)
-        except Exception:
-            log.exception("ladder.check_failed", match_id=r.match.match_id)
+        except Exception as exc:
+            log.error("ladder.check_failed", match_id=r.match.match_id, **failure_trace(exc))
             self._set(r, MatchState.ORIGINATOR_UNREACHABLE, "the identity check failed here")
             r.checked.set()
 

@@ -62,9 +62,7 @@ class Notifier:
             except Exception as exc:
                 # A fault in one notice (the mail library, the audit write) must not
                 # end the notifier, nor the daemon with it: log it, go on with the next.
-                log.error(  # noqa: TRY400 - a traceback could quote personal data
-                    "notify.failed", alert_id=notice.alert_id, **failure_fields(exc)
-                )
+                log.error("notify.failed", alert_id=notice.alert_id, **failure_fields(exc))
 
     async def send_one(self, notice: NewAlertNotice) -> None:
         try:

@@ -242,5 +242,5 @@ async def run_scheduler(
             )
         except Exception as exc:
             # Retention must not stop the daemon, nor stop for good: the next pass retries.
-            log.error("purge.pass_failed", **failure_fields(exc))  # noqa: TRY400 - see failure_fields
+            log.error("purge.pass_failed", **failure_fields(exc))
         await trio.sleep(interval_s)

@@ -121,7 +121,7 @@ class Daemon:
             env=env,
         )
         log.close()
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise AssertionError(f"daemon exited early:\n{self.log_path.read_text()}")
@@ -131,7 +131,7 @@ class Daemon:
                 time.sleep(0.05)
             else:
                 return
-        raise AssertionError("daemon did not open its socket within 30 s")
+        raise AssertionError("daemon did not open its socket within 90 s")
 
     def client(self, user: str = "admin", password: str = PASSWORD) -> RpcClient:
         c = RpcClient(self.data_dir / "doorwatch.sock")

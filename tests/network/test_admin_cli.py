@@ -117,6 +117,7 @@ def test_authority_offline_groups_and_qr_with_the_node_running(
     with Image.open(png) as image:
         assert image.format == "PNG"
         assert image.size[0] > 100
+    assert png.stat().st_mode & 0o777 == 0o600  # the token's picture is as secret as the token
     cli("network", "join", token, "--data-dir", str(b.data_dir))
     b_id = peer_id(b)
 

@@ -122,7 +122,7 @@ async def test_amending_to_a_group_outside_the_certificate_is_refused(tmp_path: 
     async with node(tmp_path) as n:
         network_id = await n.create_network()
         made = await n.create()
-        err = await n.error("alert.amend", alert_id=made["alert_id"], groups=["all", "door"])
+        err = await n.error("alert.amend", alert_id=made["alert_id"], groups=["door"])
         assert err.code == ErrorCode.INVALID_PARAMS
         assert err.message.startswith("groups: this venue is not a member of group 'door';")
         [listed] = await n.call("alert.list")
@@ -133,3 +133,15 @@ async def test_amending_to_a_group_outside_the_certificate_is_refused(tmp_path: 
         assert amended["version"] == 2
         [listed] = await n.call("alert.list")
         assert listed["groups"] == ["door"]
+
+
+async def test_more_than_one_group_is_refused_rather_than_narrowed(tmp_path: Path) -> None:
+    async with node(tmp_path) as n:
+        network_id = await n.create_network()
+        await n.add_to_group(network_id, "door")
+        err = await n.error(
+            "alert.create", document=DOCUMENT, category="theft", reason="r", groups=["all", "door"]
+        )
+        assert err.code == ErrorCode.INVALID_PARAMS
+        assert err.message.startswith("groups: an alert is shared with one distribution group")
+        assert await n.call("alert.list") == []
