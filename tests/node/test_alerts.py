@@ -188,9 +188,7 @@ async def test_amend_bumps_version_and_groups_need_super_administrator(tmp_path:
         assert err.code == ErrorCode.FORBIDDEN
         done = await h.call("alert.amend", Role.SUPERVISOR, alert_id=aid, reason="took two bags")
         assert done["version"] == 2
-        done = await h.call(
-            "alert.amend", Role.SUPER_ADMINISTRATOR, alert_id=aid, groups=["north"]
-        )
+        done = await h.call("alert.amend", Role.SUPER_ADMINISTRATOR, alert_id=aid, groups=["north"])
         assert done["version"] == 3
         err = await error_of(
             h,
