@@ -194,9 +194,9 @@ class NetworkService:
         clock: Clock,
         listen: Sequence[str],
         # Changes are announced on gossip and wake the sync at once; the period is
-        # the fallback, and its cost (every member verifies every certificate)
-        # grows with the network: 2 s saturated a 50-node loopback network.
-        sync_interval: float = 10.0,
+        # the fallback (its cost, every member verifying every certificate, grows
+        # with the network: docs/network.md, Figures).
+        sync_interval: float = 2.0,
     ) -> None:
         self.store = store
         self.identity = identity

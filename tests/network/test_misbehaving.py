@@ -456,6 +456,10 @@ async def oversize_answer_to_a_requester(net: Net, b: NetworkService) -> None:
 
     assert b.host is not None
     b.host.libp2p.set_stream_handler(TProtocol(DISCLOSE_PROTOCOL), liar)
+    # B refused C until a moment ago: let the two link up again (the dialers'
+    # backoff), so that what is tested is C's answer to the lie, not a dial.
+    host = b.host
+    await until_here("B and C link up again", lambda: host.is_connected(net.c_id))
     client = await in_thread(c.client)
     scan = await in_thread(lambda: client.result("scan.submit", document=SUBJECT))
     [match] = scan["matches"]  # B's alert (its segments match the subject's date of birth)
