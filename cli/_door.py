@@ -76,6 +76,8 @@ _REASONS = {
     "not_authentic": "the scanner says the document is not authentic",
     "banned_here": "banned at this venue",
     "possible_alert_match": "may be the subject of an alert",
+    "alerts_loading": "the node is still loading network alerts after a restart: "
+    "check as you would without a scanner, or scan again in a minute",
 }
 _PROGRESS = {
     "pending": "an alert of this venue: comparing with its subject",

@@ -45,6 +45,9 @@ class Reason(StrEnum):
     NOT_AUTHENTIC = "not_authentic"
     BANNED_HERE = "banned_here"
     POSSIBLE_ALERT_MATCH = "possible_alert_match"
+    # Received alerts are still being loaded after a start: no "admit" is
+    # given on an index that may be missing the very alert that matches.
+    ALERTS_LOADING = "alerts_loading"
 
 
 REFUSING: Final = frozenset(
@@ -105,6 +108,8 @@ class ScanEngine:
     _banned: dict[bytes, int] = field(default_factory=dict)
     matches: OrderedDict[str, Match] = field(default_factory=OrderedDict)
     _recent: OrderedDict[str, _Recent] = field(default_factory=OrderedDict)
+    # True while the node is still loading received alerts into the index.
+    loading: bool = False
 
     def __post_init__(self) -> None:
         self.index = SegmentIndex(self.tables)
@@ -161,9 +166,11 @@ class ScanEngine:
         matches = [self._new_match(scan_id, set_id, score) for set_id, score in found]
         if matches:
             reasons.append(Reason.POSSIBLE_ALERT_MATCH)
+        if self.loading:
+            reasons.append(Reason.ALERTS_LOADING)
         if any(r in REFUSING for r in reasons):
             verdict = "refuse"
-        elif matches:
+        elif matches or self.loading:
             verdict = "check"
         else:
             verdict = "admit"
