@@ -56,6 +56,8 @@ CSV_COLUMNS = (
 )
 REQUIRED_COLUMNS = ("id", "given_names", "surname", "date_of_birth")
 
+ThresholdOption = Annotated[float, typer.Option(help="Score (bits) a scan needs to be flagged.")]
+
 
 def _fail(message: str, code: int = 2) -> typer.Exit:
     typer.echo(message, err=True)
@@ -79,9 +81,7 @@ def calibrate_command(
     reference_population: Annotated[
         int, typer.Option(help="Population P that anonymity sets are counted in (the UK).")
     ] = UK_POPULATION,
-    threshold: Annotated[
-        float, typer.Option(help="Score (bits) a scan needs to be flagged.")
-    ] = DEFAULT_THRESHOLD,
+    threshold: ThresholdOption = DEFAULT_THRESHOLD,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Measure hit rate, innocent-flag rate, anonymity sets and latency on synthetic people.
@@ -234,9 +234,7 @@ def evaluate_command(
         float, typer.Option(help="Privacy budget per alert in bits.")
     ] = DEFAULT_BUDGET_BITS,
     seed: Annotated[int, typer.Option(help="Seed of the segment selection.")] = 0,
-    threshold: Annotated[
-        float, typer.Option(help="Score (bits) a scan needs to be flagged.")
-    ] = DEFAULT_THRESHOLD,
+    threshold: ThresholdOption = DEFAULT_THRESHOLD,
 ) -> None:
     """Make one alert per subject, score every scan, print one JSON line per scan.
 

@@ -401,18 +401,9 @@ class AlertApi:
             **_summary(a, self.v.clock.now()),
             "reason": details["reason"],
             "notes": details["notes"],
-            "annotations": [
-                {
-                    "at": n.at,
-                    "origin": n.origin,
-                    "venue": n.venue,
-                    "author": n.author,
-                    "text": None
-                    if n.text is None
-                    else unseal(key, ALERT_NOTE, n.text, a.id).decode(),
-                }
-                for n in notes
-            ],
+            "annotations": _alerts.annotation_json(
+                notes, lambda blob: unseal(key, ALERT_NOTE, blob, a.id).decode()
+            ),
             "reviews": [
                 {
                     "at": r.at,
@@ -508,16 +499,30 @@ class AlertApi:
             columns["details"] = seal(v.key, ALERT_DETAILS, json.dumps(old).encode(), current.id)
         return columns, changed
 
-    async def annotate(self, session: Session, p: AlertAnnotateParams) -> AlertVersionResult:
+    async def _annotated(
+        self,
+        session: Session,
+        alert_id: str,
+        text: str,
+        action: str = "alert.annotated",
+        set_columns: dict[str, object] | None = None,
+    ) -> AlertRecord:
+        """Annotate the alert as this venue and the session's user (the text sealed),
+        recording ``action`` and the columns it changes."""
         v = self.v
-        a = await v.store.run(
+        return await v.store.run(
             _alerts.annotate,
-            p.alert_id,
+            alert_id,
             now=v.clock.now(),
             actor=actor(session),
             venue=v.config.venue,
-            text=seal(v.key, ALERT_NOTE, p.text.encode(), p.alert_id),
+            text=seal(v.key, ALERT_NOTE, text.encode(), alert_id),
+            action=action,
+            set_columns=set_columns,
         )
+
+    async def annotate(self, session: Session, p: AlertAnnotateParams) -> AlertVersionResult:
+        a = await self._annotated(session, p.alert_id, p.text)
         self.v.alert_changed(a.id)
         return _version(a)
 
@@ -533,15 +538,8 @@ class AlertApi:
     async def dispute(self, session: Session, p: AlertNoteParams) -> AlertVersionResult:
         v = self.v
         text = DISPUTED_TEXT + (f" {p.note}" if p.note else "")
-        a = await v.store.run(
-            _alerts.annotate,
-            p.alert_id,
-            now=v.clock.now(),
-            actor=actor(session),
-            venue=v.config.venue,
-            text=seal(v.key, ALERT_NOTE, text.encode(), p.alert_id),
-            action="alert.disputed",
-            set_columns={"status": "suspended"},
+        a = await self._annotated(
+            session, p.alert_id, text, "alert.disputed", set_columns={"status": "suspended"}
         )
         v.engine.remove_alert(p.alert_id)
         self.v.alert_changed(a.id)
@@ -591,15 +589,8 @@ class AlertApi:
         now = v.clock.now()
         columns: dict[str, object] = {"status": "withdrawn", "review_due": None}
         if p.note:
-            a = await v.store.run(
-                _alerts.annotate,
-                p.alert_id,
-                now=now,
-                actor=actor(session),
-                venue=v.config.venue,
-                text=seal(v.key, ALERT_NOTE, f"Withdrawn: {p.note}".encode(), p.alert_id),
-                action="alert.withdrawn",
-                set_columns=columns,
+            a = await self._annotated(
+                session, p.alert_id, f"Withdrawn: {p.note}", "alert.withdrawn", columns
             )
         else:
             a = await v.store.run(
@@ -666,31 +657,33 @@ class AlertApi:
         now = v.clock.now()
         if not same:
             m.state = MatchState.NOT_SUBJECT
-            await v.store.run(
-                _audit.record,
-                at=now,
-                actor=actor(session),
-                action="match.not_subject",
-                alert_id=alert.id,
-                detail={"match_id": m.match_id, "scan_id": m.scan_id},
-            )
+            await self._audit_match(session, m, "match.not_subject", now)
             raise Conflict(
                 "match_id: the identity check found that the customer is not the "
                 "alert's subject; it is no longer a match"
             )
         m.state = MatchState.PHOTO_SHOWN
-        await v.store.run(
-            _audit.record,
-            at=now,
-            actor=actor(session),
-            action="disclosure.photo",
-            alert_id=alert.id,
-            detail={"match_id": m.match_id, "scan_id": m.scan_id, "to": "this venue"},
-        )
+        await self._audit_match(session, m, "disclosure.photo", now, disclosed=True)
         return MatchPhotoResult(
             match_id=m.match_id,
             state=m.state.value,
             photo=None if photo is None else base64.b64encode(photo).decode("ascii"),
+        )
+
+    async def _audit_match(
+        self, session: Session, m: Match, action: str, now: int, *, disclosed: bool = False
+    ) -> None:
+        """Audit one step of the local ladder; a disclosure names its recipient."""
+        detail: dict[str, object] = {"match_id": m.match_id, "scan_id": m.scan_id}
+        if disclosed:
+            detail["to"] = "this venue"
+        await self.v.store.run(
+            _audit.record,
+            at=now,
+            actor=actor(session),
+            action=action,
+            alert_id=m.set_id,
+            detail=detail,
         )
 
     async def _scanned(self, scan_id: str) -> Identity:
@@ -724,26 +717,12 @@ class AlertApi:
         now = v.clock.now()
         if not same_person:
             m.state = MatchState.DISMISSED
-            await v.store.run(
-                _audit.record,
-                at=now,
-                actor=actor(session),
-                action="match.dismissed",
-                alert_id=m.set_id,
-                detail={"match_id": m.match_id, "scan_id": m.scan_id},
-            )
+            await self._audit_match(session, m, "match.dismissed", now)
             return MatchConfirmResult(MatchDismissed(dismissed=True))
         full = await self.detail(m.set_id)
         if full["status"] != "active":
             raise Conflict("match_id: the alert is no longer active; it is no longer a match")
-        await v.store.run(
-            _audit.record,
-            at=now,
-            actor=actor(session),
-            action="disclosure.details",
-            alert_id=m.set_id,
-            detail={"match_id": m.match_id, "scan_id": m.scan_id, "to": "this venue"},
-        )
+        await self._audit_match(session, m, "disclosure.details", now, disclosed=True)
         m.state = MatchState.CONFIRMED
         annotations: list[dict[str, object]] = full["annotations"]  # type: ignore[assignment]
         return MatchConfirmResult(

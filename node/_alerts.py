@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Final
 
@@ -90,6 +90,26 @@ class Annotation:
     peer_id: str | None
     author: str
     text: bytes | None
+
+
+def annotation_json(
+    notes: Iterable[Annotation], text: Callable[[bytes], str]
+) -> list[dict[str, object]]:
+    """The annotations as the API and the details reply show them.
+
+    ``text`` decrypts one stored note (the caller holds the key); a purged
+    note (no text) stays listed with ``text`` None.
+    """
+    return [
+        {
+            "at": n.at,
+            "origin": n.origin,
+            "venue": n.venue,
+            "author": n.author,
+            "text": None if n.text is None else text(n.text),
+        }
+        for n in notes
+    ]
 
 
 @dataclass(frozen=True)

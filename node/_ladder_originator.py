@@ -291,18 +291,9 @@ class LadderOriginator:
                 "created_at": a.created_at,
                 "expires_at": a.expires_at,
                 "notes": details["notes"],
-                "annotations": [
-                    {
-                        "at": n.at,
-                        "origin": n.origin,
-                        "venue": n.venue,
-                        "author": n.author,
-                        "text": None
-                        if n.text is None
-                        else unseal(key, ALERT_NOTE, n.text, a.id).decode(),
-                    }
-                    for n in notes
-                ],
+                "annotations": _alerts.annotation_json(
+                    notes, lambda blob: unseal(key, ALERT_NOTE, blob, a.id).decode()
+                ),
             },
             sort_keys=True,
         ).encode()

@@ -10,26 +10,12 @@ import socket
 import time
 from typing import Any
 
-from doorwatch.node.testing import PASSWORD, Daemon
+from doorwatch.node.testing import PASSWORD, Daemon, sample_document
 
 from .conftest import Nodes
 from .test_network_daemons import WAIT, cli, connected_venues, invite, status, wait_for
 
 PHOTO = b"\xff\xd8\xff\xe0" + os.urandom(200 * 1024)
-
-
-def doc(**changes: Any) -> dict[str, Any]:
-    base = {
-        "document_type": "passport",
-        "document_number": "925665416",
-        "given_names": "Jordan Lee",
-        "surname": "Pemberton-Hale",
-        "date_of_birth": "1995-07-04",
-        "expiry_date": "2033-03-01",
-        "issuing_country": "GBR",
-    }
-    base.update(changes)
-    return base
 
 
 class Scanner:
@@ -107,7 +93,7 @@ def test_ladder_across_daemons(nodes: Nodes) -> None:
     try:
         made = at_a.result(
             "alert.create",
-            document=doc(),
+            document=sample_document(),
             category="weapon",
             reason="carried a knife",
             photo=base64.b64encode(PHOTO).decode(),
@@ -121,7 +107,7 @@ def test_ladder_across_daemons(nodes: Nodes) -> None:
         # An innocent customer: no match, and nothing is asked of The Crown.
         innocent = at_b.result(
             "scan.submit",
-            document=doc(
+            document=sample_document(
                 surname="Okonkwo",
                 given_names="Ada",
                 date_of_birth="1988-01-09",
@@ -131,7 +117,7 @@ def test_ladder_across_daemons(nodes: Nodes) -> None:
         assert innocent["verdict"] == "admit"
         assert disclosures(at_a, alert_id) == []
 
-        scan = at_b.result("scan.submit", document=doc())
+        scan = at_b.result("scan.submit", document=sample_document())
         [match] = scan["matches"]
         assert match["state"] == "checking"
         assert at_b.update(match["match_id"])["state"] == "identity_confirmed"
@@ -161,7 +147,7 @@ def test_ladder_across_daemons(nodes: Nodes) -> None:
     wait_for("B notices A is gone", lambda: connected_venues(b) == set())
     at_b = Scanner(b)
     try:
-        scan = at_b.result("scan.submit", document=doc())
+        scan = at_b.result("scan.submit", document=sample_document())
         [match] = scan["matches"]
         assert at_b.update(match["match_id"])["state"] == "originator_unreachable"
         reply = at_b.call("match.photo", match_id=match["match_id"], timeout_s=3)

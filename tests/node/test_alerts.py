@@ -595,6 +595,32 @@ async def test_two_confirmations_at_once_release_the_details_once(tmp_path: Path
     assert "match.dismissed" not in actions
 
 
+async def test_the_local_ladder_shows_annotations_and_audits_each_step(tmp_path: Path) -> None:
+    async with venue_harness(tmp_path) as h:
+        made = await h.call("alert.create", document=doc(), category="theft", reason="r")
+        aid = made["alert_id"]
+        await h.call("alert.annotate", Role.SUPERVISOR, alert_id=aid, text="seen again")
+        first = await h.call("scan.submit", document=doc())
+        yes = first["matches"][0]["match_id"]
+        await h.call("match.photo", match_id=yes)
+        confirmed = await h.call("match.confirm", match_id=yes, same_person=True)
+        second = await h.call("scan.submit", document=doc())
+        no = second["matches"][0]["match_id"]
+        await h.call("match.photo", match_id=no)
+        await h.call("match.confirm", match_id=no, same_person=False)
+        audit = await h.call("audit.query", Role.ADMINISTRATOR, alert_id=aid)
+    [note] = confirmed["details"]["annotations"]
+    assert (note["text"], note["origin"], note["author"]) == ("seen again", "local", "supervisor")
+    steps = [(e["action"], e["detail"]) for e in audit if e["action"].split(".")[0] != "alert"]
+    to_us = {"to": "this venue"}
+    assert steps == [
+        ("disclosure.photo", {"match_id": yes, "scan_id": first["scan_id"], **to_us}),
+        ("disclosure.details", {"match_id": yes, "scan_id": first["scan_id"], **to_us}),
+        ("disclosure.photo", {"match_id": no, "scan_id": second["scan_id"], **to_us}),
+        ("match.dismissed", {"match_id": no, "scan_id": second["scan_id"]}),
+    ]
+
+
 async def test_a_failing_email_is_logged_and_the_next_one_still_goes(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
