@@ -11,12 +11,14 @@ header, ``encode_payload`` of segments chosen by ``select_segments``,
 delivery (``record_from_message`` -> the row of ``_received_store.save``).
 To save time the segment selections come from a pool of ``--distinct``
 synthetic people, reused in turn; every alert still has its own id, salt,
-nonce, ciphertext and signature.
+nonce, ciphertext and signature (``doorwatch.node._received_testing``).
 
 Then, with O never online again:
 
-1. B starts (it reads and decrypts every envelope into its scan index):
-   start-up time, RSS.
+1. B starts, then restarts (it opens its socket, then reads, opens and
+   indexes every envelope behind it): seconds to the socket, seconds until
+   ``node.status`` says loading is over, RSS, and the scans one scanner gets
+   answered meanwhile (latency, verdicts: ``check`` while loading).
 2. C starts empty and receives all N from B over the network (anti-entropy:
    reconciliation, then ``/doorwatch/fetch/1`` batches through the ingest
    path): time until C counts N received alerts, RSS.
@@ -26,103 +28,82 @@ A stays online (it holds every member's address; ports are chosen at
 start-up) and, being a member, receives all N alerts by sync as well.
 
     python -m bench received_memory --alerts 100000    # the issue's figure (15-40 min here)
+    python -m bench received_memory --alerts 100000 --no-sync    # steps 1 only
     python -m bench received_memory                    # 10,000 alerts, a few minutes
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import random
 import tempfile
 import time
+from collections import Counter
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-from bench._daemons import Node, load_average, network, wait_for
-from doorwatch.crypto import (
-    KIND_SEGMENTS,
-    EnvelopeHeader,
-    GroupKey,
-    NodeIdentity,
-    new_alert_id,
-    seal_envelope,
-)
-from doorwatch.node import _received_store as rdb
-from doorwatch.node._alert_gossip import _row, encode_payload
-from doorwatch.node._categories import BY_CODE
-from doorwatch.node._datadir import DataDir
-from doorwatch.node._network_store import group_keys
-from doorwatch.node._setup import load_identity, load_storage_key
-from doorwatch.node._store import open_database
-from doorwatch.protocol import AlertPublish, record_from_message
-from doorwatch.segments import (
-    identity_keys,
-    load_default_tables,
-    select_segments,
-    synthetic_population,
-)
-
-DAY = 86_400
-BATCH = 5_000
+from bench._daemons import Node, document, load_average, network, pct, wait_for
+from doorwatch.node._received_testing import originator_keys, segment_pool, write_received
 
 
-def originator_keys(data_dir: Path, network_id: str) -> tuple[NodeIdentity, GroupKey]:
-    """The node key of a stopped node and its newest key of group ``all``."""
-    d = DataDir(data_dir)
-    conn = open_database(d.database)
-    try:
-        keys = group_keys(conn, network_id, load_storage_key(d))
-    finally:
-        conn.close()
-    newest = max((k for k in keys if k.group == "all"), key=lambda k: k.epoch)
-    return load_identity(d), newest
+@dataclass
+class Startup:
+    """One start of a daemon on a store of received alerts."""
+
+    socket_s: float  # launch to the socket answering
+    loaded_s: float = float("nan")  # launch to node.status saying loading is over
+    loading_ms: list[float] = field(default_factory=list)  # scan.submit while loading
+    loaded_ms: list[float] = field(default_factory=list)  # the same number, after
+    verdicts: Counter[str] = field(default_factory=Counter)  # while loading
+    loader: dict[str, Any] = field(default_factory=dict)  # its alerts.loaded log line
+
+    def describe_scans(self) -> str:
+        if not self.loading_ms:
+            return "no scan answered while loading"
+        times = {k: v for k, v in self.loader.items() if k.endswith("_s")}
+        return (
+            f"loader (wall and event-loop thread CPU seconds): {times}\n"
+            f"  scans answered while loading (one scanner, back to back): "
+            f"{_latencies(self.loading_ms)}; verdicts {dict(self.verdicts)}\n"
+            f"  the same number after loading: {_latencies(self.loaded_ms)}"
+        )
 
 
-def segment_pool(rng: random.Random, distinct: int) -> list[list[list[str]]]:
-    tables = load_default_tables()
-    people = synthetic_population(rng, distinct, today=dt.date.today())
-    return [
-        select_segments(identity_keys(p), rng, tables=tables).to_wire()  # type: ignore[misc]
-        for p in people
-    ]
+def _latencies(ms: list[float]) -> str:
+    return (
+        f"{len(ms):,} scans, p50 {pct(ms, 0.5):.1f} ms, p99 {pct(ms, 0.99):.1f} ms, "
+        f"max {max(ms):.1f} ms"
+    )
 
 
-def write_received(
-    target: Path, signer: NodeIdentity, key: GroupKey, pool: list[list[list[str]]], n: int
-) -> int:
-    """Write ``n`` signed, sealed alerts of ``signer`` into ``target``'s replica; return the
-    bytes of their frames."""
-    now = int(time.time())
-    theft = BY_CODE["theft"]
-    conn = open_database(target)
-    total = 0
-    try:
-        for start in range(0, n, BATCH):
-            rows = []
-            for i in range(start, min(n, start + BATCH)):
-                alert_id, salt = new_alert_id(signer.peer_id)
-                header = EnvelopeHeader(
-                    network_id=key.network_id,
-                    group=key.group,
-                    epoch=key.epoch,
-                    alert_id=alert_id,
-                    alert_salt=salt,
-                    version=1,
-                    originator=signer.peer_id,
-                    created_at=now - i % (90 * DAY),
-                    expires_at=now + 180 * DAY,
-                    kind=KIND_SEGMENTS,
-                )
-                plaintext = encode_payload(pool[i % len(pool)], theft.code, theft.harm)
-                message = AlertPublish(envelope=seal_envelope(header, plaintext, key, signer))
-                row = _row(record_from_message(message, now))  # what ingest writes
-                total += len(row.message)
-                rows.append(row)
-            with conn:
-                rdb.save(conn, upserts=rows, deletes=[], floors={key.network_id: now})
-    finally:
-        conn.close()
-    return total
+def _scan(node: Node, i: int) -> tuple[float, dict[str, Any]]:
+    t = time.perf_counter()
+    scan = node.call("scan.submit", document=document(10_000_000 + i))
+    return (time.perf_counter() - t) * 1000, scan
+
+
+def start_and_scan(node: Node, n: int) -> Startup:
+    """Start ``node``, scan (distinct innocent documents) until it has loaded ``n``, then
+    scan as many times again."""
+    t0 = time.perf_counter()
+    lines = len(node.daemon.log_lines())
+    run = Startup(socket_s=node.start())
+    node.status()  # logs in (Argon2id) before anything is timed
+    while node.status().get("loading") is not None:
+        for _ in range(5):
+            ms, scan = _scan(node, len(run.loading_ms))
+            if "alerts_loading" not in scan["reasons"]:
+                break  # loaded meanwhile
+            run.loading_ms.append(ms)
+            run.verdicts[scan["verdict"]] += 1
+    run.loaded_s = time.perf_counter() - t0
+    wait_for(lambda: node.received() == n, timeout=60)
+    run.loaded_ms = [_scan(node, i)[0] for i in range(max(len(run.loading_ms), 1))]
+    for event in node.log_events(lines):
+        if event.get("event") == "alerts.loaded":
+            run.loader = event
+    return run
 
 
 def settled_rss(node: Node, seconds: float = 3.0) -> float:
@@ -136,6 +117,9 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--alerts", type=int, default=10_000)
     parser.add_argument("--distinct", type=int, default=2_000, help="segment selections made")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--no-sync", action="store_true", help="skip C receiving all of them by sync (slow)"
+    )
     args = parser.parse_args(argv)
     n = args.alerts
     print(f"load average before: {load_average()}", flush=True)
@@ -158,43 +142,36 @@ def main(argv: list[str]) -> None:
             f"B's database {db_mib:.0f} MiB)",
             flush=True,
         )
-        b_start = b.start()
-        wait_for(lambda: b.received() == n, timeout=900)
-        b_ready = time.perf_counter() - t2
-        b_rss = settled_rss(b)
-        print(f"B: socket after {b_start:.1f} s, {n:,} received in index; RSS {b_rss:.0f} MiB")
-        t3 = time.perf_counter()
-        c.start()
-        wait_for(lambda: c.received() == n, timeout=1800, step=0.5)
-        c_sync = time.perf_counter() - t3
-        c_rss = settled_rss(c)
-        b_after = b.rss_mib()
-        a_after = a.rss_mib()
-        a_received = a.received()
-        print(f"C: received all {n:,} from B in {c_sync:.1f} s; RSS {c_rss:.0f} MiB", flush=True)
-        c.stop()
-        t4 = time.perf_counter()
-        c_start = c.start()
-        wait_for(lambda: c.received() == n, timeout=900)
-        c_ready = time.perf_counter() - t4
-        c_rss2 = settled_rss(c)
+        rows: list[tuple[str, Startup, float]] = []
+        for name in ("B, started on the store holding them", "B, restarted"):
+            if rows:
+                b.stop()
+            run = start_and_scan(b, n)
+            rows.append((name, run, settled_rss(b)))
+            print(f"{name}: socket after {run.socket_s:.1f} s, loaded after {run.loaded_s:.1f} s")
+            print(f"  {run.describe_scans()}", flush=True)
+        if not args.no_sync:
+            t3 = time.perf_counter()
+            c.start()
+            wait_for(lambda: c.received() == n, timeout=1800, step=0.5)
+            synced = Startup(socket_s=float("nan"), loaded_s=time.perf_counter() - t3)
+            rows.append(("C, after receiving by sync", synced, settled_rss(c)))
+            print(f"C: received all {n:,} from B in {synced.loaded_s:.1f} s", flush=True)
+            print(f"A (online throughout, got {a.received():,} of them too): {a.rss_mib():.0f} MiB")
+            c.stop()
+            run = start_and_scan(c, n)
+            rows.append(("C, restarted", run, settled_rss(c)))
+            print(f"C restarted: {run.describe_scans()}")
         load = load_average()
     base = sum(empty) / len(empty)
     print(f"load average after: {load}")
     print(f"an idle member with nothing received: {base:.0f} MiB RSS")
-    rows = [
-        ("B, loaded from its store", b_start, b_ready - b_start, b_rss),
-        ("C, after receiving by sync", float("nan"), c_sync, c_rss),
-        ("C, restarted", c_start, c_ready - c_start, c_rss2),
-    ]
     print(
-        f"{'daemon with ' + format(n, ',') + ' received':<34} {'socket s':>9} "
-        f"{'+index s':>9} {'RSS MiB':>8} {'KiB/alert':>10}"
+        f"{'daemon with ' + format(n, ',') + ' received':<38} {'socket s':>9} "
+        f"{'loaded s':>9} {'RSS MiB':>8} {'KiB/alert':>10}"
     )
-    for name, socket_s, index_s, rss in rows:
+    for name, run, rss in rows:
         print(
-            f"{name:<34} {socket_s:>9.1f} {index_s:>9.1f} {rss:>8.0f} "
+            f"{name:<38} {run.socket_s:>9.1f} {run.loaded_s:>9.1f} {rss:>8.0f} "
             f"{(rss - base) * 1024 / n:>10.2f}"
         )
-    print(f"B after serving the sync: {b_after:.0f} MiB")
-    print(f"A (online throughout, got {a_received:,} of them too): {a_after:.0f} MiB")

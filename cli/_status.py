@@ -151,3 +151,5 @@ def print_status(s: dict[str, Any], now: int) -> None:
         f"Alerts     {counts.get('alerts_originated_active', 0)} active from this venue, "
         f"{counts.get('alerts_received_active', 0)} received"
     )
+    if loading := s.get("loading"):
+        typer.echo(f"Loading    network alerts: {loading['done']} of {loading['total']}")

@@ -34,6 +34,16 @@ reason, and the node carries on.
 Gossip loses items (full queues, an offline node); anti-entropy sync
 (``_sync_service``) repairs that with the same ingest path.
 
+Start-up (the daemon opens its socket first): ``start_loading`` sets the
+scan engine's ``loading`` flag, so scans get ``check``/``alerts_loading``
+instead of an "admit" from a half-built index. ``load_replicas`` rebuilds
+the replicas from the store (holding the ingest lock; sync, the applier and
+the publisher start after it), then ``load_alerts`` opens and indexes the
+active received records while everything else runs. Both work in slices of
+``LOAD_SLICE_S`` so that scans are answered in between, and the loader looks
+each record up again just before indexing it, so what gossip, sync, a purge
+or a withdrawal changed meanwhile wins.
+
 Group keys arriving (``NetworkService.key_hooks``: a rotation, a late
 delivery): stored envelopes the new keys open are decrypted and indexed
 (``decrypt_pending``), and ``catch_up`` re-seals own alerts held under a
@@ -44,12 +54,17 @@ an epoch this node has no key for yet leaves the indexed version in place.
 
 from __future__ import annotations
 
+import gc
+import os
 import sqlite3
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Final
+from pathlib import Path
+from typing import Final, Literal
 
+import msgpack  # type: ignore[import-untyped]
 import structlog
 import trio
 
@@ -103,6 +118,10 @@ MAX_ITEM: Final = 64 * 1024
 INBOX: Final = 4096
 """Gossip items waiting to be applied; beyond it they are dropped (sync repairs)."""
 BATCH: Final = 256
+LOAD_SLICE_S: Final = 0.002
+"""Longest the start-up loader works before letting other tasks (scans) run."""
+HOLD_LOAD_ENV: Final = "DOORWATCH_TEST_HOLD_ALERT_LOAD"
+"""Tests only: while the file this names exists, the loader waits before opening alerts."""
 
 
 class Rejected(Exception):
@@ -216,6 +235,73 @@ def _reseal(conn: sqlite3.Connection, alert_id: str, now: int) -> _alerts.AlertR
     )
 
 
+@dataclass
+class LoadProgress:
+    """Where the start-up load is: ``records`` (replicas from the store; sync and gossip
+    wait), then ``alerts`` (opening and indexing; scans say ``alerts_loading``)."""
+
+    phase: Literal["records", "alerts"]
+    done: int = 0
+    total: int = 0
+
+
+class _Slices:
+    """Awaited once per item: yields to the other tasks every ``LOAD_SLICE_S`` of work."""
+
+    def __init__(self) -> None:
+        self._until = time.perf_counter() + LOAD_SLICE_S
+
+    async def __call__(self) -> None:
+        if time.perf_counter() >= self._until:
+            await trio.sleep(0)
+            self._until = time.perf_counter() + LOAD_SLICE_S
+
+
+class _StoredReplica(Replica):
+    """A replica rebuilt from the store a record at a time (``Replica.from_records`` does
+    it in one go, which holds the event loop for seconds at 100,000 records)."""
+
+    def restore(self, record: AlertRecord) -> None:
+        self._put(record)
+
+
+_STORED_TYPES: Final[dict[str, type[AlertMessage]]] = {
+    "alert.publish": AlertPublish,
+    "alert.update": AlertUpdate,
+    "alert.withdraw": Withdrawal,
+}
+
+
+def _stored_record(row: rdb.EnvelopeRow) -> AlertRecord | None:
+    """The record of a stored row. This node wrote the frame itself (``encode`` of a
+    message it had decoded and verified), so ``decode``'s guards against hostile input
+    (the header scan, the canonical re-encoding: 60% of its cost) are skipped here;
+    the models' strict validation is kept."""
+    try:
+        value = msgpack.unpackb(row.message, raw=False, use_list=False)
+        message = _STORED_TYPES[value["type"]].model_validate(value, strict=True)
+    except (ValueError, TypeError, KeyError, msgpack.UnpackException):
+        log.warning("alerts.stored_envelope_unreadable", alert_id=row.alert_id.hex())
+        return None
+    return record_from_message(message, row.stored_at)
+
+
+def _settle_heap() -> None:
+    # What the load built lives as long as the node: out of the collector's
+    # generations, so that no later full pass walks it again; then collect as usual.
+    gc.freeze()
+    gc.enable()
+
+
+async def _wait_while_held() -> None:
+    hold = os.environ.get(HOLD_LOAD_ENV)
+    if not hold:
+        return
+    log.warning("alerts.load_held", why=f"{HOLD_LOAD_ENV} is set (tests only)")
+    while Path(hold).exists():
+        await trio.sleep(0.05)
+
+
 class AlertReplication:
     """Replicas of every network, publishing own alerts and applying received ones."""
 
@@ -236,6 +322,9 @@ class AlertReplication:
         service.leave_hooks.append(self.forget_network)
         service.key_hooks.append(self._keys_arrived)
         self._rekey = trio.Event()
+        self.loading: LoadProgress | None = None  # set from start-up until load_alerts ends
+        self._keys_while_loading = False
+        self._load_times: dict[str, float] = {}  # seconds (wall, CPU) of each phase
 
     # -- replicas -------------------------------------------------------------------------------
 
@@ -253,59 +342,157 @@ class AlertReplication:
 
         return current_epoch
 
-    async def load(self) -> None:
-        """Rebuild the replicas, the index of received alerts and ``Venue.received``."""
-        rows, floors = await self.venue.store.run(rdb.load)
-        by_network: dict[str, list[AlertRecord]] = {}
-        for row in rows:
-            try:
-                message = decode(row.message)
-            except ProtocolError:
-                log.warning("alerts.stored_envelope_unreadable", alert_id=row.alert_id.hex())
-                continue
-            if not isinstance(message, AlertPublish | AlertUpdate | Withdrawal):
-                continue
-            by_network.setdefault(row.network_id, []).append(
-                record_from_message(message, row.stored_at)
-            )
-        for network_id in set(by_network) | set(floors):
-            self.replicas[network_id] = Replica.from_records(
-                network_id,
-                by_network.get(network_id, []),
-                floors.get(network_id, 0),
-                self._epoch_lookup(network_id),
-            )
-        now = self.venue.clock.now()
-        replicas = list(self.replicas.items())
-        decrypted = await trio.to_thread.run_sync(self._decrypt_all, replicas, now, False)
-        for record, payload in decrypted:
-            self._index(record, payload)
-        log.info("alerts.loaded", records=len(rows), indexed=len(decrypted))
+    # -- loading at start-up ----------------------------------------------------------------------
 
-    def _decrypt_all(
-        self, replicas: list[tuple[str, Replica]], now: int, missing_only: bool
-    ) -> list[tuple[AlertRecord, Payload]]:
-        """The payloads of the active received records this node can open; with
-        ``missing_only``, of those whose current version is not indexed yet."""
-        out = []
-        for network_id, replica in replicas:
+    def start_loading(self) -> None:
+        """Called before the socket opens: until ``load_alerts`` ends, every scan says
+        ``alerts_loading`` (never an "admit" from a half-built index)."""
+        if self.loading is None:
+            self.loading = LoadProgress(phase="records")
+            # The cyclic garbage collector's full passes over the growing heap cost
+            # about as much as the load itself: off until load_alerts ends.
+            gc.disable()
+            self.venue.engine.loading = True
+
+    async def load(self) -> None:
+        """Both loading phases, one after the other (tests; the daemon serves in between)."""
+        await self.load_replicas()
+        await self.load_alerts()
+
+    async def load_replicas(self) -> None:
+        """Rebuild every network's replica from the store, a slice at a time.
+
+        The ingest lock is held throughout, so nothing applies to a half-built
+        replica; the daemon starts sync, the applier and the publisher only after
+        this returns (gossip waits in the inbox, own changes in their queue).
+        """
+        self.start_loading()
+        progress = self.loading
+        assert progress is not None
+        started = time.monotonic(), time.thread_time()
+        async with self._lock:
+            rows, floors = await self.venue.store.run(rdb.load)
+            progress.total = len(rows)
+            replicas = {
+                nid: _StoredReplica(nid, floors.get(nid, 0), self._epoch_lookup(nid))
+                for nid in {row.network_id for row in rows} | set(floors)
+            }
+            pause = _Slices()
+            for done, row in enumerate(rows):
+                await pause()
+                progress.done = done
+                record = _stored_record(row)
+                if record is not None:
+                    replicas[row.network_id].restore(record)
+            del rows
+            self.replicas.update(replicas)
+        progress.done = progress.total
+        self._lap("records", started)
+        gc.freeze()  # see _settle_heap; the collector stays off until load_alerts ends
+
+    async def load_alerts(self) -> None:
+        """Open and index every active received record not indexed yet, a slice at a time,
+        while the node serves; then scans may admit again and ``alerts.loaded`` is logged.
+
+        Gossip, sync, withdrawals and purges go on meanwhile: each record is looked up
+        again, opened and indexed without yielding in between (``_open_missing``), so
+        the loader indexes only what the replica holds at that moment, and never a
+        version older than, or an alert withdrawn after, what ingest already applied.
+        """
+        self.start_loading()
+        progress = self.loading
+        assert progress is not None
+        try:
+            await self._load_alerts(progress)
+        finally:
+            self.venue.engine.loading = False
+            self.loading = None
+            _settle_heap()
+
+    async def _load_alerts(self, progress: LoadProgress) -> None:
+        progress.phase = "alerts"
+        todo = self._unopened()
+        progress.done, progress.total = 0, len(todo)
+        await _wait_while_held()
+        started = time.monotonic(), time.thread_time()
+        indexed = len(await self._open_missing(todo, progress))
+        while self._keys_while_loading:  # keys arrived meanwhile: open what they open
+            self._keys_while_loading = False
+            todo = self._unopened()
+            progress.done, progress.total = 0, len(todo)
+            indexed += len(await self._open_missing(todo, progress))
+        self._lap("alerts", started)
+        log.info(
+            "alerts.loaded",
+            records=sum(len(r) for r in self.replicas.values()),
+            indexed=indexed,
+            received_active=len(self.venue.received),
+            **self._load_times,
+        )
+
+    def _lap(self, phase: str, started: tuple[float, float]) -> None:
+        # The loader runs on the event loop's thread: its CPU time is the loader's plus
+        # what that thread served meanwhile (scans), unlike wall time not inflated by
+        # other processes.
+        self._load_times[f"{phase}_s"] = round(time.monotonic() - started[0], 2)
+        self._load_times[f"{phase}_cpu_s"] = round(time.thread_time() - started[1], 2)
+
+    def loading_status(self) -> dict[str, object] | None:
+        """``{phase, done, total}`` while loading at start-up (``node.status``), else None."""
+        p = self.loading
+        return None if p is None else {"phase": p.phase, "done": p.done, "total": p.total}
+
+    def _unopened(self) -> list[tuple[str, bytes]]:
+        """(network, alert id) of every active received record (``_open_missing`` skips
+        those already indexed at their current version when it gets to them)."""
+        now = self.venue.clock.now()
+        me = self.identity.peer_id
+        return [
+            (network_id, record.alert_id)
+            for network_id, replica in list(self.replicas.items())
+            for record in replica.active(now)
+            if record.originator != me
+        ]
+
+    async def _open_missing(
+        self, todo: list[tuple[str, bytes]], progress: LoadProgress | None = None
+    ) -> list[str]:
+        """Open and index the records of ``todo`` whose current version is not indexed
+        yet; return their ids. Runs in slices of ``LOAD_SLICE_S``."""
+        opened: list[str] = []
+        pause = _Slices()
+        for done, (network_id, alert_id) in enumerate(todo):
+            await pause()
+            if progress is not None:
+                progress.done = done
+            # From here to _index nothing yields: ingest, purge and forget_network
+            # change the replica and the index only between two such steps.
+            replica = self.replicas.get(network_id)
             net = self.service.networks.get(network_id)
-            if net is None:
+            if replica is None or net is None:
+                continue  # left meanwhile
+            record = replica.record(alert_id)
+            if record is None or not record.visible(replica.clock_floor):
+                continue  # purged, withdrawn, suspended or expired meanwhile
+            held = self.venue.received.get(alert_id.hex())
+            if held is not None and held.version >= record.version:
+                continue  # ingest indexed it (or a newer version) already
+            # _open checks the originator's signature again although ingest checked it
+            # before storing: whoever can rewrite this node's database (and so read its
+            # keys) still cannot sign as another member, and without the check could
+            # have this node index segments in that member's name. About half of the
+            # cost of this loop; kept.
+            try:
+                payload = self._open(net, record.message)
+            except Rejected as exc:
+                self.counters[f"unopened_{exc.reason}"] += 1
                 continue
-            for record in replica.active(now):
-                if record.originator == self.identity.peer_id:
-                    continue
-                if missing_only:
-                    held = self.venue.received.get(record.alert_id.hex())
-                    if held is not None and held.version == record.version:
-                        continue
-                try:
-                    payload = self._open(net, record.message)
-                except Rejected:
-                    continue
-                if payload is not None:
-                    out.append((record, payload))
-        return out
+            if payload is not None:
+                self._index(record, payload)
+                opened.append(alert_id.hex())
+        if progress is not None:
+            progress.done = len(todo)
+        return opened
 
     # -- publishing -----------------------------------------------------------------------------
 
@@ -377,17 +564,15 @@ class AlertReplication:
 
     async def decrypt_pending(self) -> int:
         """Open and index the stored envelopes that new group keys can now open (they
-        came under an epoch this node had no key for yet); return how many."""
-        async with self._lock:
-            now = self.venue.clock.now()
-            replicas = list(self.replicas.items())
-            found = await trio.to_thread.run_sync(self._decrypt_all, replicas, now, True)
-            for record, payload in found:
-                if self.replicas.get(record.network_id) is not None:
-                    self._index(record, payload)
-        for record, _ in found:
+        came under an epoch this node had no key for yet); return how many. While the
+        start-up loader runs, it does this itself when it has finished."""
+        if self.loading is not None:
+            self._keys_while_loading = True
+            return 0
+        found = await self._open_missing(self._unopened())
+        for alert_id in found:
             for listener in self.on_stored:
-                listener(record.alert_id.hex())
+                listener(alert_id)
         return len(found)
 
     async def _publisher(self) -> None:

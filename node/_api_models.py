@@ -60,6 +60,15 @@ class StatusCounts(Result):
     alerts_received_active: int
 
 
+class StatusLoading(Result):
+    phase: Literal["records", "alerts"] = Field(
+        description="records: reading the stored alert records (sync with peers starts"
+        " after it); alerts: opening and indexing the received alerts"
+    )
+    done: int = Field(ge=0)
+    total: int = Field(ge=0, description="records stored, or received alerts to index")
+
+
 class StatusResult(Result):
     venue: str
     peer_id: str
@@ -83,6 +92,12 @@ class StatusResult(Result):
         " requests_refused}",
     )
     counts: StatusCounts
+    loading: StatusLoading | None = Field(
+        default=None,
+        description="Set while the node loads the alerts it received from the network,"
+        " after a start (the socket opens before); until it is null, scan.submit gives at"
+        " least `check` with the reason `alerts_loading`",
+    )
 
 
 class UserAddParams(Params):

@@ -4,8 +4,11 @@ Start-up order: take the data directory's lock (a second daemon refuses),
 load keys and configuration, open and migrate the database, write the
 login cookie (0600) for the operating-system account that owns the data
 directory, start the peer-to-peer ``NetworkService`` (docs/network.md),
-then serve the local socket. SIGINT or SIGTERM cancels the
-serving tasks; the database is closed, the socket and cookie removed.
+then serve the local socket, and only then load the received alerts
+(``replicate``: a venue with 100,000 of them must not wait minutes for its
+scanners to get an answer; until loaded, scans say ``alerts_loading``).
+SIGINT or SIGTERM cancels the serving tasks; the database is closed, the
+socket and cookie removed.
 
 With ``DOORWATCH_DEMO_CLOCK=1`` in its environment the daemon runs on a clock
 that the ``clock.advance`` method moves forward (``_clock_api``; for
@@ -105,10 +108,7 @@ async def run_daemon(
                         replication = AlertReplication(
                             service=network, venue=venue, identity=identity
                         )
-                        sync = SyncService(replication)
-                        await replication.load()
-                        nursery.start_soon(replication.run)
-                        nursery.start_soon(sync.run)
+                        replication.start_loading()
                         local_api = LocalApi(
                             store=store,
                             clock=clock,
@@ -118,6 +118,7 @@ async def run_daemon(
                             cookie=cookie,
                             counts=lambda: db_counts(venue),
                             network_status=network.status,
+                            loading=replication.loading_status,
                         )
                         local_api.register(dispatcher)
                         await start_ladder(nursery, venue=venue, network=network, identity=identity)
@@ -133,6 +134,7 @@ async def run_daemon(
                             host, _, port = config.api_tcp.rpartition(":")
                             await nursery.start(server.serve_tcp, host.strip("[]"), int(port))
                         log.info("node.started", peer_id=identity.peer_id, socket=str(d.socket))
+                        nursery.start_soon(replicate, nursery, replication)
                         task_status.started()
                         async for signum in signals:
                             log.info("node.stopping", signal=signal.Signals(signum).name)
@@ -143,6 +145,21 @@ async def run_daemon(
     finally:
         d.unlock()
     log.info("node.stopped", peer_id=identity.peer_id)
+
+
+async def replicate(nursery: trio.Nursery, replication: AlertReplication) -> None:
+    """Load the received alerts behind the open socket, then replicate.
+
+    Sync serves and applies against the replicas, so it starts once they are
+    rebuilt (a peer that tried meanwhile is synced with at once); alerts are then
+    opened and indexed while scans are answered (``AlertReplication.load_alerts``).
+    """
+    await replication.load_replicas()
+    sync = SyncService(replication)
+    nursery.start_soon(replication.run)
+    nursery.start_soon(sync.run)
+    sync.request_sync()
+    await replication.load_alerts()
 
 
 def socket_group(d: DataDir, config: NodeConfig) -> int | None:

@@ -125,6 +125,7 @@ class LocalApi:
         cookie: str,
         counts: Callable[[], Awaitable[StatusCounts]] | None = None,
         network_status: Callable[[], dict[str, Any]] | None = None,
+        loading: Callable[[], dict[str, object] | None] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -135,6 +136,7 @@ class LocalApi:
         self.api_token: str | None = None
         self._counts = counts
         self._network_status = network_status
+        self._loading = loading
         self._started = time.monotonic()
         # Argon2 hashing and verification run on threads of their own limiter, so
         # a burst of logins cannot take the threads that database work needs.
@@ -212,6 +214,7 @@ class LocalApi:
             peers=net.get("peers", []),
             gate=net.get("gate", {}),
             counts=counts,
+            loading=None if self._loading is None else self._loading(),
         )
 
     async def user_add(self, session: Session, p: UserAddParams) -> UserResult:
