@@ -147,7 +147,7 @@ def by_kind(counts: dict[str, dict[str, int]]) -> dict[str, int]:
                 kind = "gossip"
             elif proto in ("/doorwatch/sync/1", "/doorwatch/fetch/1", "/doorwatch/push/1"):
                 kind = "sync"
-            elif proto == "/doorwatch/membership/1":
+            elif proto == "/doorwatch/membership/2":
                 kind = "membership"
             else:
                 kind = "other"

@@ -14,10 +14,12 @@ certificates, revocation list and group keys from the store into the
 running memberships and keyrings, updates the dialer's wanted set and asks
 the gate again about every connected peer (a revoked peer is dropped).
 
-Membership sync (``/doorwatch/membership/1``): when the key manager announces
+Membership sync (``/doorwatch/membership/2``): when the key manager announces
 a change on gossip (after a short random delay), and every ``sync_interval``
 seconds otherwise, a member asks its network's key manager (the authority's node) for a
-``MembershipBundle`` and reports its own listen addresses; the answer brings
+``MembershipBundle`` and reports its own listen addresses; the key manager
+answers "unchanged" when nothing it would send has changed since the
+member's last answer (``_membership_sync``); otherwise the answer brings
 new members' certificates, the revocation list, rotated group keys and the
 members' addresses, which the dialer then keeps connected. Join
 (``/doorwatch/join/1``) is served to invite holders only; see
@@ -59,7 +61,8 @@ from doorwatch.node import _network_admin as admin
 from doorwatch.node import _network_store as db
 from doorwatch.node._clock import Clock
 from doorwatch.node._errors import NodeError
-from doorwatch.node._network_errors import InviteRefused
+from doorwatch.node._membership_sync import SyncAnswer, SyncQuery, membership_tag
+from doorwatch.node._network_errors import BadSyncAnswer, InviteRefused
 from doorwatch.node._p2p_dialer import Dialer
 from doorwatch.node._p2p_errors import P2PError
 from doorwatch.node._p2p_gossip import Gossip
@@ -72,9 +75,14 @@ from doorwatch.protocol import GroupKeyring
 log = structlog.get_logger("doorwatch.network")
 
 JOIN_PROTOCOL = "/doorwatch/join/1"
-SYNC_PROTOCOL = "/doorwatch/membership/1"
+SYNC_PROTOCOL = "/doorwatch/membership/2"
 JOIN_REFUSED = "no certificate"
 
+
+SYNCS_PER_INTERVAL = 10
+"""Members per ``sync_interval`` a key manager answers periodically (``_sync_period``)."""
+LAST_SEEN_PERSIST = 60
+"""Seconds between writes of the peers' last-seen times to the database."""
 
 BANNED = "banned for invalid messages"
 """``status()`` peers' ``refused`` while the gate bans the peer (gossip score, forged pushes)."""
@@ -194,8 +202,8 @@ class NetworkService:
         clock: Clock,
         listen: Sequence[str],
         # Changes are announced on gossip and wake the sync at once; the period is
-        # the fallback (its cost, every member verifying every certificate, grows
-        # with the network: docs/network.md, Figures).
+        # the fallback, for a small network (``_sync_period`` stretches it for a
+        # large one).
         sync_interval: float = 2.0,
     ) -> None:
         self.store = store
@@ -222,6 +230,7 @@ class NetworkService:
         self._join_ids: dict[str, int] = {}  # join identity -> invite expiry
         self._addresses: dict[str, db.PeerAddress] = {}
         self._last_seen: dict[str, int] = {}
+        self._last_seen_saved = 0
         self._reload = trio.Event()
         self._running = trio.Event()
         self._wake_sync = trio.Event()
@@ -229,6 +238,10 @@ class NetworkService:
         self.builds = 0
         self._relay_turn = 0
         self._sync_jitter = False
+        # Tag of the last membership answer installed, per (network, key manager).
+        self._membership_tags: dict[tuple[str, str], bytes] = {}
+        # Membership syncs answered as key manager: "full" or "unchanged".
+        self.membership_syncs: Counter[str] = Counter()
         _quiet_libp2p_routine_errors()
 
     # -- extension points -----------------------------------------------------------
@@ -543,7 +556,7 @@ class NetworkService:
 
     async def _serve_sync(self, peer_id: str, payload: bytes) -> bytes:
         try:
-            request = admin.SyncRequest.from_bytes(payload)
+            request = SyncQuery.from_bytes(payload)
         except CryptoError as exc:
             raise RequestRejected(f"the sync request is malformed: {exc}") from exc
         net = self.networks.get(request.network_id)
@@ -557,10 +570,20 @@ class NetworkService:
             # manager's node is offline. Group keys and addresses are the key
             # manager's to send (addresses also come signed: _presence.py).
             relay = await self.store.run(_relay_bundle, request.network_id)
-            return relay.to_bytes()
+            return SyncAnswer(tag=b"", bundle=relay.to_bytes()).to_bytes()
         now = self.clock.now()
         host = self.host
         addrs = list(request.addrs)
+        tag = self._membership_tag(net, peer_id, now)
+        known_addrs = self._addresses.get(peer_id, db.PeerAddress((), None)).addrs
+        if (
+            request.known
+            and request.known == tag
+            and known_addrs == tuple(addrs)
+            and not self._renewals_due(net, now)
+        ):
+            self.membership_syncs["unchanged"] += 1
+            return SyncAnswer(tag=tag, bundle=None).to_bytes()
 
         def answer(conn: sqlite3.Connection) -> admin.MembershipBundle:
             db.set_addresses(conn, peer_id, addrs, now)
@@ -580,10 +603,38 @@ class NetworkService:
             if known is not None and certificate.serial > known.serial:
                 net.membership.add_certificate(certificate)
                 net.certificates[certificate.peer_id] = certificate
-        if self._addresses.get(peer_id, db.PeerAddress((), None)).addrs != tuple(addrs):
+        if known_addrs != tuple(addrs):
             self._addresses[peer_id] = db.PeerAddress(tuple(addrs), None)
             self._update_dialer()
-        return bundle.to_bytes()
+        self.membership_syncs["full"] += 1
+        # The tag of what was sent, from memory as it is now (renewals included).
+        sent = self._membership_tag(net, peer_id, now)
+        return SyncAnswer(tag=sent, bundle=bundle.to_bytes()).to_bytes()
+
+    def _membership_tag(self, net: NetworkRuntime, peer_id: str, now: int) -> bytes:
+        addresses = {
+            p: a.addrs
+            for p, a in self._addresses.items()
+            if p in net.certificates and a.addrs and p != self.identity.peer_id
+        }
+        if self.host is not None:
+            addresses[self.identity.peer_id] = tuple(self.host.listen_addrs)
+        return membership_tag(
+            peer_id=peer_id,
+            certificates=net.certificates.values(),
+            revocations=net.revocations,
+            key_ids=_key_ids(net),
+            addresses=addresses,
+            now=now,
+        )
+
+    @staticmethod
+    def _renewals_due(net: NetworkRuntime, now: int) -> bool:
+        rl = net.revocations
+        return any(
+            c.valid_until - now < admin.RENEW_WITHIN_DAYS * 86400 and not (rl and rl.covers(c))
+            for c in net.certificates.values()
+        )
 
     async def install_synced(
         self, net: NetworkRuntime, bundle: admin.MembershipBundle, sender: str
@@ -620,24 +671,33 @@ class NetworkService:
             and c.peer_id != self.identity.peer_id
             and net.membership.admit(c.peer_id) is None
         ]
-        request = admin.SyncRequest(network_id=net.network_id, addrs=tuple(self.host.listen_addrs))
+        addrs = tuple(self.host.listen_addrs)
         for manager in managers:
+            known = self._membership_tags.get((net.network_id, manager), b"")
+            request = SyncQuery(network_id=net.network_id, addrs=addrs, known=known)
             try:
                 reply = await self.rr.request(
                     manager, SYNC_PROTOCOL, request.to_bytes(), timeout=10.0
                 )
-                bundle = admin.MembershipBundle.from_bytes(reply)
+                answer = SyncAnswer.from_bytes(reply)
+                if answer.bundle is None:
+                    if not known or answer.tag != known:
+                        raise BadSyncAnswer("the key manager said unchanged to a different state")
+                    return
+                bundle = admin.MembershipBundle.from_bytes(answer.bundle)
                 result = await self.install_synced(net, bundle, manager)
             except (NodeError, CryptoError) as exc:  # P2P, network and store errors
                 log.debug("network.sync_failed", peer_id=manager, error=str(exc))
+                self._membership_tags.pop((net.network_id, manager), None)
                 continue
             if result is None:
                 return
+            self._membership_tags[(net.network_id, manager)] = answer.tag
             changed = result.new_certificates or result.new_revocations or result.new_group_keys
-            addrs = {p: tuple(a) for p, a in bundle.addresses.items()}
+            bundle_addrs = {p: tuple(a) for p, a in bundle.addresses.items()}
             if changed or any(
                 self._addresses.get(p, db.PeerAddress((), None)).addrs != a
-                for p, a in addrs.items()
+                for p, a in bundle_addrs.items()
                 if p != self.identity.peer_id
             ):
                 log.info(
@@ -649,9 +709,9 @@ class NetworkService:
                 )
                 await self.refresh()
             return
-        await self._sync_from_members(net, request)
+        await self._sync_from_members(net, SyncQuery(network_id=net.network_id, addrs=addrs))
 
-    async def _sync_from_members(self, net: NetworkRuntime, request: admin.SyncRequest) -> None:
+    async def _sync_from_members(self, net: NetworkRuntime, request: SyncQuery) -> None:
         """No key manager answered: ask one connected member for what the authority signed."""
         assert self.rr is not None
         assert self.host is not None
@@ -666,7 +726,10 @@ class NetworkService:
         member = connected[self._relay_turn]
         try:
             reply = await self.rr.request(member, SYNC_PROTOCOL, request.to_bytes(), timeout=10.0)
-            bundle = admin.MembershipBundle.from_bytes(reply)
+            answer = SyncAnswer.from_bytes(reply)
+            if answer.bundle is None:
+                raise BadSyncAnswer("a relaying member said unchanged to a query without a tag")
+            bundle = admin.MembershipBundle.from_bytes(answer.bundle)
             result = await self.install_synced(net, bundle, member)
         except (NodeError, CryptoError) as exc:
             log.debug("network.relay_sync_failed", peer_id=member, error=str(exc))
@@ -694,12 +757,25 @@ class NetworkService:
                     await self._sync_once(net)
             await self._record_last_seen()
             await self._drop_refused()
-            with trio.move_on_after(self.sync_interval):
+            with trio.move_on_after(self._sync_period()):
                 await self._wake_sync.wait()
             self._wake_sync = trio.Event()
             if self._sync_jitter:
                 self._sync_jitter = False
                 await trio.sleep(random.uniform(0.0, 1.0))  # noqa: S311 - jitter, not security
+
+    def _sync_period(self) -> float:
+        """``sync_interval``, stretched so that a key manager answers at most about
+        ``SYNCS_PER_INTERVAL`` periodic syncs per ``sync_interval`` whatever the
+        network's size (even an "unchanged" answer costs a stream each side: some
+        8 ms of CPU with py-libp2p), and jittered so that members do not fall into step."""
+        members = max((len(n.certificates) for n in self.networks.values()), default=0)
+        stretch = max(1.0, members / SYNCS_PER_INTERVAL)
+        return self.sync_interval * stretch * random.uniform(0.9, 1.1)  # noqa: S311 - jitter
+
+    def last_seen(self, peer_id: str) -> int | None:
+        """When ``peer_id`` was last connected (Unix seconds), as this run knows it."""
+        return self._last_seen.get(peer_id)
 
     async def _record_last_seen(self) -> None:
         if self.host is None:
@@ -707,7 +783,12 @@ class NetworkService:
         now = self.clock.now()
         seen = {p: now for p in self.host.connected_peers()}
         self._last_seen.update(seen)
-        if seen:
+        # Memory (what node.status shows) every tick; the database, which only
+        # carries it over a restart, at most every LAST_SEEN_PERSIST seconds: a
+        # write of every connected peer every 2 s cost more than anything else an
+        # idle node of a large network did.
+        if seen and now - self._last_seen_saved >= LAST_SEEN_PERSIST:
+            self._last_seen_saved = now
             await self.store.run(db.set_last_seen, seen)
 
     async def _drop_refused(self) -> None:

@@ -410,10 +410,15 @@ class NetworkApi:
         async def go() -> MembersResult:
             network_id = await s.store.run(admin.choose_network, p.network_id)
             rows = await s.store.run(admin.members, network_id, s.identity.peer_id)
-            return MembersResult(
-                network_id=network_id,
-                members=[MemberResult.model_validate(m.to_json()) for m in rows],
-            )
+            listed = []
+            for m in rows:
+                entry = m.to_json()
+                # The database holds last-seen times as of its last save (once a
+                # minute); memory has them as of the last sync tick.
+                seen = [t for t in (m.last_seen, s.last_seen(m.peer_id)) if t is not None]
+                entry["last_seen"] = max(seen) if seen else None
+                listed.append(MemberResult.model_validate(entry))
+            return MembersResult(network_id=network_id, members=listed)
 
         return await _mapped(go)
 

@@ -55,3 +55,7 @@ class BadAuthorityFile(NetworkError):
 
 class GroupError(NetworkError):
     """A group cannot be added or removed as asked."""
+
+
+class BadSyncAnswer(NetworkError):
+    """A membership sync answer that contradicts the query (e.g. "unchanged" to another state)."""

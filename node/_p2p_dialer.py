@@ -63,7 +63,7 @@ class Dialer:
         *,
         base_delay: float = 0.5,
         max_delay: float = 60.0,
-        tick: float = 0.25,
+        tick: float = 1.0,
         dial_timeout: float = 10.0,
         clock: Clock | None = None,
         rng: random.Random | None = None,

@@ -21,6 +21,7 @@ behind), then the services stop.
 from __future__ import annotations
 
 import errno
+import functools
 import os
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -38,7 +39,7 @@ from libp2p.crypto.keys import KeyPair
 from libp2p.crypto.x25519 import create_new_key_pair as new_x25519_key_pair
 from libp2p.custom_types import TProtocol
 from libp2p.exceptions import BaseLibp2pError
-from libp2p.network.config import RetryConfig
+from libp2p.network.config import ConnectionConfig, RetryConfig
 from libp2p.peer.id import ID
 from libp2p.peer.peerinfo import PeerInfo
 from libp2p.security.noise.transport import PROTOCOL_ID as NOISE_PROTOCOL_ID
@@ -51,9 +52,37 @@ from doorwatch.node._p2p_errors import InvalidAddress, P2PError, PeerRefused, Pe
 from doorwatch.node._p2p_gate import Admit, GatedNoise, MembershipGate
 from doorwatch.node._p2p_logging import route_libp2p_logging
 
+
+@functools.lru_cache(maxsize=4096)
+def _peer_id(peer_id: str) -> ID:
+    # Parsing a peer id (base58 and multihash, in Python) is dear next to a dict
+    # look-up, and the dialer asks about every member several times a second.
+    return ID.from_base58(peer_id)
+
+
 log = structlog.get_logger("doorwatch.p2p")
 
 DEFAULT_LISTEN = ("/ip4/127.0.0.1/tcp/0",)
+
+
+def _connection_config() -> ConnectionConfig:
+    # Two py-libp2p 0.8.1 defaults a long-running daemon cannot live with:
+    # - Stream protocol negotiation is capped at 10 s whatever the caller's own
+    #   timeout (network/config.py), so on a loaded machine a request given 20 s
+    #   failed after 10 as "could not open a ... stream" (a 50-venue network
+    #   could not form). Above our longest request timeout (60 s), ours govern.
+    # - The swarm's inbound-connection limiter has max_connections -
+    #   min_connections (250) slots and frees none while the host runs
+    #   (swarm.py), so after 250 inbound connections in the life of the process
+    #   (peers restarting, redialing) every new one was refused. The resource
+    #   manager's caps (1,000 connections, 256 established inbound) still apply.
+    return ConnectionConfig(
+        max_connections=1_000_000,
+        inbound_stream_protocol_negotiation_timeout=30.0,
+        outbound_stream_protocol_negotiation_timeout=60.0,
+    )
+
+
 # How long a peer's addresses stay in libp2p's peerstore after we add them.
 _ADDR_TTL = 3600
 # What py-libp2p lets escape from connect/disconnect; mapped to our errors here.
@@ -133,6 +162,7 @@ class P2PHost:
             key_pair=key_pair,
             sec_opt={TProtocol(NOISE_PROTOCOL_ID): noise},
             muxer_opt={TProtocol(YAMUX_PROTOCOL_ID): Yamux},
+            connection_config=_connection_config(),
         )
         if self._host.get_id().to_base58() != identity.peer_id:
             raise AssertionError("libp2p derived a different peer id from the node key")
@@ -236,21 +266,21 @@ class P2PHost:
         )
 
     def is_connected(self, peer_id: str) -> bool:
-        conns = self._host.get_network().connections.get(ID.from_base58(peer_id), [])
+        conns = self._host.get_network().connections.get(_peer_id(peer_id), [])
         return any(not c.is_closed for c in conns)
 
     # -- connections -----------------------------------------------------------------
 
     def add_addrs(self, peer_id: str, addrs: Sequence[str]) -> None:
         parsed = [parse_multiaddr(a, "addrs") for a in addrs]
-        self._host.get_peerstore().add_addrs(ID.from_base58(peer_id), parsed, _ADDR_TTL)
+        self._host.get_peerstore().add_addrs(_peer_id(peer_id), parsed, _ADDR_TTL)
 
     def unblock(self, peer_id: str) -> None:
         """Lift libp2p's 60 s negative dial cache for ``peer_id`` (swarm.py)."""
         swarm = self._host.get_network()
         unblock = getattr(swarm, "unblock_peer", None)
         if unblock is not None:
-            unblock(ID.from_base58(peer_id))
+            unblock(_peer_id(peer_id))
 
     async def connect(self, peer_id: str, addrs: Sequence[str] = ()) -> None:
         """Make sure a connection to ``peer_id`` is up (dialing ``addrs`` if needed).
@@ -261,7 +291,7 @@ class P2PHost:
         reason = self.gate.reason_to_refuse(peer_id)
         if reason is not None:
             raise PeerRefused(peer_id, reason)
-        pid = ID.from_base58(peer_id)
+        pid = _peer_id(peer_id)
         parsed = [parse_multiaddr(a, "addrs") for a in addrs]
         try:
             await self._host.connect(PeerInfo(pid, parsed))
@@ -273,7 +303,7 @@ class P2PHost:
     async def drop(self, peer_id: str) -> None:
         """Close every connection to ``peer_id`` (it may reconnect if admitted)."""
         try:
-            await self._host.disconnect(ID.from_base58(peer_id))
+            await self._host.disconnect(_peer_id(peer_id))
         except _FOREIGN:
             log.debug("error while dropping a peer", peer_id=peer_id)
 

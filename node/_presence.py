@@ -6,9 +6,10 @@ the key manager's node is offline that relay stops, and a member that
 restarts on a new port (the default listen port is chosen at start-up) would
 be lost to the others. So every node also signs, under the purpose
 ``presence``, a record ``{network_id, peer_id, addrs, at}`` and gossips it on
-each of its networks' topics: shortly after start, whenever a new peer
-connects (debounced: the gossip mesh needs a heartbeat to include it), and
-every ``interval`` seconds.
+each of its networks' topics: shortly after start, when a new peer connects
+if the last record reached nobody or is over ``NEW_PEER_REPUBLISH`` seconds
+old (debounced: the gossip mesh needs a heartbeat to include it), and every
+``interval`` seconds.
 
 A receiver accepts a record only from its signer (gossip origin equals the
 record's peer id, so relays forward but cannot forge or re-date), from a
@@ -48,6 +49,7 @@ PURPOSE = "presence"
 MAX_ADDRS = 16
 MAX_SKEW = 300  # seconds a record may be ahead of our clock
 MAX_AGE = 3600  # seconds after which a record is stale (a replay, or a long-gone node)
+NEW_PEER_REPUBLISH = 30.0  # seconds: a new peer within this of the last record waits for the next
 MAX_ITEM = 8 * 1024
 
 
@@ -127,18 +129,32 @@ class Presence:
         await trio.sleep(2.0)
         self.publish()
         known = set(host.connected_peers())
+        reached = self._reaches_anyone()  # did the last record go to anyone?
         last = trio.current_time()
         while True:
             await trio.sleep(1.0)
             now_connected = set(host.connected_peers())
             new_peer = bool(now_connected - known)
             known = now_connected
-            if new_peer:
+            # A new peer calls for a record when the last one reached nobody (this
+            # node just started) or is a while old; not on every connection: when a
+            # venue joins, every member gets a new peer at once, and each
+            # publishing then costs every node of the network one record per member.
+            republish = new_peer and (
+                not reached or trio.current_time() - last >= NEW_PEER_REPUBLISH
+            )
+            if republish:
                 # Let the gossip mesh take the new peer in before publishing.
                 await trio.sleep(1.5)
-            if new_peer or trio.current_time() - last >= self.interval:
+            if republish or trio.current_time() - last >= self.interval:
                 self.publish()
+                reached = self._reaches_anyone()
                 last = trio.current_time()
+
+    def _reaches_anyone(self) -> bool:
+        """Does gossip on every network reach a peer (a subscriber of its topic)?"""
+        nets = list(self.service.networks.values())
+        return bool(nets) and all(net.gossip.topic_peers() for net in nets)
 
     # -- receiving --------------------------------------------------------------------------------
 
@@ -170,10 +186,11 @@ class Presence:
         self.accepted += 1
         addrs = list(record.addrs)
         now = self.service.clock.now()
+        if not self.service.learn_addresses(record.peer_id, tuple(addrs)):
+            return  # what this node holds already: no write
 
         def store(conn: sqlite3.Connection) -> None:
             db.set_addresses(conn, record.peer_id, addrs, now)
 
         await self.service.store.run(store)
-        if self.service.learn_addresses(record.peer_id, tuple(addrs)):
-            log.info("presence.addresses_changed", peer_id=record.peer_id, network_id=network_id)
+        log.info("presence.addresses_changed", peer_id=record.peer_id, network_id=network_id)

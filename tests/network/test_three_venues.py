@@ -14,21 +14,21 @@ from __future__ import annotations
 import base64
 import os
 
-from doorwatch.node.testing import Daemon
+from doorwatch.node.testing import Daemon, sample_document
 
 from .conftest import Nodes
 from .test_alert_gossip import received, stored_envelopes
-from .test_ladder_daemons import Scanner, disclosures, doc
+from .test_ladder_daemons import Scanner, disclosures
 from .test_network_daemons import cli, connected_venues, invite, peer_id, status, wait_for
 
 PHOTO = b"\xff\xd8\xff\xe0" + os.urandom(150 * 1024)
 ALERT = {
-    "document": doc(),
+    "document": sample_document(),
     "category": "weapon",
     "reason": "carried a knife",
     "photo": base64.b64encode(PHOTO).decode(),
 }
-INNOCENT = doc(
+INNOCENT = sample_document(
     surname="Okonkwo", given_names="Ada", date_of_birth="1988-01-09", document_number="118822771"
 )
 
@@ -62,7 +62,7 @@ def test_alert_for_a_group_across_three_venues(nodes: Nodes) -> None:
         # B, outside "door", holds the envelope (and serves it to others) but reads nothing.
         wait_for("B stores the envelope", lambda: alert_id in stored_envelopes(b))
         assert received(b) == 0
-        subject_at_b = at_b.result("scan.submit", document=doc())
+        subject_at_b = at_b.result("scan.submit", document=sample_document())
         assert subject_at_b["verdict"] == "admit"
         assert subject_at_b["matches"] == []
 
@@ -73,7 +73,7 @@ def test_alert_for_a_group_across_three_venues(nodes: Nodes) -> None:
         assert disclosures(at_a, alert_id) == []
 
         # The subject at C: the whole ladder with A.
-        scan = at_c.result("scan.submit", document=doc())
+        scan = at_c.result("scan.submit", document=sample_document())
         assert scan["verdict"] == "check"
         [match] = scan["matches"]
         assert at_c.update(match["match_id"])["state"] == "identity_confirmed"

@@ -121,3 +121,19 @@ async def test_revoked_member_is_disconnected(membership: Membership) -> None:
             with pytest.raises(PeerUnreachable):
                 await rb.request(a.peer_id, ECHO, b"2", timeout=3)
             assert ha.gate.status().refused_by_reason.get("certificate revoked", 0) >= 1
+
+
+async def test_a_host_keeps_accepting_connections_after_hundreds_have_come_and_gone(
+    membership: Membership,
+) -> None:
+    # py-libp2p's own inbound limiter never frees a slot while the host runs: with
+    # its defaults the 251st inbound connection of a daemon's life was refused.
+    a, b = membership.new_member(), membership.new_member()
+    ha, _ = _host(a, membership)
+    hb, rb = _host(b, membership)
+    with trio.fail_after(240):
+        async with ha, hb:
+            for i in range(260):
+                await hb.connect(a.peer_id, ha.listen_addrs)
+                assert await rb.request(a.peer_id, ECHO, b"%d" % i, timeout=10) == b"%d" % i
+                await hb.drop(a.peer_id)
