@@ -48,6 +48,7 @@ from doorwatch.node._api_server import Dispatcher, MethodSpec, Session
 from doorwatch.node._errors import InvalidParams
 from doorwatch.node._roles import Role
 from doorwatch.node._subjects import (
+    day_of,
     identity_json,
     seal,
     seal_identity,
@@ -148,8 +149,9 @@ class DoorApi:
     async def scan(self, session: Session, p: ScanParams) -> ScanResult:
         v = self.v
         now = v.clock.now()
-        identity = v.parse(p.document)
-        verdict = v.engine.verdict(identity, v.digester.digests(identity), today=v.today())
+        today = day_of(now)
+        identity = v.parse(p.document, today=today)
+        verdict = v.engine.verdict(identity, v.digester.digests(identity), today=today)
         blob = seal_identity(v.key, VISIT_IDENTITY, identity, verdict.scan_id)
         await v.store.run(
             _visits.insert,

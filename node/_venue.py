@@ -25,7 +25,7 @@ from doorwatch.node._purge import checkpoint
 from doorwatch.node._received import ReceivedAlert
 from doorwatch.node._scan import Match, ScanEngine
 from doorwatch.node._store import AsyncStore
-from doorwatch.node._subjects import KeyDigester, unseal_identity
+from doorwatch.node._subjects import KeyDigester, day_of, unseal_identity
 from doorwatch.segments import (
     MAX_PHOTO_BYTES,
     Factor,
@@ -97,11 +97,17 @@ class Venue:
             listener(alert_id)
 
     def today(self) -> dt.date:
-        return dt.datetime.fromtimestamp(self.clock.now(), dt.UTC).date()
+        return day_of(self.clock.now())
 
-    def parse(self, document: Mapping[str, object], field: str = "document") -> Identity:
+    def parse(
+        self,
+        document: Mapping[str, object],
+        field: str = "document",
+        *,
+        today: dt.date | None = None,
+    ) -> Identity:
         try:
-            return parse_document(document, today=self.today())
+            return parse_document(document, today=self.today() if today is None else today)
         except InvalidDocument as exc:
             problems = [
                 {"field": f"{field}.{p.field}" if p.field else field, "rule": p.rule}

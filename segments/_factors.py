@@ -43,6 +43,7 @@ import datetime as dt
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import Protocol
 
 from doorwatch.segments._normalise import (
@@ -136,6 +137,19 @@ def _surname_keys(surname: str) -> tuple[str, ...]:
     return tuple(out)
 
 
+def _given_key(given_names: str) -> str:
+    return name_fold(first_given_name(given_names.translate(_NAME_DIGITS)))
+
+
+# Every scan normalises its names: the same names come back all night (and
+# common names all the time), so the keys of names up to the normalisation
+# caches' length are cached too; longer strings bypass the caches, so no input
+# can make them hold much memory.
+_CACHED_NAME = 128
+_surname_keys_cached = lru_cache(maxsize=65536)(_surname_keys)
+_given_key_cached = lru_cache(maxsize=65536)(_given_key)
+
+
 def match_keys(
     *,
     given_names: str,
@@ -146,8 +160,10 @@ def match_keys(
 ) -> MatchKeys:
     """Normalise the matching fields of one identity (never raises on any strings)."""
     return MatchKeys(
-        given_name=name_fold(first_given_name(given_names.translate(_NAME_DIGITS))),
-        surnames=_surname_keys(surname),
+        given_name=(_given_key_cached if len(given_names) <= _CACHED_NAME else _given_key)(
+            given_names
+        ),
+        surnames=(_surname_keys_cached if len(surname) <= _CACHED_NAME else _surname_keys)(surname),
         date_of_birth=date_of_birth,
         postcode=normalise_postcode(postcode or ""),
         document_number=fold_confusables(normalise_document_number(document_number or "")),
@@ -297,4 +313,9 @@ def scan_factors(
     keys: MatchKeys, codes: tuple[str, ...] | None = None
 ) -> dict[str, tuple[str, ...]]:
     """A scan's values at every position of the catalogue (or of ``codes``)."""
-    return {code: CATALOGUE[code].extract(keys) for code in (codes or tuple(CATALOGUE))}
+    if not codes:
+        return {code: extract(keys) for code, extract in _EXTRACTORS}
+    return {code: CATALOGUE[code].extract(keys) for code in codes}
+
+
+_EXTRACTORS: tuple[tuple[str, Extractor], ...] = tuple((c, p.extract) for c, p in CATALOGUE.items())

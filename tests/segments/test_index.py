@@ -37,14 +37,20 @@ def scan(given_names: str, surname: str, dob: dt.date) -> dict[str, tuple[str, .
 
 
 def snapshot(index: SegmentIndex) -> object:
-    """Every piece of state the index holds, with bucket order normalised."""
+    """Every piece of state the index holds, with bucket order normalised.
+
+    Keys and values as plain tuples: a long set's values (which its bucket may
+    be keyed by) compare by their look-up positions only.
+    """
     parts = {
         codes: {
-            values: sorted([held] if isinstance(held, str) else held) for values, held in b.items()
+            tuple(values): sorted([held] if isinstance(held, str) else held)
+            for values, held in b.items()
         }
         for codes, b in index._parts.items()
     }
-    return (dict(index._sets), dict(index._templates), dict(index._shared), parts)
+    sets = {set_id: (codes, tuple(values)) for set_id, (codes, values) in index._sets.items()}
+    return (sets, dict(index._templates), dict(index._shared), parts)
 
 
 def test_match_finds_agreeing_sets_best_first() -> None:
@@ -131,3 +137,76 @@ def test_every_subject_is_a_candidate_for_its_own_scan() -> None:
         index.add(f"p{n}", select_segments(identity_keys(person), rng, tables=TABLES))
     for n, person in enumerate(PEOPLE):
         assert f"p{n}" in {sid for sid, _ in index.match(scan_factors(identity_keys(person)))}
+
+
+def agreeing(index: SegmentIndex, scan: dict[str, tuple[str, ...]], k: int) -> set[str]:
+    """The definition of a candidate, by brute force: agrees wholly on one of its k + 1 parts."""
+    out = set()
+    for set_id in index._sets:
+        codes, values = index._sets[set_id]
+        n = min(k + 1, len(codes))
+        if any(
+            all(v in scan.get(c, ()) for c, v in zip(codes[i::n], values[i::n], strict=True))
+            for i in range(n)
+        ):
+            out.add(set_id)
+    return out
+
+
+def test_a_long_template_is_found_only_when_it_agrees_on_every_position() -> None:
+    index = SegmentIndex(TABLES, threshold=-1000.0)
+    five = seg(("g12", "JO"), ("s1", "S"), ("yy", "90"), ("mm", "04"), ("dd", "07"))
+    four = seg(("g12", "JO"), ("s1", "S"), ("mm", "04"), ("dd", "07"))
+    index.add("five", five)
+    index.add("four", four)
+    # The five-position set is looked up with the four-position one ...
+    assert index.stats().parts == 1
+    # ... yet a scan that differs on the position its look-up leaves out does not find it.
+    assert index.candidates(scan("John", "Smith", dt.date(1991, 4, 7))) == {"four"}
+    assert index.candidates(scan("John", "Smith", dt.date(1990, 4, 7))) == {"five", "four"}
+    assert {sid for sid, _ in index.match(scan("John", "Smith", dt.date(1991, 4, 7)))} == {"four"}
+    # A double surname offers several values at a position: any of them agrees.
+    assert index.candidates(scan("John", "Jones-Smith", dt.date(1990, 4, 7))) == {"five", "four"}
+    index.remove("four")
+    assert index.candidates(scan("John", "Smith", dt.date(1990, 4, 7))) == {"five"}
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    chosen=st.lists(st.integers(0, len(PEOPLE) - 1), min_size=1, max_size=40),
+    scanned=st.lists(st.integers(0, len(PEOPLE) - 1), min_size=1, max_size=10),
+    k=st.integers(0, 2),
+    seed=st.integers(0, 2**32),
+)
+def test_candidates_are_exactly_the_sets_agreeing_on_a_whole_part(
+    chosen: list[int], scanned: list[int], k: int, seed: int
+) -> None:
+    rng = random.Random(seed)
+    index = SegmentIndex(TABLES, max_disagreements=k)
+    for n, i in enumerate(chosen):
+        index.add(f"id{n}", select_segments(identity_keys(PEOPLE[i]), rng, tables=TABLES))
+    for i in scanned:
+        person = PEOPLE[i]
+        for surname in (person.surname, f"{person.surname}-Smith", f"Van {person.surname}"):
+            shown = scan(person.given_names, surname, person.date_of_birth)
+            assert index.candidates(shown) == agreeing(index, shown, k)
+
+
+@pytest.mark.parametrize("gone", ["five", "other-five", "four"])
+def test_removing_a_long_set_from_a_shared_bucket_leaves_no_trace(gone: str) -> None:
+    sets = {
+        "five": seg(("g12", "JO"), ("s1", "S"), ("yy", "90"), ("mm", "04"), ("dd", "07")),
+        "other-five": seg(("g12", "JO"), ("s1", "S"), ("yy", "85"), ("mm", "04"), ("dd", "07")),
+        "four": seg(("g12", "JO"), ("s1", "S"), ("mm", "04"), ("dd", "07")),
+    }
+    full = SegmentIndex(TABLES)
+    without = SegmentIndex(TABLES)
+    for set_id, segments in sets.items():
+        full.add(set_id, segments)
+        if set_id != gone:
+            without.add(set_id, segments)
+    full.remove(gone)
+    assert snapshot(full) == snapshot(without)
+    assert full.candidates(scan("John", "Smith", dt.date(1985, 4, 7))) == {"other-five", "four"} - {
+        gone
+    }
