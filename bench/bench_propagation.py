@@ -15,6 +15,7 @@ and the socket round trip. Polling itself costs the daemons CPU (printed).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import statistics
 import tempfile
@@ -23,6 +24,7 @@ import time
 from pathlib import Path
 
 from bench._daemons import (
+    Formed,
     Node,
     cpu_seconds,
     document,
@@ -59,67 +61,79 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--timeout", type=float, default=30.0)
     parser.add_argument("--poll-ms", type=float, default=50.0)
     parser.add_argument("--workers", type=int, default=4, help="nodes joining at a time")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="make the nodes (and keep their logs) in this new directory",
+    )
     args = parser.parse_args(argv)
     rng = random.Random(args.seed)
     print(f"load average before: {load_average()}", flush=True)
     with (
-        tempfile.TemporaryDirectory() as tmp,
-        network(Path(tmp), args.nodes, workers=args.workers) as formed,
-    ):
-        nodes = formed.nodes
-        print(formed.describe(), flush=True)
-        time.sleep(3)  # let the gossip meshes settle over a few heartbeats
-        idle = _daemon_cpu(nodes, 5.0)
-        print(f"daemons idle: {idle:.2f} cores together; load average {load_average()}")
-        expected = [0] * len(nodes)
-        latencies: list[float] = []  # every delivery
-        last: list[float] = []  # the slowest node of each alert
-        missing = 0
-        busy_cpu = busy_wall = 0.0
-        for r in range(args.repeats):
-            origin = rng.randrange(len(nodes))
-            others = [i for i in range(len(nodes)) if i != origin]
-            arrivals: dict[int, list[float]] = {i: [] for i in others}
-            go = threading.Event()
-            threads = []
-            for i in others:
-                expected[i] += 1
-                threads.append(
-                    threading.Thread(
-                        target=_wait_count,
-                        args=(
-                            nodes[i],
-                            expected[i],
-                            go,
-                            arrivals[i],
-                            args.timeout,
-                            args.poll_ms / 1000,
-                        ),
-                    )
+        contextlib.nullcontext(str(args.keep)) if args.keep else tempfile.TemporaryDirectory()
+    ) as tmp:
+        if args.keep:
+            args.keep.mkdir(parents=True)
+        with network(Path(tmp), args.nodes, workers=args.workers) as formed:
+            _measure(args, rng, formed)
+
+
+def _measure(args: argparse.Namespace, rng: random.Random, formed: Formed) -> None:
+    nodes = formed.nodes
+    print(formed.describe(), flush=True)
+    time.sleep(3)  # let the gossip meshes settle over a few heartbeats
+    idle = _daemon_cpu(nodes, 5.0)
+    print(f"daemons idle: {idle:.2f} cores together; load average {load_average()}")
+    expected = [0] * len(nodes)
+    latencies: list[float] = []  # every delivery
+    last: list[float] = []  # the slowest node of each alert
+    missing = 0
+    busy_cpu = busy_wall = 0.0
+    for r in range(args.repeats):
+        origin = rng.randrange(len(nodes))
+        others = [i for i in range(len(nodes)) if i != origin]
+        arrivals: dict[int, list[float]] = {i: [] for i in others}
+        go = threading.Event()
+        threads = []
+        for i in others:
+            expected[i] += 1
+            threads.append(
+                threading.Thread(
+                    target=_wait_count,
+                    args=(
+                        nodes[i],
+                        expected[i],
+                        go,
+                        arrivals[i],
+                        args.timeout,
+                        args.poll_ms / 1000,
+                    ),
                 )
-            for t in threads:
-                t.start()
-            cpu0 = sum(cpu_seconds(n.pid) for n in nodes)
-            start = time.perf_counter()
-            go.set()
-            nodes[origin].call(
-                "alert.create",
-                document=document(1_000_000 + r),
-                category="theft",
-                reason="bench",
             )
-            for t in threads:
-                t.join()
-            busy_wall += time.perf_counter() - start
-            busy_cpu += sum(cpu_seconds(n.pid) for n in nodes) - cpu0
-            got = [arrivals[i][0] - start for i in others if arrivals[i]]
-            missing += len(others) - len(got)
-            latencies.extend(got)
-            if len(got) == len(others):
-                last.append(max(got))
-            time.sleep(0.5)
-        rss = [n.rss_mib() for n in nodes]
-        load = load_average()
+        for t in threads:
+            t.start()
+        cpu0 = sum(cpu_seconds(n.pid) for n in nodes)
+        start = time.perf_counter()
+        go.set()
+        nodes[origin].call(
+            "alert.create",
+            document=document(1_000_000 + r),
+            category="theft",
+            reason="bench",
+        )
+        for t in threads:
+            t.join()
+        busy_wall += time.perf_counter() - start
+        busy_cpu += sum(cpu_seconds(n.pid) for n in nodes) - cpu0
+        got = [arrivals[i][0] - start for i in others if arrivals[i]]
+        missing += len(others) - len(got)
+        latencies.extend(got)
+        if len(got) == len(others):
+            last.append(max(got))
+        time.sleep(0.5)
+    rss = [n.rss_mib() for n in nodes]
+    load = load_average()
     ms = [x * 1000 for x in latencies]
     last_ms = [x * 1000 for x in last]
     print(

@@ -14,12 +14,12 @@ states of matches against received alerts.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
 
+from doorwatch.node._randomness import random_bytes
 from doorwatch.segments import (
     FrequencyTable,
     Identity,
@@ -151,7 +151,7 @@ class ScanEngine:
     # -- scans ----------------------------------------------------------------
 
     def verdict(self, identity: Identity, digests: frozenset[bytes], *, today: dt.date) -> Verdict:
-        scan_id = secrets.token_hex(16)
+        scan_id = random_bytes.token_hex(16)
         reasons: list[str] = []
         age = age_on(identity, today)
         if age < ADULT_AGE:
@@ -178,7 +178,7 @@ class ScanEngine:
 
     def _new_match(self, scan_id: str, set_id: str, score: float) -> Match:
         match = Match(
-            match_id=secrets.token_hex(12),
+            match_id=random_bytes.token_hex(12),
             scan_id=scan_id,
             set_id=set_id,
             score=round(score, 2),

@@ -14,6 +14,7 @@ import datetime as dt
 import hashlib
 
 from doorwatch.crypto import StorageKey
+from doorwatch.node._randomness import random_bytes
 from doorwatch.segments import (
     Identity,
     first_given_name,
@@ -32,7 +33,7 @@ def identity_from_bytes(data: bytes) -> Identity:
 
 
 def seal(key: StorageKey, purpose: str, data: bytes, row_id: str) -> bytes:
-    return key.encrypt(purpose, data, context=row_id.encode())
+    return key.encrypt(purpose, data, random_bytes, context=row_id.encode())
 
 
 def unseal(key: StorageKey, purpose: str, blob: bytes, row_id: str) -> bytes:
