@@ -289,8 +289,15 @@ def _stored_record(row: rdb.EnvelopeRow) -> AlertRecord | None:
 def _settle_heap() -> None:
     # What the load built lives as long as the node: out of the collector's
     # generations, so that no later full pass walks it again; then collect as usual.
-    gc.freeze()
+    _freeze()
     gc.enable()
+
+
+def _freeze() -> None:
+    # Collect first: cyclic garbage made while the collector was off (streams,
+    # tasks, scans served meanwhile) would otherwise be frozen for good.
+    gc.collect()
+    gc.freeze()
 
 
 async def _wait_while_held() -> None:
@@ -367,6 +374,14 @@ class AlertReplication:
         this returns (gossip waits in the inbox, own changes in their queue).
         """
         self.start_loading()
+        try:
+            await self._load_replicas()
+        except BaseException:
+            gc.enable()  # the node is going down; do not leave a process without a collector
+            raise
+        _freeze()  # see _settle_heap; the collector stays off until load_alerts ends
+
+    async def _load_replicas(self) -> None:
         progress = self.loading
         assert progress is not None
         started = time.monotonic(), time.thread_time()
@@ -388,7 +403,6 @@ class AlertReplication:
             self.replicas.update(replicas)
         progress.done = progress.total
         self._lap("records", started)
-        gc.freeze()  # see _settle_heap; the collector stays off until load_alerts ends
 
     async def load_alerts(self) -> None:
         """Open and index every active received record not indexed yet, a slice at a time,

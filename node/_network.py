@@ -32,6 +32,7 @@ before the host starts, to register request handlers, tasks and gossip hooks.
 
 from __future__ import annotations
 
+import functools
 import logging
 import random
 import re
@@ -55,6 +56,7 @@ from doorwatch.crypto import (
     StorageKey,
     canonical_pack,
     canonical_unpack,
+    peer_id_to_public_key,
     short_id,
 )
 from doorwatch.node import _network_admin as admin
@@ -79,6 +81,8 @@ SYNC_PROTOCOL = "/doorwatch/membership/2"
 JOIN_REFUSED = "no certificate"
 
 
+RENEWAL_RETRY = 3600
+"""Seconds between full membership answers forced by a renewal the key manager cannot make."""
 SYNCS_PER_INTERVAL = 10
 """Members per ``sync_interval`` a key manager answers periodically (``_sync_period``)."""
 LAST_SEEN_PERSIST = 60
@@ -90,6 +94,12 @@ BANNED = "banned for invalid messages"
 
 def _key_ids(net: NetworkRuntime) -> list[tuple[str, int]]:
     return [(k.group, k.epoch) for k in net.keyring.keys()]  # noqa: SIM118 - not a dict
+
+
+@functools.lru_cache(maxsize=4096)
+def _short_id(peer_id: str) -> str:
+    # node.status lists every member's short id, and scripts poll it: derive once.
+    return short_id(peer_id_to_public_key(peer_id))
 
 
 def gossip_topic(network_id: str) -> str:
@@ -242,6 +252,7 @@ class NetworkService:
         self._membership_tags: dict[tuple[str, str], bytes] = {}
         # Membership syncs answered as key manager: "full" or "unchanged".
         self.membership_syncs: Counter[str] = Counter()
+        self._renewal_answered: dict[str, int] = {}
         _quiet_libp2p_routine_errors()
 
     # -- extension points -----------------------------------------------------------
@@ -438,6 +449,11 @@ class NetworkService:
         except P2PError:
             log.warning("network.bad_peer_address")
 
+    def known_addresses(self, peer_id: str) -> tuple[str, ...]:
+        """The addresses this node dials for ``peer_id`` (empty if none)."""
+        entry = self._addresses.get(peer_id)
+        return entry.addrs if entry is not None else ()
+
     def learn_addresses(self, peer_id: str, addrs: tuple[str, ...]) -> bool:
         """Use ``addrs`` for ``peer_id`` from now on (a presence record); True if they changed."""
         entry = self._addresses.get(peer_id)
@@ -574,13 +590,20 @@ class NetworkService:
         now = self.clock.now()
         host = self.host
         addrs = list(request.addrs)
-        tag = self._membership_tag(net, peer_id, now)
+        # The requester's addresses as it reports them: the answer stores them
+        # before reading the bundle, and memory follows.
+        tag = self._membership_tag(net, peer_id, now, reported=tuple(addrs))
         known_addrs = self._addresses.get(peer_id, db.PeerAddress((), None)).addrs
+        # Renewals are made on the full path; with the authority key offline they
+        # cannot be, so a due renewal forces a full answer at most once an hour.
+        renewal_wanted = self._renewals_due(net, now) and (
+            now - self._renewal_answered.get(peer_id, -RENEWAL_RETRY) >= RENEWAL_RETRY
+        )
         if (
             request.known
             and request.known == tag
             and known_addrs == tuple(addrs)
-            and not self._renewals_due(net, now)
+            and not renewal_wanted
         ):
             self.membership_syncs["unchanged"] += 1
             return SyncAnswer(tag=tag, bundle=None).to_bytes()
@@ -607,16 +630,27 @@ class NetworkService:
             self._addresses[peer_id] = db.PeerAddress(tuple(addrs), None)
             self._update_dialer()
         self.membership_syncs["full"] += 1
-        # The tag of what was sent, from memory as it is now (renewals included).
-        sent = self._membership_tag(net, peer_id, now)
-        return SyncAnswer(tag=sent, bundle=bundle.to_bytes()).to_bytes()
+        if renewal_wanted:
+            self._renewal_answered[peer_id] = now
+        # The tag computed before the read, not after: memory is only ever updated
+        # after the database (joins, addresses, refresh), so the bundle holds at
+        # least what that tag describes. A tag computed after the read could
+        # describe a join committed meanwhile that the bundle lacks, and the member
+        # would then be told "unchanged" without it (at worst an extra full answer
+        # this way: the next tag differs).
+        return SyncAnswer(tag=tag, bundle=bundle.to_bytes()).to_bytes()
 
-    def _membership_tag(self, net: NetworkRuntime, peer_id: str, now: int) -> bytes:
+    def _membership_tag(
+        self, net: NetworkRuntime, peer_id: str, now: int, *, reported: tuple[str, ...]
+    ) -> bytes:
         addresses = {
             p: a.addrs
             for p, a in self._addresses.items()
             if p in net.certificates and a.addrs and p != self.identity.peer_id
         }
+        addresses.pop(peer_id, None)
+        if reported:
+            addresses[peer_id] = reported
         if self.host is not None:
             addresses[self.identity.peer_id] = tuple(self.host.listen_addrs)
         return membership_tag(
@@ -829,7 +863,7 @@ class NetworkService:
                     continue  # admitted through another network
                 peers[peer_id] = {
                     "peer_id": peer_id,
-                    "short_id": short_id(certificate.public_key),
+                    "short_id": _short_id(peer_id),
                     "venue": certificate.venue,
                     "connected": peer_id in connected,
                     "last_seen": self._last_seen.get(peer_id),

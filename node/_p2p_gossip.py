@@ -151,6 +151,11 @@ class Gossip:
             max_messages_per_topic_per_second=cfg.max_forwarded_per_second,
             # All test nodes share 127.0.0.1; venues are admitted by certificate.
             eclipse_protection_enabled=False,
+            # "Adaptive gossip" moves the mesh degree bounds with a health score
+            # every heartbeat; on a busy 50-venue network it swung them up and down,
+            # every swing a round of GRAFT and PRUNE (and GRAFTs inside the prune
+            # back-off: "GRAFT flood detected"). Fixed bounds keep the mesh still.
+            adaptive_gossip_enabled=False,
         )
         self.pubsub = Pubsub(host.libp2p, self.router, strict_signing=True)
         host.add_service(self.pubsub)

@@ -152,9 +152,9 @@ class Presence:
                 last = trio.current_time()
 
     def _reaches_anyone(self) -> bool:
-        """Does gossip on every network reach a peer (a subscriber of its topic)?"""
+        """Does gossip on every network reach a peer (gossipsub publishes to its mesh)?"""
         nets = list(self.service.networks.values())
-        return bool(nets) and all(net.gossip.topic_peers() for net in nets)
+        return bool(nets) and all(net.gossip.mesh_peers() for net in nets)
 
     # -- receiving --------------------------------------------------------------------------------
 
@@ -186,11 +186,14 @@ class Presence:
         self.accepted += 1
         addrs = list(record.addrs)
         now = self.service.clock.now()
-        if not self.service.learn_addresses(record.peer_id, tuple(addrs)):
+        if self.service.known_addresses(record.peer_id) == tuple(addrs):
             return  # what this node holds already: no write
 
         def store(conn: sqlite3.Connection) -> None:
             db.set_addresses(conn, record.peer_id, addrs, now)
 
+        # The database first, memory after: a key manager's membership tag is
+        # computed from memory and must never describe more than the database holds.
         await self.service.store.run(store)
-        log.info("presence.addresses_changed", peer_id=record.peer_id, network_id=network_id)
+        if self.service.learn_addresses(record.peer_id, tuple(addrs)):
+            log.info("presence.addresses_changed", peer_id=record.peer_id, network_id=network_id)

@@ -231,11 +231,9 @@ class AsyncStore:
                 with contextlib.suppress(sqlite3.Error):
                     if self._conn.in_transaction:
                         self._conn.execute("ROLLBACK")
-                failure = outcome.Error(
-                    StoreError(f"the database could not commit: {type(exc).__name__}")
-                )
-                for job in batch:
-                    job.result = failure
+                why = f"the database could not commit: {type(exc).__name__}"
+                for job in batch:  # one outcome each: an outcome can be unwrapped once
+                    job.result = outcome.Error(StoreError(why))
             # The run outlives the writer (closing joins it); this only guards a
             # run torn down some other way, where nobody waits for an answer.
             with contextlib.suppress(trio.RunFinishedError):

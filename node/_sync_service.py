@@ -15,7 +15,7 @@ Bytes on the wire grow with the number of differences, not of alerts.
 A sync runs when a member connects (every (re)connection; started by the
 side with the smaller peer id, since one exchange moves records both ways)
 and every ``interval`` seconds (jittered) with ``fanout`` connected members
-picked at random. Syncing with every member every round cost O(members²)
+of each network picked at random. Syncing with every member every round cost O(members²)
 syncs across the network (50 venues: 82 syncs a second, more than a small
 machine's cores); with random partners a difference still reaches every
 node within a few rounds (each round at least doubles the nodes that hold
@@ -235,8 +235,7 @@ class SyncService:
             if woken:
                 peers = connected
             elif due:
-                picked = self.rng.sample(sorted(connected), min(self.fanout, len(connected)))
-                peers = set(picked) | {p for p in connected - known if me < p}
+                peers = self._partners(connected) | {p for p in connected - known if me < p}
             else:
                 peers = {p for p in connected - known if me < p}
             known = connected
@@ -246,6 +245,15 @@ class SyncService:
             # everything, and the next ones find (and move) only what is left.
             for peer_id in sorted(peers):
                 await self._sync_peer(peer_id)
+
+    def _partners(self, connected: set[str]) -> set[str]:
+        """``fanout`` connected members picked at random in each network (a small
+        network beside a large one is not left to chance draws from every peer)."""
+        picked: set[str] = set()
+        for net in self.service.networks.values():
+            members = sorted(p for p in connected if net.membership.admit(p) is None)
+            picked.update(self.rng.sample(members, min(self.fanout, len(members))))
+        return picked
 
     async def _sync_peer(self, peer_id: str) -> None:
         for net in list(self.service.networks.values()):
