@@ -62,6 +62,9 @@ def main(argv: list[str]) -> None:
     parser.add_argument("--poll-ms", type=float, default=50.0)
     parser.add_argument("--workers", type=int, default=4, help="nodes joining at a time")
     parser.add_argument(
+        "--settle", type=float, default=3.0, help="seconds to wait after forming, before measuring"
+    )
+    parser.add_argument(
         "--keep",
         type=Path,
         default=None,
@@ -82,7 +85,7 @@ def main(argv: list[str]) -> None:
 def _measure(args: argparse.Namespace, rng: random.Random, formed: Formed) -> None:
     nodes = formed.nodes
     print(formed.describe(), flush=True)
-    time.sleep(3)  # let the gossip meshes settle over a few heartbeats
+    time.sleep(args.settle)  # let the gossip meshes settle over a few heartbeats
     idle = _daemon_cpu(nodes, 5.0)
     print(f"daemons idle: {idle:.2f} cores together; load average {load_average()}")
     expected = [0] * len(nodes)
