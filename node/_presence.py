@@ -97,7 +97,10 @@ def open_record(body: bytes) -> PresenceRecord | None:
 class Presence:
     """Publishes this node's records and applies the members' (see module doc)."""
 
-    def __init__(self, service: NetworkService, *, interval: float = 60.0) -> None:
+    # Every 10 minutes, not every minute: at 50 venues each record costs every
+    # node several pubsub RPCs (copies from its mesh, IDONTWANT, IHAVE), and
+    # addresses change only on a restart, which publishes at once anyway.
+    def __init__(self, service: NetworkService, *, interval: float = 600.0) -> None:
         self.service = service
         self.interval = interval
         self.latest: dict[str, int] = {}  # peer id -> ``at`` of its newest accepted record
