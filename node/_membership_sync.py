@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
-from typing import Annotated, Final
+from typing import Final
 
-from pydantic import Field, StrictBytes, StrictStr
+from pydantic import Field, StrictBytes
 
 from doorwatch.crypto import Certificate, RevocationList, canonical_pack
 from doorwatch.crypto._wire import NetworkId, WireModel
+from doorwatch.node._network_admin import Addr
 
 __all__ = ["MAX_BUNDLE", "TAG_BYTES", "SyncAnswer", "SyncQuery", "membership_tag"]
 
@@ -37,8 +38,6 @@ TAG_BYTES: Final = 16
 MAX_BUNDLE: Final = 8 << 20
 """A full answer's cap (the request/response layer caps the whole frame too)."""
 _HOUR: Final = 3600
-
-Addr = Annotated[StrictStr, Field(min_length=1, max_length=256)]
 
 
 class SyncQuery(WireModel):

@@ -664,11 +664,7 @@ class NetworkService:
 
     @staticmethod
     def _renewals_due(net: NetworkRuntime, now: int) -> bool:
-        rl = net.revocations
-        return any(
-            c.valid_until - now < admin.RENEW_WITHIN_DAYS * 86400 and not (rl and rl.covers(c))
-            for c in net.certificates.values()
-        )
+        return any(admin.renewal_due(c, net.revocations, now) for c in net.certificates.values())
 
     async def install_synced(
         self, net: NetworkRuntime, bundle: admin.MembershipBundle, sender: str

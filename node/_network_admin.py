@@ -102,13 +102,6 @@ class MembershipBundle(WireModel):
     addresses: dict[PeerIdStr, tuple[Addr, ...]] = Field(max_length=100_000)
 
 
-class SyncRequest(WireModel):
-    """A member's periodic membership sync request, with its own listen addresses."""
-
-    network_id: NetworkId
-    addrs: tuple[Addr, ...] = Field(max_length=16)
-
-
 def join_identity(token: InviteToken) -> NodeIdentity:
     """The transport identity a joiner uses for the join (derived from the invite secret)."""
     seed = nacl.hash.blake2b(
@@ -616,6 +609,14 @@ def apply_revocation_list(
 # -- certificate renewal ------------------------------------------------------------------
 
 
+def renewal_due(certificate: Certificate, revocations: RevocationList | None, now: int) -> bool:
+    """Is ``certificate`` unrevoked with fewer than RENEW_WITHIN_DAYS left?"""
+    left = certificate.valid_until - now
+    return left < RENEW_WITHIN_DAYS * 86400 and not (
+        revocations and revocations.covers(certificate)
+    )
+
+
 def renew_certificates(
     conn: sqlite3.Connection, *, storage_key: StorageKey, network_id: str, now: int
 ) -> list[Certificate]:
@@ -624,11 +625,7 @@ def renew_certificates(
     next membership sync. Raises ``AuthorityOffline`` if renewals are due but the
     authority key is offline; returns the new certificates."""
     rl = db.revocations(conn, network_id)
-    due = [
-        c
-        for c in db.certificates(conn, network_id)
-        if c.valid_until - now < RENEW_WITHIN_DAYS * 86400 and not (rl and rl.covers(c))
-    ]
+    due = [c for c in db.certificates(conn, network_id) if renewal_due(c, rl, now)]
     if not due:
         return []
     authority = _authority(conn, network_id, storage_key)
@@ -920,7 +917,6 @@ __all__ = [
     "LeaveResult",
     "Member",
     "MembershipBundle",
-    "SyncRequest",
     "accept_join",
     "add_group",
     "apply_revocation_list",

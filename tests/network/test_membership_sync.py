@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from doorwatch.crypto import NodeIdentity, join_request
-from doorwatch.node import _network_admin as admin
+from doorwatch.crypto import NodeIdentity
 from doorwatch.node._ladder_testing import ladder_pair
 from doorwatch.node._membership_sync import SyncAnswer, SyncQuery, membership_tag
 from doorwatch.node._network import SYNC_PROTOCOL
 
 from .test_ladder import no_errors
+from .test_replication_repairs import add_member_c
 
 __all__ = ["no_errors"]  # the autouse fixture: no ERROR from either node
 
@@ -29,31 +29,11 @@ async def test_an_unchanged_membership_is_not_sent_again_and_a_change_is(tmp_pat
         assert a.membership_syncs["unchanged"] == unchanged + 2
 
         # A third venue joins at A: B's next sync brings its certificate.
-        c = NodeIdentity.generate()
-        now = a.clock.now()
-        token = await pair.a.h.store.run(
-            admin.issue_invite,
-            storage_key=pair.a.key,
-            network_id=pair.network_id,
-            venue="The Bell",
-            groups=[],
-            bootstrap_addrs=[],
-            expires_at=now + 3600,
-            now=now,
-        )
-        await pair.a.h.store.run(
-            admin.accept_join,
-            storage_key=pair.a.key,
-            identity=pair.a.identity,
-            request=join_request(token, c, now=now),
-            transport_peer_id=admin.join_identity(token).peer_id,
-            now=now,
-        )
-        await a.refresh()
-        assert c.peer_id not in net_b.certificates
+        c_id = await add_member_c(pair)
+        assert c_id not in net_b.certificates
         await b._sync_once(net_b)
         assert a.membership_syncs["full"] == full + 1
-        assert c.peer_id in b.networks[pair.network_id].certificates
+        assert c_id in b.networks[pair.network_id].certificates
         await b._sync_once(net_b)
         assert a.membership_syncs["unchanged"] == unchanged + 3
 
