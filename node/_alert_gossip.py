@@ -118,6 +118,8 @@ MAX_ITEM: Final = 64 * 1024
 INBOX: Final = 4096
 """Gossip items waiting to be applied; beyond it they are dropped (sync repairs)."""
 BATCH: Final = 256
+LOGGED_IDS: Final = 32
+"""Alert ids named in one ``alerts.received`` log line, at most."""
 LOAD_SLICE_S: Final = 0.002
 """Longest the start-up loader works before letting other tasks (scans) run."""
 HOLD_LOAD_ENV: Final = "DOORWATCH_TEST_HOLD_ALERT_LOAD"
@@ -791,7 +793,7 @@ class AlertReplication:
         if net is None:
             return 0
         batch = _Batch()
-        changed = 0
+        changed: list[str] = []
         async with self._lock:
             now = self.venue.clock.now()
             for peer_id, frame in entries:
@@ -801,12 +803,22 @@ class AlertReplication:
                     if message.envelope.header.originator != self.identity.peer_id:
                         payload = self._open(net, message)
                     if self._apply(network_id, message, payload, now, batch):
-                        changed += 1
+                        changed.append(message.envelope.header.alert_id.hex())
                 except Rejected as exc:
                     self._refused(exc, peer_id)
             await self._commit(batch)
-        self.counters[f"received_{source}"] += changed
-        return changed
+        self.counters[f"received_{source}"] += len(changed)
+        if changed:
+            # Committed: the moment a venue holds an alert or its change (ids only,
+            # and not thousands of them on one line during a catch-up).
+            log.info(
+                "alerts.received",
+                network_id=network_id,
+                source=source,
+                changed=len(changed),
+                alert_ids=changed[:LOGGED_IDS],
+            )
+        return len(changed)
 
     def _verify(self, net: NetworkRuntime, frame: bytes) -> AlertMessage:
         if len(frame) > MAX_ITEM:

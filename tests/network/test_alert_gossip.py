@@ -102,6 +102,17 @@ def test_alert_reaches_members_and_withdrawal_removes_it(nodes: Nodes) -> None:
     made = call(a, "alert.create", document=subject, category="theft", reason="took a bag")
     for node in (b, c):
         wait_for("the alert reaches B and C", lambda n=node: received(n) == 1)
+        # The venue's log says when the alert arrived, by id only.
+        arrived = [
+            json.loads(line)
+            for line in node.log_lines()
+            if '"alerts.received"' in line and made["alert_id"] in line
+        ]
+        assert arrived, node.log_path.read_text()
+        assert arrived[0]["changed"] >= 1
+        said = json.dumps(arrived)
+        assert subject["surname"] not in said
+        assert subject["document_number"] not in said
     assert verdict(c, subject)[0] == "check"
     assert verdict(c, subject)[1] >= 1
     assert verdict(b, doc(2)) == ("admit", 0)  # an innocent customer
