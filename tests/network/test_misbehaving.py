@@ -502,7 +502,7 @@ async def forged_push_gets_the_member_banned(net: Net, b: NetworkService) -> Non
 
 
 async def flood_of_invalid_gossip(net: Net, b: NetworkService) -> None:
-    """FLOOD invalid envelopes on gossip: B is banned and disconnected, C's alert still
+    """A flood of invalid envelopes on gossip: B is banned and disconnected, C's alert still
     reaches A, and A's memory stays bounded."""
     a, c, a_id = net.a, net.c, net.a_id
     since = len(a.log_lines())
@@ -511,7 +511,9 @@ async def flood_of_invalid_gossip(net: Net, b: NetworkService) -> None:
     garbage = [MARKER + struct.pack(">I", i) for i in range(FLOOD)]
 
     async def flood() -> None:
-        for item in garbage:  # once B is banned, what it sends goes nowhere
+        # Pubsub is not reliable (a full outbound queue drops messages), so B goes on
+        # (at most twice more) until A has dropped it; once banned, it sends nowhere.
+        for item in garbage * 3:
             await gossip_raw(b, item)
             await trio.sleep(0)
 
@@ -521,7 +523,8 @@ async def flood_of_invalid_gossip(net: Net, b: NetworkService) -> None:
             lambda: call(c, "alert.create", document=THIRD, category="theft", reason="r")
         )
         await until("A receives C's alert", lambda: received(a) == at_start + 1)
-    await until("A drops B", lambda: not peer_entry(a, "The Rogue")["connected"])
+        await until("A drops B", lambda: not peer_entry(a, "The Rogue")["connected"])
+        nursery.cancel_scope.cancel()
     host = b.host
     assert host is not None
     await until_here("B is cut off", lambda: not host.is_connected(a_id))
@@ -542,7 +545,7 @@ async def flood_of_invalid_gossip(net: Net, b: NetworkService) -> None:
     )
     assert not host.is_connected(a_id)
     after = await in_thread(rss_mb, a)
-    # After B sent FLOOD invalid messages, A's resident memory grew by less than a bound
+    # After B sent thousands of invalid messages, A's resident memory grew by less than a bound
     # far from proportional to the flood (generous: this is not a benchmark).
     print(f"A's RSS around a flood of {FLOOD} invalid messages: {before:.1f} -> {after:.1f} MiB")
     assert after - before < RSS_BOUND_MB, (before, after)
