@@ -60,6 +60,7 @@ __all__ = ["IndexStats", "SegmentIndex"]
 
 _Bucket = str | list[str]
 _Getter = Callable[[Mapping[str, str]], tuple[str, ...]]
+_ListGetter = Callable[[list[str | None]], tuple[str | None, ...]]
 # Not ``filter(None, ...)``: a set id may be the empty string.
 _IS_HIT: Callable[[object], bool] = functools.partial(operator.is_not, None)
 
@@ -94,8 +95,16 @@ def _shortening(codes: tuple[str, ...]) -> tuple[tuple[str, ...], type[_ShortKey
         return (rank, codes[i], i)
 
     kept = tuple(sorted(sorted(range(len(codes)), key=kept_last)[-MAX_KEY_POSITIONS:]))
+    left = [i for i in range(len(codes)) if i not in kept]
     key_type = type(
-        "_ShortKey", (_ShortKey,), {"__slots__": (), "_pick": operator.itemgetter(*kept)}
+        "_ShortKey",
+        (_ShortKey,),
+        {
+            "__slots__": (),
+            "_pick": operator.itemgetter(*kept),
+            "_left": operator.itemgetter(*left),
+            "_left_codes": operator.itemgetter(*(codes[i] for i in left)),
+        },
     )
     return tuple(codes[i] for i in kept), key_type
 
@@ -105,11 +114,15 @@ class _ShortKey(tuple[str, ...]):
 
     The one tuple serves as the set's values and as its bucket key, so a
     shortened part costs no second tuple per set. A subclass per template
-    shape carries the positions (``_pick``).
+    shape carries the positions (``_pick``), and the positions left out of the
+    look-up: ``_left`` reads their values, ``_left_codes`` a scan's first values
+    there (both a bare value when one position is left out).
     """
 
     __slots__ = ()
     _pick: Callable[[tuple[str, ...]], tuple[str, ...]]
+    _left: Callable[[tuple[str, ...]], object]
+    _left_codes: Callable[[Mapping[str, str]], object]
 
     def __hash__(self) -> int:
         return hash(self._pick(self))
@@ -142,6 +155,25 @@ def _getter(codes: tuple[str, ...]) -> _Getter:
         code = codes[0]
         return lambda first: (first[code],)
     return operator.itemgetter(*codes)
+
+
+def _list_getter(positions: list[int]) -> _ListGetter:
+    """The look-up tuple from a scan's first values laid out in a list (cheaper to
+    index than the dict)."""
+    if len(positions) == 1:
+        at = positions[0]
+        return lambda values: (values[at],)
+    return operator.itemgetter(*positions)
+
+
+@dataclass(slots=True)
+class _Plan:
+    """Every part's getter and buckets in parallel lists, so that the common look-up
+    runs in C (``map``); rebuilt after a part appears or goes."""
+
+    codes: tuple[str, ...]  # every code a part names: the layout of the values list
+    getters: list[_ListGetter]
+    buckets: list[dict[tuple[str, ...], _Bucket]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,9 +225,7 @@ class SegmentIndex:
             tuple[str, ...],
             tuple[_Getter, frozenset[str], dict[tuple[str, ...], _Bucket]],
         ] = {}
-        # the getters and the buckets of every part, in two parallel lists, so that the
-        # common look-up runs in C (``map``); rebuilt after a part appears or goes
-        self._plan: tuple[list[_Getter], list[dict[tuple[str, ...], _Bucket]]] | None = None
+        self._plan: _Plan | None = None
 
     def __len__(self) -> int:
         return len(self._sets)
@@ -311,31 +341,45 @@ class SegmentIndex:
                 first[code] = shown[0]
                 if len(shown) > 1:
                     several.add(code)
-        found = (
-            self._candidates_with_variants(scan, first, several)
-            if several
-            else self._candidates_single(first)
-        )
         # A set found through a shortened part must also agree on the positions
         # its look-up left out (the sets found are few).
-        return {set_id for set_id in found if self._agrees(set_id, scan)}
+        if several:
+            found = self._candidates_with_variants(scan, first, several)
+            return {set_id for set_id in found if self._agrees(set_id, scan)}
+        # One value per position: agreeing there is one comparison of two tuples.
+        sets = self._sets
+        out: set[str] = set()
+        for set_id in self._candidates_single(first):
+            values = sets[set_id][1]
+            if not isinstance(values, _ShortKey) or values._left(values) == values._left_codes(
+                first
+            ):
+                out.add(set_id)
+        return out
 
     def _candidates_single(self, first: _FirstValues) -> set[str]:
         # The common case: one value per position, one look-up per part (a
         # missing position reads as None, which no bucket holds).
-        if self._plan is None:
-            self._plan = (
-                [g for g, _c, _b in self._getters.values()],
+        plan = self._plan
+        if plan is None:
+            codes = tuple(sorted({code for part in self._getters for code in part}))
+            at = {code: i for i, code in enumerate(codes)}
+            plan = self._plan = _Plan(
+                codes,
+                [_list_getter([at[code] for code in part]) for part in self._getters],
                 [b for _g, _c, b in self._getters.values()],
             )
-        getters, buckets = self._plan
-        keys = map(operator.call, getters, itertools.repeat(first))
+        values: list[str | None] = list(map(first.get, plan.codes))
+        keys = map(operator.call, plan.getters, itertools.repeat(values))
         found: set[str] = set()
-        look_up: Callable[[dict[tuple[str, ...], _Bucket], tuple[str, ...]], _Bucket | None]
-        look_up = dict.get
+        # (A key naming a position the scan lacks holds None: it finds nothing.)
+        look_up = cast(
+            "Callable[[dict[tuple[str, ...], _Bucket], tuple[str | None, ...]], _Bucket | None]",
+            dict.get,
+        )
         # Almost every part misses: the misses (None) are dropped in C, and only
         # the hits reach the Python loop.
-        hits = cast("Iterable[_Bucket]", filter(_IS_HIT, map(look_up, buckets, keys)))
+        hits = cast("Iterable[_Bucket]", filter(_IS_HIT, map(look_up, plan.buckets, keys)))
         for held in hits:
             if isinstance(held, str):
                 found.add(held)

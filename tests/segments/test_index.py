@@ -171,6 +171,19 @@ def test_a_long_template_is_found_only_when_it_agrees_on_every_position() -> Non
     assert index.candidates(scan("John", "Smith", dt.date(1990, 4, 7))) == {"five"}
 
 
+def test_a_set_with_two_positions_left_out_must_agree_on_both() -> None:
+    index = SegmentIndex(TABLES, threshold=-1000.0)
+    six = seg(("g1", "J"), ("g12", "JO"), ("s1", "S"), ("yy", "90"), ("mm", "04"), ("dd", "07"))
+    index.add("six", six)
+    # Looked up on four positions; the birth year and month are checked after.
+    assert index.stats().parts == 1
+    assert index.candidates(scan("John", "Smith", dt.date(1990, 4, 7))) == {"six"}
+    assert index.candidates(scan("John", "Smith", dt.date(1991, 4, 7))) == set()
+    assert index.candidates(scan("John", "Smith", dt.date(1990, 5, 7))) == set()
+    assert index.candidates(scan("John", "Jones-Smith", dt.date(1990, 5, 7))) == set()
+    assert index.candidates(scan("John", "Jones-Smith", dt.date(1990, 4, 7))) == {"six"}
+
+
 @settings(max_examples=30, deadline=None)
 @given(
     chosen=st.lists(st.integers(0, len(PEOPLE) - 1), min_size=1, max_size=40),
