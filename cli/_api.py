@@ -8,7 +8,6 @@ from typing import Annotated
 
 import typer
 
-from doorwatch.cli._client import EXIT_USAGE
 from doorwatch.cli._output import fail
 from doorwatch.node.api_schema import api_schema
 
@@ -29,12 +28,12 @@ def api_schema_command(
     # A path that cannot be written is a mistake in the command line: exit 2 (usage).
     directory = output.parent
     if not directory.exists():
-        fail(f"--output: the directory {directory} does not exist", EXIT_USAGE)
+        fail(f"--output: the directory {directory} does not exist")
     if not directory.is_dir():
-        fail(f"--output: {directory} is not a directory", EXIT_USAGE)
+        fail(f"--output: {directory} is not a directory")
     if output.is_dir():
-        fail(f"--output: {output} is a directory; name a file in it", EXIT_USAGE)
+        fail(f"--output: {output} is a directory; name a file in it")
     try:
         output.write_text(text, "utf-8")
     except OSError as exc:
-        fail(f"--output: cannot write {output}: {exc.strerror or exc}", EXIT_USAGE)
+        fail(f"--output: cannot write {output}: {exc.strerror or exc}")

@@ -18,7 +18,7 @@ import pytest
 from typer.testing import CliRunner
 
 from doorwatch.cli import app, main
-from doorwatch.cli._client import EXIT_ISOLATED, EXIT_NOT_RUNNING, EXIT_USAGE, NodeClient
+from doorwatch.cli._client import EXIT_ERROR, EXIT_ISOLATED, EXIT_NOT_RUNNING, NodeClient
 from doorwatch.cli._options import BadInput, default_data_dir, parse_duration, parse_time
 from doorwatch.cli._status import health
 from doorwatch.node.testing import PASSWORD, Daemon, doorwatch
@@ -162,15 +162,15 @@ def test_usage_errors_exit_2() -> None:
     assert doorwatch("status", "--no-such-flag").returncode == 2
 
 
-def test_api_schema_output_that_cannot_be_written_is_a_usage_error(
+def test_api_schema_output_that_cannot_be_written_exits_1_like_every_other_output_flag(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     missing = tmp_path / "missing"
     done = in_process("api-schema", "--output", str(missing / "schema.json"))
-    assert done.returncode == EXIT_USAGE
+    assert done.returncode == EXIT_ERROR
     assert one_line_error(done) == f"doorwatch: --output: the directory {missing} does not exist"
     done = in_process("api-schema", "--output", str(tmp_path))
-    assert done.returncode == EXIT_USAGE
+    assert done.returncode == EXIT_ERROR
     assert (
         one_line_error(done) == f"doorwatch: --output: {tmp_path} is a directory; name a file in it"
     )
@@ -181,7 +181,7 @@ def test_api_schema_output_that_cannot_be_written_is_a_usage_error(
     monkeypatch.setattr(Path, "write_text", refused)
     target = tmp_path / "schema.json"
     done = in_process("api-schema", "--output", str(target))
-    assert done.returncode == EXIT_USAGE
+    assert done.returncode == EXIT_ERROR
     assert one_line_error(done) == f"doorwatch: --output: cannot write {target}: Permission denied"
     monkeypatch.undo()
     done = in_process("api-schema", "--output", str(target))
