@@ -698,12 +698,19 @@ def add_group(
     if not _GROUP.match(group):
         raise GroupError("group: 1-32 lower-case letters, digits, '-' or '_'")
     authority = _authority(conn, network_id, storage_key)
-    _ensure_group_keys(conn, network_id, [group], storage_key)
-    reissued = []
-    for peer_id in members:
+    rl = db.revocations(conn, network_id)
+    olds = []
+    for peer_id in members:  # every member checked before anything changes
         old = _certificate_of(conn, network_id, peer_id)
         if old is None:
             raise UnknownMember(f"peer {peer_id} holds no certificate of network {network_id}")
+        if rl is not None and rl.covers(old):
+            raise GroupError(f"peer {peer_id} was revoked from network {network_id}")
+        olds.append(old)
+    _ensure_group_keys(conn, network_id, [group], storage_key)
+    reissued = []
+    for old in olds:
+        peer_id = old.peer_id
         if group not in old.groups:
             _reissue(conn, authority, old, (*old.groups, group), now)
             reissued.append(peer_id)

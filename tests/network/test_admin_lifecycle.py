@@ -304,3 +304,21 @@ def test_groups_added_and_removed_reach_members_at_sync() -> None:
             members=["12D3KooWnotamember"],
             now=NOW,
         )
+
+    # A revoked member gets no new certificate through a group, and nothing changes.
+    c = Node()
+    _join(a, c, network_id)
+    admin.revoke_member(
+        a.conn, storage_key=a.key, network_id=network_id, peer_id=c.identity.peer_id, now=NOW + 9
+    )
+    before = admin.list_groups(a.conn, network_id, a.key)
+    with pytest.raises(GroupError, match="was revoked"):
+        admin.add_group(
+            a.conn,
+            storage_key=a.key,
+            network_id=network_id,
+            group="late",
+            members=[b.identity.peer_id, c.identity.peer_id],
+            now=NOW + 10,
+        )
+    assert admin.list_groups(a.conn, network_id, a.key) == before
