@@ -124,6 +124,7 @@ def _measure(args: argparse.Namespace, rng: random.Random, formed: Formed) -> No
     missing = 0
     busy_cpu = busy_wall = 0.0
     originated = [0] * len(nodes)
+    loop_cpu0, loop_wall0 = sum(cpu_seconds(n.pid) for n in nodes), time.perf_counter()
     for r in range(args.repeats):
         origin = rng.randrange(len(nodes))
         originated[origin] += 1
@@ -146,6 +147,10 @@ def _measure(args: argparse.Namespace, rng: random.Random, formed: Formed) -> No
         if len(delays) == len(tails):
             last.append(max(delays))
         time.sleep(0.5)
+    loop_cpu = sum(cpu_seconds(n.pid) for n in nodes) - loop_cpu0
+    loop_wall = time.perf_counter() - loop_wall0
+    # What one alert costs the network, over the idle baseline (the pauses included).
+    per_alert = (loop_cpu - idle * loop_wall) / args.repeats
     # The logs against each node's own count: every alert not its own, received.
     short = [n.venue for i, n in enumerate(nodes) if n.received() != args.repeats - originated[i]]
     rss = [n.rss_mib() for n in nodes]
@@ -173,5 +178,9 @@ def _measure(args: argparse.Namespace, rng: random.Random, formed: Formed) -> No
     print(
         f"daemons during measurement: {busy_cpu / max(busy_wall, 1e-9):.2f} "
         f"cores; load average after {load}"
+    )
+    print(
+        f"CPU one alert costs the network over idle: {per_alert:.2f} s "
+        f"({per_alert / max(args.nodes - 1, 1) * 1000:.1f} ms per receiving node)"
     )
     print(f"RSS per daemon: median {statistics.median(rss):.0f} MiB, max {max(rss):.0f} MiB")

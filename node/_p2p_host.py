@@ -51,6 +51,7 @@ from doorwatch.crypto import NodeIdentity
 from doorwatch.node._p2p_errors import InvalidAddress, P2PError, PeerRefused, PeerUnreachable
 from doorwatch.node._p2p_gate import Admit, GatedNoise, MembershipGate
 from doorwatch.node._p2p_logging import route_libp2p_logging
+from doorwatch.node._p2p_tuning import apply as apply_libp2p_tuning
 
 
 @functools.lru_cache(maxsize=4096)
@@ -150,6 +151,7 @@ class P2PHost:
     ) -> None:
         if route_logging:
             route_libp2p_logging()
+        apply_libp2p_tuning()
         self.identity = identity
         self.peer_id = identity.peer_id
         self.gate = MembershipGate(admit)
