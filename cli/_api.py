@@ -25,7 +25,7 @@ def api_schema_command(
     if output is None:
         typer.echo(text, nl=False)
         return
-    # A path that cannot be written is a mistake in the command line: exit 2 (usage).
+    # A path that cannot be written is bad input in a flag: exit 1, as for every output flag.
     directory = output.parent
     if not directory.exists():
         fail(f"--output: the directory {directory} does not exist")

@@ -700,7 +700,8 @@ def add_group(
     authority = _authority(conn, network_id, storage_key)
     rl = db.revocations(conn, network_id)
     olds = []
-    for peer_id in members:  # every member checked before anything changes
+    # Every member checked before anything changes (and each re-issued once).
+    for peer_id in dict.fromkeys(members):
         old = _certificate_of(conn, network_id, peer_id)
         if old is None:
             raise UnknownMember(f"peer {peer_id} holds no certificate of network {network_id}")

@@ -6,8 +6,9 @@ was on the wire:
 
 - yamux sends a WINDOW_UPDATE frame after every read by default
   (``PY_YAMUX_RELEASE_ON_READ``, ``stream_muxer/yamux/yamux.py``): one more
-  Noise-encrypted frame and socket write for every pubsub RPC received. With
-  it off, credit is released go-yamux style, in batches of half a window.
+  Noise-encrypted frame and socket write for every read, three per pubsub
+  RPC (two for its length prefix). With it off, credit is released go-yamux
+  style (about one update per RPC, never one per length-prefix byte).
   Set before any stream is read (py-libp2p reads it at each read); an
   operator's own setting wins.
 - pubsub attaches the sender's signed peer record to every RPC and the

@@ -319,7 +319,7 @@ class SegmentIndex:
             else:
                 held.remove(set_id)
                 left: _Bucket = held[0] if len(held) == 1 else held
-                if min(self._max_disagreements + 1, len(template)) == 1:
+                if isinstance(key_values, _ShortKey):
                     # The bucket's key may be this set's values (a _ShortKey also
                     # holds the positions left out of the look-up): keyed anew by
                     # the first set still in it, so that nothing of this one remains.

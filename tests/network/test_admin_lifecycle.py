@@ -305,6 +305,16 @@ def test_groups_added_and_removed_reach_members_at_sync() -> None:
             now=NOW,
         )
 
+    # A member named twice is re-issued one certificate.
+    twice = admin.add_group(
+        a.conn,
+        storage_key=a.key,
+        network_id=network_id,
+        group="pair",
+        members=[b.identity.peer_id, b.identity.peer_id],
+        now=NOW + 8,
+    )
+    assert twice.reissued == (b.identity.peer_id,)
     # A revoked member gets no new certificate through a group, and nothing changes.
     c = Node()
     _join(a, c, network_id)

@@ -184,6 +184,17 @@ def test_a_set_with_two_positions_left_out_must_agree_on_both() -> None:
     assert index.candidates(scan("John", "Jones-Smith", dt.date(1990, 4, 7))) == {"six"}
 
 
+def test_removing_a_one_position_set_that_shares_a_part_bucket_keeps_the_other() -> None:
+    # With k = 1, set b's second part and set a's whole template are the same bucket.
+    index = SegmentIndex(TABLES, threshold=-1000.0, max_disagreements=1)
+    index.add("b", seg(("g23", "HN"), ("s1", "S")))
+    index.add("a", seg(("s1", "S")))
+    index.remove("a")
+    assert index.candidates({"s1": ("S",)}) == {"b"}
+    index.remove("b")
+    assert index.stats().buckets == 0
+
+
 @settings(max_examples=30, deadline=None)
 @given(
     chosen=st.lists(st.integers(0, len(PEOPLE) - 1), min_size=1, max_size=40),
