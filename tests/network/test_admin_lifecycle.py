@@ -305,16 +305,14 @@ def test_groups_added_and_removed_reach_members_at_sync() -> None:
             now=NOW,
         )
 
+    def add(group: str, *members: Node, now: int) -> admin.GroupChange:
+        peers = [m.identity.peer_id for m in members]
+        return admin.add_group(
+            a.conn, storage_key=a.key, network_id=network_id, group=group, members=peers, now=now
+        )
+
     # A member named twice is re-issued one certificate.
-    twice = admin.add_group(
-        a.conn,
-        storage_key=a.key,
-        network_id=network_id,
-        group="pair",
-        members=[b.identity.peer_id, b.identity.peer_id],
-        now=NOW + 8,
-    )
-    assert twice.reissued == (b.identity.peer_id,)
+    assert add("pair", b, b, now=NOW + 8).reissued == (b.identity.peer_id,)
     # A revoked member gets no new certificate through a group, and nothing changes.
     c = Node()
     _join(a, c, network_id)
@@ -323,12 +321,5 @@ def test_groups_added_and_removed_reach_members_at_sync() -> None:
     )
     before = admin.list_groups(a.conn, network_id, a.key)
     with pytest.raises(GroupError, match="was revoked"):
-        admin.add_group(
-            a.conn,
-            storage_key=a.key,
-            network_id=network_id,
-            group="late",
-            members=[b.identity.peer_id, c.identity.peer_id],
-            now=NOW + 10,
-        )
+        add("late", b, c, now=NOW + 10)
     assert admin.list_groups(a.conn, network_id, a.key) == before
