@@ -75,8 +75,10 @@ def _arrivals(tails: dict[int, _LogTail], alert_id: str, timeout: float) -> dict
     got: dict[int, float] = {}
     while True:
         for i, tail in tails.items():
+            if i in got:
+                continue  # its log is not read again for this alert
             at = tail.arrivals().get(alert_id)
-            if at is not None and i not in got:
+            if at is not None:
                 got[i] = at
         if len(got) == len(tails) or time.monotonic() > deadline:
             return got

@@ -52,7 +52,9 @@ def maybe_consume_signed_record(msg: Any, host: Any, peer_id: Any) -> bool:
     if not msg.HasField("senderRecord"):
         return True
     record = bytes(msg.senderRecord)
-    seen = _accepted.setdefault(host, {})
+    seen = _accepted.get(host)
+    if seen is None:  # (not setdefault: that would build a dict on every RPC)
+        seen = _accepted[host] = {}
     held = seen.get(peer_id)
     now = time.monotonic()
     if held is not None and held[0] == record and now - held[1] < REFRESH_S:
