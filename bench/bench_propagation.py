@@ -167,7 +167,7 @@ def _measure(args: argparse.Namespace, rng: random.Random, formed: Formed) -> No
     agree = "yes" if not short else "NO: " + ", ".join(short)
     print(
         f"nodes={args.nodes} repeats={args.repeats} deliveries={len(ms)} missing={missing}; "
-        f"node.status counts agree with the logs: {agree}"
+        f"every node.status count as expected: {agree}"
     )
     print(
         f"alert.create to received, each delivery: p50 {pct(ms, 0.5):.0f} ms, "
