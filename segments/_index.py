@@ -42,12 +42,12 @@ import functools
 import itertools
 import operator
 import sys
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import cast
 
 from doorwatch.segments._factors import CATALOGUE, Field, ScanFactors
 from doorwatch.segments._frequencies import FrequencyTable
+from doorwatch.segments._keyfilter import KeyFilter, Lanes
 from doorwatch.segments._matching_errors import (
     BudgetError,
     DuplicateSegmentSetError,
@@ -59,10 +59,7 @@ from doorwatch.segments._selection import Factor, SegmentSet
 __all__ = ["IndexStats", "SegmentIndex"]
 
 _Bucket = str | list[str]
-_Getter = Callable[[Mapping[str, str]], tuple[str, ...]]
 _ListGetter = Callable[[list[str | None]], tuple[str | None, ...]]
-# Not ``filter(None, ...)``: a set id may be the empty string.
-_IS_HIT: Callable[[object], bool] = functools.partial(operator.is_not, None)
 
 
 MAX_KEY_POSITIONS = 4
@@ -149,12 +146,9 @@ class _FirstValues(dict[str, str]):
         return None  # type: ignore[return-value]
 
 
-def _getter(codes: tuple[str, ...]) -> _Getter:
-    # itemgetter builds the look-up tuple in C; with one code it returns the bare value.
-    if len(codes) == 1:
-        code = codes[0]
-        return lambda first: (first[code],)
-    return operator.itemgetter(*codes)
+def _looked_up(key_values: tuple[str, ...]) -> tuple[str, ...]:
+    """The values a bucket key is looked up by (a long set's key holds more)."""
+    return key_values._pick(key_values) if isinstance(key_values, _ShortKey) else key_values
 
 
 def _list_getter(positions: list[int]) -> _ListGetter:
@@ -174,6 +168,7 @@ class _Plan:
     codes: tuple[str, ...]  # every code a part names: the layout of the values list
     getters: list[_ListGetter]
     buckets: list[dict[tuple[str, ...], _Bucket]]
+    lanes: Lanes  # the same parts, for the key filter
 
 
 @dataclass(frozen=True, slots=True)
@@ -190,6 +185,7 @@ class SegmentIndex:
     """Active segment sets, looked up by a scan's values, scored exactly."""
 
     __slots__ = (
+        "_filter",
         "_getters",
         "_max_disagreements",
         "_parts",
@@ -220,12 +216,13 @@ class SegmentIndex:
         self._shared: dict[tuple[str, ...], tuple[str, ...]] = {}
         # part (tuple of codes) -> values tuple -> one id or a list of ids
         self._parts: dict[tuple[str, ...], dict[tuple[str, ...], _Bucket]] = {}
-        # part -> (what reads its values from a scan's first values, its codes, its buckets)
+        # part -> (its codes as a set, its buckets)
         self._getters: dict[
-            tuple[str, ...],
-            tuple[_Getter, frozenset[str], dict[tuple[str, ...], _Bucket]],
+            tuple[str, ...], tuple[frozenset[str], dict[tuple[str, ...], _Bucket]]
         ] = {}
         self._plan: _Plan | None = None
+        # Which part may hold a scan's key: most look-ups are never made.
+        self._filter = KeyFilter()
 
     def __len__(self) -> int:
         return len(self._sets)
@@ -289,15 +286,19 @@ class SegmentIndex:
             buckets = self._parts.get(key_codes)
             if buckets is None:
                 buckets = self._parts[key_codes] = {}
-                self._getters[key_codes] = (_getter(key_codes), frozenset(key_codes), buckets)
+                self._getters[key_codes] = (frozenset(key_codes), buckets)
                 self._plan = None
             held = buckets.get(key_values)
             if held is None:
                 buckets[key_values] = set_id
+                self._filter.add(key_codes, _looked_up(key_values))
             elif isinstance(held, str):
                 buckets[key_values] = [held, set_id]
             else:
                 held.append(set_id)
+        if self._filter.full:
+            parts = ((codes, [*map(_looked_up, b)]) for codes, b in self._parts.items())
+            self._filter = KeyFilter.rebuilt(self._filter.keys, parts)
 
     def remove(self, set_id: str) -> None:
         """Forget a segment set entirely (O(its size)); unknown ids raise."""
@@ -316,6 +317,7 @@ class SegmentIndex:
             held = buckets[key_values]
             if isinstance(held, str):
                 del buckets[key_values]
+                self._filter.discard(key_codes, _looked_up(key_values))
             else:
                 held.remove(set_id)
                 left: _Bucket = held[0] if len(held) == 1 else held
@@ -367,20 +369,19 @@ class SegmentIndex:
             plan = self._plan = _Plan(
                 codes,
                 [_list_getter([at[code] for code in part]) for part in self._getters],
-                [b for _g, _c, b in self._getters.values()],
+                [b for _c, b in self._getters.values()],
+                Lanes(codes, list(self._getters)),
             )
         values: list[str | None] = list(map(first.get, plan.codes))
-        keys = map(operator.call, plan.getters, itertools.repeat(values))
         found: set[str] = set()
-        # (A key naming a position the scan lacks holds None: it finds nothing.)
-        look_up = cast(
-            "Callable[[dict[tuple[str, ...], _Bucket], tuple[str | None, ...]], _Bucket | None]",
-            dict.get,
-        )
-        # Almost every part misses: the misses (None) are dropped in C, and only
-        # the hits reach the Python loop.
-        hits = cast("Iterable[_Bucket]", filter(_IS_HIT, map(look_up, plan.buckets, keys)))
-        for held in hits:
+        getters, buckets = plan.getters, plan.buckets
+        # Almost every part misses: the filter rules most of them out at once,
+        # and only the parts it flags are looked up. (A key naming a position
+        # the scan lacks holds None: it finds nothing.)
+        for i in self._filter.flagged(values, plan.lanes):
+            held = buckets[i].get(getters[i](values))  # type: ignore[arg-type]
+            if held is None:
+                continue
             if isinstance(held, str):
                 found.add(held)
             else:
@@ -390,14 +391,13 @@ class SegmentIndex:
     def _candidates_with_variants(
         self, scan: ScanFactors, first: _FirstValues, several: set[str]
     ) -> set[str]:
-        found: set[str] = set()
-        for key_codes, (getter, codes, buckets) in self._getters.items():
-            keys: Iterable[tuple[str, ...]]
+        # The first values' keys as in the common case, then the other
+        # combinations of variants in the parts naming a position that has some.
+        found = self._candidates_single(first)
+        for key_codes, (codes, buckets) in self._getters.items():
             if several.isdisjoint(codes):
-                keys = (getter(first),)
-            else:
-                keys = itertools.product(*(scan.get(code, ()) for code in key_codes))
-            for values in keys:
+                continue
+            for values in itertools.product(*(scan.get(code, ()) for code in key_codes)):
                 held = buckets.get(values)
                 if held is None:
                     continue

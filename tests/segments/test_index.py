@@ -50,7 +50,9 @@ def snapshot(index: SegmentIndex) -> object:
         for codes, b in index._parts.items()
     }
     sets = {set_id: (codes, tuple(values)) for set_id, (codes, values) in index._sets.items()}
-    return (sets, dict(index._templates), dict(index._shared), parts)
+    # The key filter's counts too: a removed set's keys are counted out.
+    counts = bytes(index._filter._table)
+    return (sets, dict(index._templates), dict(index._shared), parts, counts)
 
 
 def test_match_finds_agreeing_sets_best_first() -> None:
