@@ -10,19 +10,21 @@ cost of a scan (about 40 % of the event loop's time, measured on two cores).
 
 This filter answers "might part ``p`` hold the key ``k``?" for all parts in a
 few numpy operations, whose C loops overlap the memory reads, so that only
-the parts it flags (the few real hits and about 5 % of the rest) are looked
+the parts it flags (the few real hits and under 1 % of the rest) are looked
 up in their dicts. It never says no to a key the index holds: a "no" is
 certain, a "yes" is checked by the dict.
 
 A key's fingerprint is its part's salt (the hash of the part's codes) plus,
 for each position, the Python hash of its value times an odd constant of the
-position's code, modulo 2**64; its top bits pick a slot of ``table``, an
-array of 8-bit counts of the keys held in each slot (the hashes are random
-64-bit values: the sum needs no further mixing). Adding a key counts it in,
-removing it counts it out; a slot that reaches 255 stays there (a permanent
-"maybe", harmless) until the table is next rebuilt. The table has 16 slots
-per key at least: it grows (rebuilt from the index's keys) as keys are
-added, and is never shrunk.
+position's code, modulo 2**64 (the hashes are random 64-bit values: the sum
+needs no further mixing). Its top bits and its low bits pick two slots of
+``table``, an array of 8-bit counts of the keys held in each slot; a key may
+be held only if both its slots count some key (a counting Bloom filter with
+two hashes: with 16 to 32 slots a key, under 1 % of the parts that miss are
+flagged). Adding a key counts it in, removing it counts it out; a slot that
+reaches 255 stays there (a permanent "maybe", harmless) until the table is
+next rebuilt. The table grows (rebuilt from the index's keys, twice the
+size) when it has fewer than 16 slots a key, and is never shrunk.
 
 Python's string hashes differ between processes: the filter lives in memory
 only, and is rebuilt with the index.
@@ -58,10 +60,12 @@ def part_salt(codes: tuple[str, ...]) -> int:
 class KeyFilter:
     """Counts of the index's look-up keys by fingerprint slot (see the module docstring)."""
 
-    __slots__ = ("_keys", "_shift", "_table")
+    __slots__ = ("_keys", "_low", "_shift", "_table")
 
     def __init__(self, bits: int = MIN_BITS) -> None:
+        # A key is counted in two slots: its fingerprint's top bits and its low bits.
         self._shift = np.uint64(64 - bits)
+        self._low = np.uint64((1 << bits) - 1)
         self._table: npt.NDArray[np.uint8] = np.zeros(1 << bits, dtype=np.uint8)
         self._keys = 0
 
@@ -74,35 +78,38 @@ class KeyFilter:
         """Whether the table holds fewer than ``SLOTS_PER_KEY`` slots per key (rebuild it)."""
         return self._keys * SLOTS_PER_KEY > len(self._table)
 
-    def _slot(self, codes: tuple[str, ...], values: Iterable[object]) -> int:
+    def _slots(self, codes: tuple[str, ...], values: Iterable[object]) -> tuple[int, int]:
         h = part_salt(codes)
         for code, value in zip(codes, values, strict=True):
             h += (hash(value) & _MASK) * _multiplier(code)
-        return (h & _MASK) >> int(self._shift)
+        h &= _MASK
+        return h >> int(self._shift), h & int(self._low)
 
     def add(self, codes: tuple[str, ...], values: Iterable[object]) -> None:
         """Count in the key ``values`` of the part ``codes``."""
-        slot = self._slot(codes, values)
-        count = int(self._table[slot])
-        if count < 255:
-            self._table[slot] = count + 1
+        table = self._table
+        for slot in self._slots(codes, values):
+            count = int(table[slot])
+            if count < 255:
+                table[slot] = count + 1
         self._keys += 1
 
     def discard(self, codes: tuple[str, ...], values: Iterable[object]) -> None:
         """Count out a key counted in before."""
-        slot = self._slot(codes, values)
-        count = int(self._table[slot])
-        if 0 < count < 255:
-            self._table[slot] = count - 1
+        table = self._table
+        for slot in self._slots(codes, values):
+            count = int(table[slot])
+            if 0 < count < 255:
+                table[slot] = count - 1
         self._keys -= 1
 
     @classmethod
     def rebuilt(
         cls, keys: int, parts: Iterable[tuple[tuple[str, ...], Collection[tuple[str, ...]]]]
     ) -> KeyFilter:
-        """A table for ``keys`` keys and as many again to grow into, counting in
-        every key of ``parts`` (``(codes, the part's keys)``), a part at a time in numpy."""
-        out = cls(max(MIN_BITS, (2 * keys * SLOTS_PER_KEY - 1).bit_length()))
+        """A table with ``SLOTS_PER_KEY`` to twice as many slots for ``keys`` keys, counting
+        in every key of ``parts`` (``(codes, the part's keys)``), a part at a time in numpy."""
+        out = cls(max(MIN_BITS, (keys * SLOTS_PER_KEY).bit_length()))
         slots = [np.zeros(0, dtype=np.uint64)]
         for codes, part_keys in parts:
             h = np.full(len(part_keys), part_salt(codes), dtype=np.uint64)
@@ -110,10 +117,10 @@ class KeyFilter:
                 column = map(hash, map(operator.itemgetter(j), part_keys))
                 hashes = np.fromiter(column, dtype=np.int64, count=len(part_keys))
                 h += hashes.view(np.uint64) * np.uint64(_multiplier(code))
-            slots.append(h >> out._shift)
+            slots += (h >> out._shift, h & out._low)
         where, counts = np.unique(np.concatenate(slots), return_counts=True)
         out._table[where] = np.minimum(counts, 255)
-        out._keys = sum(len(s) for s in slots)
+        out._keys = sum(len(s) for s in slots) // 2
         return out
 
     def flagged(self, values: Sequence[object], lanes: Lanes) -> list[int]:
@@ -128,8 +135,10 @@ class KeyFilter:
         hashes *= lanes.multipliers
         h = hashes.take(lanes.positions).sum(axis=0, dtype=np.uint64)
         h += lanes.salts
-        h >>= self._shift
-        found: list[int] = self._table.take(h).nonzero()[0].tolist()
+        table = self._table
+        # (Counts, not bits: both slots count some key when the smaller count does.)
+        maybe = np.minimum(table.take(h >> self._shift), table.take(h & self._low))
+        found: list[int] = maybe.nonzero()[0].tolist()
         return found
 
 
