@@ -154,13 +154,12 @@ class DoorApi:
         verdict = v.engine.verdict(identity, v.digester.digests(identity), today=today)
         key, scan_id, staff = v.key, verdict.scan_id, actor(session)
 
-        def record(conn: sqlite3.Connection) -> None:
+        def visit() -> tuple[object, ...]:
             # Sealed on the store's thread, not the event loop's: PyNaCl releases
             # the GIL around even a tiny encryption, and taking it back from the
             # writer cost the event loop ~70 us a scan.
             blob = seal_identity(key, VISIT_IDENTITY, identity, scan_id)
-            _visits.insert(
-                conn,
+            return _visits.row(
                 scan_id=scan_id,
                 at=now,
                 staff=staff,
@@ -169,7 +168,9 @@ class DoorApi:
                 identity=blob,
             )
 
-        await v.store.run(record)
+        # Written with the other scans of its transaction by one statement, and
+        # no savepoint each: the store's thread takes the GIL back half as often.
+        await v.store.append(_visits.INSERT, visit)
         v.engine.remember_scan(verdict.scan_id, identity, now)
         if v.ladder is not None:
             # Matches against received alerts: the identity check with the

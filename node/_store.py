@@ -17,7 +17,7 @@ import os
 import queue
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -137,6 +137,10 @@ class _Job:
     # The trio task waiting for the job: woken with the job's outcome after COMMIT.
     task: trio.lowlevel.Task
     result: outcome.Outcome[object] | None = None
+    # An append (``AsyncStore.append``): one statement and what makes its
+    # parameters, written with the other appends of the statement at once.
+    sql: str | None = None
+    row: Callable[[], Sequence[object]] | None = None
 
 
 class AsyncStore:
@@ -152,6 +156,14 @@ class AsyncStore:
     wakes their callers through the trio token, one wake-up per transaction:
     a hop through ``trio.to_thread`` per transaction cost more than the
     transaction's own statements.
+
+    Appends (``append``: one INSERT and what makes its parameters, such as a
+    scan's visit row) are written by one ``executemany`` per run of them in a
+    transaction, without a savepoint each: the writer thread then takes the
+    GIL back about twice an append (after the sealing PyNaCl call and the
+    row's step) instead of four times, and each time it does, the event loop
+    may have to wait to get it back (measured: at 1,000,000 active sets about
+    8 % more scans a second).
     """
 
     def __init__(self, conn: sqlite3.Connection, max_batch: int = 256) -> None:
@@ -206,6 +218,14 @@ class AsyncStore:
         # Event inside a shielded cancel scope: this is every scan's hot path.)
         return await trio.lowlevel.wait_task_rescheduled(_cannot_abort)  # type: ignore[no-any-return]
 
+    async def append(self, sql: str, row: Callable[[], Sequence[object]]) -> None:
+        """Run one INSERT with the parameters ``row()`` returns (called on the store's
+        thread), with the other appends of the statement at once; return once durable."""
+        if self._closed:
+            raise StoreError("the database is closed")
+        self._queue.put(_Job(_no_function, trio.lowlevel.current_task(), sql=sql, row=row))
+        await trio.lowlevel.wait_task_rescheduled(_cannot_abort)
+
     def _writer(self) -> None:
         assert self._token is not None
         closing = False
@@ -243,19 +263,25 @@ class AsyncStore:
         conn = self._conn
         try:
             conn.execute("BEGIN IMMEDIATE")
-            if len(batch) == 1:
+            if len(batch) == 1 and batch[0].sql is None:
                 # Alone in its transaction, a job that raises undoes the whole
                 # transaction: no savepoint needed.
                 job = batch[0]
                 job.result = outcome.capture(job.fn, conn)
                 conn.execute("COMMIT" if isinstance(job.result, outcome.Value) else "ROLLBACK")
             else:
+                # In the order queued; consecutive appends of one statement together.
+                run: list[_Job] = []
                 for job in batch:
-                    conn.execute("SAVEPOINT job")
-                    job.result = outcome.capture(job.fn, conn)
-                    if isinstance(job.result, outcome.Error):
-                        conn.execute("ROLLBACK TO job")
-                    conn.execute("RELEASE job")
+                    if run and job.sql != run[0].sql:
+                        _append_all(conn, run)
+                        run = []
+                    if job.sql is None:
+                        _in_savepoint(conn, job)
+                    else:
+                        run.append(job)
+                if run:
+                    _append_all(conn, run)
                 conn.execute("COMMIT")
         except sqlite3.Error as exc:
             # The transaction itself failed (disk full, I/O error): nothing in
@@ -268,6 +294,54 @@ class AsyncStore:
         self.transactions += 1
         self.jobs += len(batch)
         self.largest_batch = max(self.largest_batch, len(batch))
+
+
+def _in_savepoint(conn: sqlite3.Connection, job: _Job) -> None:
+    """Run a job of a shared transaction: if it raises, only its own writes are undone."""
+    conn.execute("SAVEPOINT job")
+    job.result = outcome.capture(job.fn, conn)
+    if isinstance(job.result, outcome.Error):
+        conn.execute("ROLLBACK TO job")
+    conn.execute("RELEASE job")
+
+
+def _append_all(conn: sqlite3.Connection, jobs: list[_Job]) -> None:
+    """Appends of one statement at once; if one of them fails, each on its own."""
+    sql = jobs[0].sql
+    assert sql is not None
+    rows: list[Sequence[object]] = []
+    written: list[_Job] = []
+    for job in jobs:
+        assert job.row is not None
+        made = outcome.capture(job.row)
+        if isinstance(made, outcome.Error):
+            job.result = made
+        else:
+            rows.append(made.unwrap())
+            written.append(job)
+            job.result = outcome.Value(None)
+    conn.execute("SAVEPOINT appends")
+    try:
+        conn.executemany(sql, rows)
+    except sqlite3.Error:
+        # A constraint or a bad parameter in one row: undo the others, and
+        # write them one by one, so that only the failing rows fail.
+        conn.execute("ROLLBACK TO appends")
+        for job, params in zip(written, rows, strict=True):
+            job.fn = _statement(sql, params)
+            _in_savepoint(conn, job)
+    conn.execute("RELEASE appends")
+
+
+def _statement(sql: str, params: Sequence[object]) -> Callable[[sqlite3.Connection], None]:
+    def run(conn: sqlite3.Connection) -> None:
+        conn.execute(sql, params)
+
+    return run
+
+
+def _no_function(conn: sqlite3.Connection) -> None:
+    raise AssertionError("an append is written by its statement")
 
 
 def _cannot_abort(_raise_cancel: object) -> trio.lowlevel.Abort:

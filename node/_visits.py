@@ -42,21 +42,16 @@ class VisitRecord:
 _COLUMNS = "scan_id, at, staff, verdict, reasons, identity, admitted, decided_by, decided_at, note"
 
 
-def insert(
-    conn: sqlite3.Connection,
-    *,
-    scan_id: str,
-    at: int,
-    staff: str,
-    verdict: str,
-    reasons: list[str],
-    identity: bytes,
-) -> None:
-    conn.execute(
-        "INSERT INTO visits (scan_id, at, staff, verdict, reasons, identity) "
-        "VALUES (?, ?, ?, ?, ?, ?)",
-        (scan_id, at, staff, verdict, json.dumps(reasons), identity),
-    )
+INSERT = (
+    "INSERT INTO visits (scan_id, at, staff, verdict, reasons, identity) VALUES (?, ?, ?, ?, ?, ?)"
+)
+
+
+def row(
+    *, scan_id: str, at: int, staff: str, verdict: str, reasons: list[str], identity: bytes
+) -> tuple[object, ...]:
+    """A visit's parameters for ``INSERT`` (``AsyncStore.append`` writes it with others)."""
+    return (scan_id, at, staff, verdict, json.dumps(reasons), identity)
 
 
 def get(conn: sqlite3.Connection, scan_id: str) -> VisitRecord:

@@ -7,7 +7,7 @@ import signal
 import sqlite3
 import threading
 
-from doorwatch.node.testing import Daemon
+from doorwatch.node.testing import Daemon, sample_document
 
 ROUNDS = 8
 
@@ -15,6 +15,7 @@ ROUNDS = 8
 def test_sigkill_during_writes_loses_nothing_acknowledged(node: Daemon) -> None:
     rng = random.Random(20261123)
     acknowledged: list[str] = []
+    scans: list[str] = []  # visits: written by the store's batched appends
     for round_no in range(ROUNDS):
         node.start()
         assert node.proc is not None
@@ -30,6 +31,9 @@ def test_sigkill_during_writes_loses_nothing_acknowledged(node: Daemon) -> None:
                 )
                 assert "result" in reply, reply
                 acknowledged.append(name)
+                reply = client.call("scan.submit", document=sample_document())
+                assert "result" in reply, reply
+                scans.append(reply["result"]["scan_id"])  # type: ignore[index]
                 i += 1
         except (ConnectionError, OSError):
             pass  # killed mid-stream
@@ -43,11 +47,15 @@ def test_sigkill_during_writes_loses_nothing_acknowledged(node: Daemon) -> None:
         db = sqlite3.connect(node.data_dir / "doorwatch.sqlite")
         assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         stored = {r[0] for r in db.execute("SELECT username FROM users")}
+        visits = {r[0] for r in db.execute("SELECT scan_id FROM visits")}
         db.close()
         missing = [n for n in acknowledged if n not in stored]
         assert missing == [], f"round {round_no}: acknowledged but lost: {missing}"
+        lost = [s for s in scans if s not in visits]
+        assert lost == [], f"round {round_no}: scans answered but not recorded: {lost}"
 
     node.start()
     listed = {u["username"] for u in node.client().result("user.list")}  # type: ignore[union-attr, index]
     assert set(acknowledged) <= listed
     assert len(acknowledged) > ROUNDS  # the test did write something each time
+    assert len(scans) > ROUNDS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -183,3 +184,49 @@ async def test_a_closed_store_refuses_work(tmp_path: Path) -> None:
         pass
     with pytest.raises(StoreError, match="closed"):
         await store.run(_meta_keys)
+
+
+async def test_appends_share_a_statement_and_only_a_failing_one_fails(tmp_path: Path) -> None:
+    insert = "INSERT INTO meta (key, value) VALUES (?, 'v')"
+    outcomes: dict[str, str] = {}
+
+    async def append(store: AsyncStore, key: str, row: Callable[[], tuple[str]]) -> None:
+        try:
+            await store.append(insert, row)
+        except sqlite3.IntegrityError:
+            outcomes[key] = "already there"
+        except RuntimeError as exc:
+            outcomes[key] = str(exc)
+        else:
+            outcomes[key] = "written"
+
+    def no_row() -> tuple[str]:
+        raise RuntimeError("no row")
+
+    writing = threading.Event()
+
+    def slow(conn: sqlite3.Connection) -> None:
+        writing.set()
+        time.sleep(0.2)  # holds the writer while the others queue up behind it
+
+    keys = [f"k{i:02d}" for i in range(20)]
+    async with AsyncStore.open(tmp_path / "db.sqlite") as store:
+        await store.run(_put, "k05")
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(store.run, slow)
+            await trio.to_thread.run_sync(writing.wait)
+            for key in keys[:10]:
+                nursery.start_soon(append, store, key, lambda key=key: (key,))
+            nursery.start_soon(append, store, "bad", no_row)
+            # A function between the appends runs in order, in the same transaction.
+            nursery.start_soon(store.run, _put, "function")
+            for key in keys[10:]:
+                nursery.start_soon(append, store, key, lambda key=key: (key,))
+        assert outcomes == {
+            **{key: "written" for key in keys if key != "k05"},
+            "k05": "already there",
+            "bad": "no row",
+        }
+        assert await store.run(_meta_keys) == sorted([*keys, "function"])
+        # The slow job's transaction, then one for the 22 queued behind it.
+        assert store.largest_batch == 22
