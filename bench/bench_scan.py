@@ -21,7 +21,8 @@ durable alert writes per second (each acknowledged after its commit,
 synchronous=FULL), and the group commit's jobs per transaction.
 
 One client thread drives every connection with pre-encoded requests, so the
-client costs little next to the daemon. DOORWATCH_BENCH_PROFILE=FILE runs the
+client costs little next to the daemon (its CPU time per request is printed
+too: it runs on the daemon's machine). DOORWATCH_BENCH_PROFILE=FILE runs the
 daemon under cProfile (its event-loop thread) and writes FILE when it stops.
 """
 
@@ -268,7 +269,9 @@ def _measured(
     """
     assert daemon.proc is not None
     before = _cpu_seconds(daemon.proc.pid)
+    client_before = time.process_time()
     lat, outcomes, elapsed = _drive(pool, clients, depth, seconds, bodies)
+    client_us = (time.process_time() - client_before) / max(1, len(lat)) * 1e6
     after = _cpu_seconds(daemon.proc.pid)
     n = len(lat)
     loop_us = (after[0] - before[0]) / n * 1e6
@@ -276,8 +279,8 @@ def _measured(
     print(
         f"{what}: {n / elapsed:6.0f}/s, p50 {_percentile(lat, 0.5) * 1e3:6.2f} ms, "
         f"p99 {_percentile(lat, 0.99) * 1e3:6.2f} ms, max {lat[-1] * 1e3:6.2f} ms; "
-        f"daemon CPU/request {loop_us:4.0f} us loop + {other_us:4.0f} us other threads "
-        f"({n}; {dict(outcomes)})",
+        f"daemon CPU/request {loop_us:4.0f} us loop + {other_us:4.0f} us other threads, "
+        f"client {client_us:3.0f} us ({n}; {dict(outcomes)})",
         flush=True,
     )
 
