@@ -12,6 +12,7 @@ import pytest
 import trio
 import trio.testing
 
+from doorwatch.node import _store
 from doorwatch.node._errors import StoreError
 from doorwatch.node._migrations import LATEST
 from doorwatch.node._store import APPLICATION_ID, AsyncStore, open_database
@@ -186,7 +187,12 @@ async def test_a_closed_store_refuses_work(tmp_path: Path) -> None:
         await store.run(_meta_keys)
 
 
-async def test_appends_share_a_statement_and_only_a_failing_one_fails(tmp_path: Path) -> None:
+@pytest.mark.parametrize("params_per_statement", [999, 4])
+async def test_appends_share_a_statement_and_only_a_failing_one_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, params_per_statement: int
+) -> None:
+    # 4: the rows take several statements (inside a savepoint).
+    monkeypatch.setattr(_store, "_MAX_PARAMS", params_per_statement)
     insert = "INSERT INTO meta (key, value) VALUES (?, 'v')"
     outcomes: dict[str, str] = {}
 
