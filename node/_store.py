@@ -313,6 +313,7 @@ def _append_all(conn: sqlite3.Connection, jobs: list[_Job]) -> None:
     """
     sql = jobs[0].sql
     assert sql is not None
+    width = _width(sql)
     rows: list[Sequence[object]] = []
     written: list[_Job] = []
     for job in jobs:
@@ -320,11 +321,19 @@ def _append_all(conn: sqlite3.Connection, jobs: list[_Job]) -> None:
         made = outcome.capture(job.row)
         if isinstance(made, outcome.Error):
             job.result = made
-        else:
-            rows.append(made.unwrap())
-            written.append(job)
-            job.result = outcome.Value(None)
-    per_statement = max(1, _MAX_PARAMS // max(1, len(rows[0]) if rows else 1))
+            continue
+        row = made.unwrap()
+        # Rows are flattened into one statement: a row of the wrong length
+        # would shift every later row's values into the wrong columns.
+        if type(row) not in (tuple, list) or len(row) != width:
+            job.result = outcome.Error(
+                StoreError(f"an append's row must be a tuple of {width} values")
+            )
+            continue
+        rows.append(row)
+        written.append(job)
+        job.result = outcome.Value(None)
+    per_statement = max(1, _MAX_PARAMS // max(1, width))
     # More rows than one statement takes: a savepoint around the statements.
     several = len(rows) > per_statement
     if several:
@@ -333,15 +342,22 @@ def _append_all(conn: sqlite3.Connection, jobs: list[_Job]) -> None:
         for start in range(0, len(rows), per_statement):
             chunk = rows[start : start + per_statement]
             conn.execute(_many_rows(sql, len(chunk)), [p for row in chunk for p in row])
-    except sqlite3.Error:
-        # A constraint or a bad parameter in one row: write them one by one,
-        # so that only the failing rows fail.
+    except Exception:
+        # A constraint or a bad parameter in one row (sqlite3 raises more than
+        # sqlite3.Error for those: OverflowError, an adapter's own error): write
+        # them one by one, so that only the failing rows fail. Unless SQLite rolled
+        # the whole transaction back (disk full, I/O error): then every job fails,
+        # and nothing may be written in autocommit mode behind their backs.
+        if not conn.in_transaction:
+            raise
         if several:
             conn.execute("ROLLBACK TO appends")
         for job, params in zip(written, rows, strict=True):
             try:
                 conn.execute(sql, params)
-            except sqlite3.Error as exc:
+            except Exception as exc:
+                if not conn.in_transaction:
+                    raise
                 job.result = outcome.Error(exc)
     if several:
         conn.execute("RELEASE appends")
@@ -349,6 +365,12 @@ def _append_all(conn: sqlite3.Connection, jobs: list[_Job]) -> None:
 
 # Parameters a statement may have (SQLite's limit before 3.32).
 _MAX_PARAMS = 999
+
+
+@functools.lru_cache(maxsize=512)
+def _width(sql: str) -> int:
+    """The parameters of one row of an append's ``INSERT ... VALUES (?, ...)``."""
+    return sql.rpartition(" VALUES ")[2].count("?")
 
 
 @functools.lru_cache(maxsize=512)

@@ -301,8 +301,9 @@ class SegmentIndex:
                 self._plan = None
             held = buckets.get(key_values)
             if held is None:
-                buckets[key_values] = set_id
+                # Counted in first: the filter never says no to a key the index holds.
                 self._filter.add(key_codes, _looked_up(key_values))
+                buckets[key_values] = set_id
             elif isinstance(held, str):
                 buckets[key_values] = [held, set_id]
             else:

@@ -15,7 +15,7 @@ ROUNDS = 8
 def test_sigkill_during_writes_loses_nothing_acknowledged(node: Daemon) -> None:
     rng = random.Random(20261123)
     acknowledged: list[str] = []
-    scans: list[str] = []  # visits: written by the store's batched appends
+    scans: list[str] = []  # visits: written through the store's appends
     for round_no in range(ROUNDS):
         node.start()
         assert node.proc is not None

@@ -15,6 +15,7 @@ from doorwatch.segments import (
     SegmentIndex,
     SegmentSet,
     UnknownSegmentSetError,
+    _keyfilter,
     identity_keys,
     load_default_tables,
     match_keys,
@@ -22,6 +23,7 @@ from doorwatch.segments import (
     select_segments,
     synthetic_population,
 )
+from doorwatch.segments._keyfilter import KeyFilter
 
 TABLES = load_default_tables()
 PEOPLE = synthetic_population(random.Random(5), 120, today=dt.date(2026, 6, 1))
@@ -236,3 +238,52 @@ def test_removing_a_long_set_from_a_shared_bucket_leaves_no_trace(gone: str) -> 
     assert full.candidates(scan("John", "Smith", dt.date(1985, 4, 7))) == {"other-five", "four"} - {
         gone
     }
+
+
+FILTER_CODES = ("g1", "g12", "g23", "s1", "s12", "s23", "yy", "mm", "dd")
+
+
+def filter_value(rng: random.Random, code: str) -> str:
+    if code in ("yy", "mm", "dd"):
+        return rng.choice(["01", "02", "03"])
+    return rng.choice(["A", "B"]) if len(code) == 2 else rng.choice(["AB", "AC", "BB"])
+
+
+@pytest.mark.parametrize("table", ["tiny", "growing"])
+@settings(max_examples=15, deadline=None)
+@given(k=st.integers(0, 2), seed=st.integers(0, 2**32))
+def test_candidates_stay_exact_with_a_saturated_or_growing_filter(
+    table: str, k: int, seed: int
+) -> None:
+    rng = random.Random(seed)
+    index = SegmentIndex(TABLES, threshold=-1e9, max_disagreements=k)
+    # Tiny (two slots): every count saturates (255, never counted down). Growing:
+    # rebuilt many times, and keys counted in before a rebuild are counted out after it.
+    index._filter = KeyFilter(1 if table == "tiny" else 4)
+    if table == "tiny":
+        saved = _keyfilter.SLOTS_PER_KEY
+        _keyfilter.SLOTS_PER_KEY = 0  # never grows
+    try:
+        live: list[str] = []
+        for n in range(900):
+            # Mostly adds, then mostly removals (saturated counts must never be counted down).
+            if live and rng.random() < (0.3 if n < 500 else 0.9):
+                index.remove(live.pop(rng.randrange(len(live))))
+            else:
+                shape = rng.sample(FILTER_CODES, rng.randint(1, 9))
+                pairs = sorted((c, filter_value(rng, c)) for c in shape)
+                factors = tuple(Factor(c, v) for c, v in pairs)
+                index.add(f"id{n}", SegmentSet(factors, TABLES.joint_bits(pairs)))
+                live.append(f"id{n}")
+            if n % 20 == 0:
+                scan = {
+                    c: tuple(filter_value(rng, c) for _ in range(rng.choice([1, 1, 1, 2])))
+                    for c in FILTER_CODES
+                    if rng.random() > 0.15
+                }
+                assert index.candidates(scan) == agreeing(index, scan, k)
+    finally:
+        if table == "tiny":
+            _keyfilter.SLOTS_PER_KEY = saved
+    if table == "growing":
+        assert len(index._filter._table) > 1 << 4

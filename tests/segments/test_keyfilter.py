@@ -102,6 +102,7 @@ def test_candidates_stay_exact_when_the_filter_is_rebuilt_larger() -> None:
         index.add(f"id{i}", seg(*((code, person[code]) for code in shape)))
         people[f"id{i}"] = person
     assert index._filter.keys > (1 << MIN_BITS) // 16
+    assert len(index._filter._table) > 1 << MIN_BITS  # it grew
     gone = rng.sample(sorted(people), n // 2)
     for set_id in gone:
         index.remove(set_id)
