@@ -223,7 +223,7 @@ class AsyncStore:
         thread), with the other appends of the statement at once; return once durable."""
         if self._closed:
             raise StoreError("the database is closed")
-        _many_rows(sql, 1)  # an INSERT ... VALUES (...), or a ValueError here
+        _values_group(sql)  # an INSERT ... VALUES (...), or a ValueError here
         self._queue.put(_Job(_no_function, trio.lowlevel.current_task(), sql=sql, row=row))
         await trio.lowlevel.wait_task_rescheduled(_cannot_abort)
 
@@ -313,7 +313,7 @@ def _append_all(conn: sqlite3.Connection, jobs: list[_Job]) -> None:
     """
     sql = jobs[0].sql
     assert sql is not None
-    width = _width(sql)
+    width = _values_group(sql)[2]
     rows: list[Sequence[object]] = []
     written: list[_Job] = []
     for job in jobs:
@@ -368,17 +368,19 @@ _MAX_PARAMS = 999
 
 
 @functools.lru_cache(maxsize=512)
-def _width(sql: str) -> int:
-    """The parameters of one row of an append's ``INSERT ... VALUES (?, ...)``."""
-    return sql.rpartition(" VALUES ")[2].count("?")
+def _values_group(sql: str) -> tuple[str, str, int]:
+    """An append's ``INSERT ... VALUES (?, ...)`` as its head, its row's group of
+    placeholders and their number."""
+    head, values, group = sql.rpartition(" VALUES ")
+    if not values or not group.startswith("(") or not group.endswith(")"):
+        raise ValueError("an append's statement must end with VALUES (?, ...)")
+    return head, group, group.count("?")
 
 
 @functools.lru_cache(maxsize=512)
 def _many_rows(sql: str, n: int) -> str:
     """``INSERT ... VALUES (?, ?)`` for ``n`` rows: ``... VALUES (?, ?), (?, ?), ...``."""
-    head, values, group = sql.rpartition(" VALUES ")
-    if not values or not group.startswith("(") or not group.endswith(")"):
-        raise ValueError("an append's statement must end with VALUES (?, ...)")
+    head, group, _width = _values_group(sql)
     return f"{head} VALUES {', '.join([group] * n)}"
 
 

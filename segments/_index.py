@@ -197,7 +197,6 @@ class SegmentIndex:
 
     __slots__ = (
         "_filter",
-        "_getters",
         "_max_disagreements",
         "_parts",
         "_plan",
@@ -227,10 +226,6 @@ class SegmentIndex:
         self._shared: dict[tuple[str, ...], tuple[str, ...]] = {}
         # part (tuple of codes) -> values tuple -> one id or a list of ids
         self._parts: dict[tuple[str, ...], dict[tuple[str, ...], _Bucket]] = {}
-        # part -> (its codes as a set, its buckets)
-        self._getters: dict[
-            tuple[str, ...], tuple[frozenset[str], dict[tuple[str, ...], _Bucket]]
-        ] = {}
         self._plan: _Plan | None = None
         # Which part may hold a scan's key: most look-ups are never made.
         self._filter = KeyFilter()
@@ -297,7 +292,6 @@ class SegmentIndex:
             buckets = self._parts.get(key_codes)
             if buckets is None:
                 buckets = self._parts[key_codes] = {}
-                self._getters[key_codes] = (frozenset(key_codes), buckets)
                 self._plan = None
             held = buckets.get(key_values)
             if held is None:
@@ -343,7 +337,6 @@ class SegmentIndex:
                     buckets[key_values] = left
             if not buckets:
                 del self._parts[key_codes]
-                del self._getters[key_codes]
                 self._plan = None
 
     def candidates(self, scan: ScanFactors) -> set[str]:
@@ -376,13 +369,13 @@ class SegmentIndex:
         # missing position reads as None, which no bucket holds).
         plan = self._plan
         if plan is None:
-            codes = tuple(sorted({code for part in self._getters for code in part}))
+            codes = tuple(sorted({code for part in self._parts for code in part}))
             at = {code: i for i, code in enumerate(codes)}
             plan = self._plan = _Plan(
                 codes,
-                [_list_getter([at[code] for code in part]) for part in self._getters],
-                [b for _c, b in self._getters.values()],
-                Lanes(codes, list(self._getters)),
+                [_list_getter([at[code] for code in part]) for part in self._parts],
+                list(self._parts.values()),
+                Lanes(codes, list(self._parts)),
             )
         values: list[str | None] = list(map(first.get, plan.codes))
         found: set[str] = set()
@@ -406,8 +399,8 @@ class SegmentIndex:
         # The first values' keys as in the common case, then the other
         # combinations of variants in the parts naming a position that has some.
         found = self._candidates_single(first)
-        for key_codes, (codes, buckets) in self._getters.items():
-            if several.isdisjoint(codes):
+        for key_codes, buckets in self._parts.items():
+            if several.isdisjoint(key_codes):
                 continue
             for values in itertools.product(*(scan.get(code, ()) for code in key_codes)):
                 held = buckets.get(values)
