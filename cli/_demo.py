@@ -363,7 +363,7 @@ class Demo:
         expect(match["state"] == "checking", f"the match is {match['state']}, not checking")
         self.say.ok(
             f"amber: a statistical match with an alert ({match['score']:.1f} bits of evidence, "
-            f"harm {match['harm']:g}); no name is shown",
+            f"{match['harm_band']} harm); no name is shown",
             ms(),
         )
         return str(scan["scan_id"]), str(match["match_id"])

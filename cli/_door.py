@@ -78,12 +78,15 @@ _REASONS = {
     "possible_alert_match": "may be the subject of an alert",
     "alerts_loading": "the node is still loading network alerts after a restart: "
     "check as you would without a scanner, or scan again in a minute",
+    "typed": "typed in by hand: no scanner checked this document",
 }
 _PROGRESS = {
     "pending": "an alert of this venue: comparing with its subject",
     "checking": "checking privately with the venue that made the alert",
     "identity_confirmed": "identity confirmed by the venue that made the alert; "
     "asking for its photo",
+    "identity_partial": "only the first name and date of birth agree with the alert: "
+    "no photo is released on that; check the ID yourself",
     "photo_shown": "photo received",
     "confirmed": "details received from the venue that made the alert",
 }
@@ -142,7 +145,7 @@ class _Screen:
 class _MatchOutcome:
     match_id: str
     score: float
-    harm: float
+    harm_band: str
     state: str
     photo_file: str | None = None
     same_person: bool | None = None
@@ -222,11 +225,13 @@ def door_command(
         document = _read_scan_file(file) if file is not None else None
         conn = _login(data_dir, user, password_file, wait, screen)
         with conn:
+            entry = "scanner"
             if document is None:
-                document = _ask_document(screen)
+                # Typed in by hand: a supervisor's job, and marked so in the visit log.
+                document, entry = _ask_document(screen), "typed"
             answers = _Answers(same_person, admit, note)
             photos = _PhotoPlace(photo_dir, keep_photos, open_photos)
-            visit = _Door(conn, document, screen, answers, photos, wait).run()
+            visit = _Door(conn, document, screen, answers, photos, wait, entry).run()
     if json_:
         typer.echo(json.dumps(visit.to_json(), indent=2, sort_keys=True))
 
@@ -337,18 +342,20 @@ class _Door:
     answers: _Answers
     photos: _PhotoPlace
     wait: int
+    entry: str = "scanner"
     categories: dict[str, str] = field(default_factory=dict)
 
     def run(self) -> _Visit:
         screen = self.screen
         try:
-            scan = self.conn.call("scan.submit", document=self.document)
+            scan = self.conn.call("scan.submit", document=self.document, entry=self.entry)
         except RpcError as exc:
             raise ClientError(f"the scan was not accepted: {exc}") from None
         visit = _Visit(scan)
         _show_verdict(scan, screen)
         visit.matches = [
-            _MatchOutcome(m["match_id"], m["score"], m["harm"], m["state"]) for m in scan["matches"]
+            _MatchOutcome(m["match_id"], m["score"], m["harm_band"], m["state"])
+            for m in scan["matches"]
         ]
         try:
             if visit.matches and scan["verdict"] == "refuse":
@@ -361,7 +368,7 @@ class _Door:
                 for n, match in enumerate(visit.matches, start=1):
                     screen.say()
                     screen.say(
-                        f"Match {n} of {len(visit.matches)}: harm {match.harm:g}, "
+                        f"Match {n} of {len(visit.matches)}: {match.harm_band} harm, "
                         f"evidence {match.score:.1f} bits",
                         bold=True,
                     )

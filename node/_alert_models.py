@@ -166,12 +166,21 @@ class DeletedResult(Result):
 
 class ScanParams(Params):
     document: Document
+    entry: Literal["scanner", "typed"] = Field(
+        default="scanner",
+        description="How the document was captured: read by the scanner, or typed in by "
+        "hand (supervisor and above only; the scanner's authenticity verdict is ignored and "
+        "the visit is marked 'typed').",
+    )
 
 
 class MatchResult(Result):
     match_id: str
     score: float
-    harm: float
+    harm_band: Literal["low", "medium", "high"] = Field(
+        description="The alert's coarse harm band; the category and its harm weight come "
+        "with the details, after the operator's confirmation."
+    )
     state: str
 
 

@@ -13,7 +13,13 @@ against the full CCHI table before a network relies on them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import Final, Literal
+
+HarmBand = Literal["low", "medium", "high"]
+# Harm (CCHI days) at which a band starts. The door sees the band before the
+# identity check, never the figure: the figure maps one-to-one to a category.
+MEDIUM_HARM: Final = 5.0
+HIGH_HARM: Final = 90.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,3 +124,12 @@ CATEGORIES: Final[tuple[Category, ...]] = (
 )
 
 BY_CODE: Final[dict[str, Category]] = {c.code: c for c in CATEGORIES}
+
+
+def harm_band(harm: float) -> HarmBand:
+    """The coarse band of a harm weight: what door staff see before any identity check."""
+    if harm >= HIGH_HARM:
+        return "high"
+    if harm >= MEDIUM_HARM:
+        return "medium"
+    return "low"

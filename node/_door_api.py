@@ -45,8 +45,10 @@ from doorwatch.node._alert_models import (
 from doorwatch.node._alerts import DAY
 from doorwatch.node._api_models import NoParams
 from doorwatch.node._api_server import Dispatcher, MethodSpec, Session
-from doorwatch.node._errors import InvalidParams
+from doorwatch.node._categories import harm_band
+from doorwatch.node._errors import Forbidden, InvalidParams
 from doorwatch.node._roles import Role
+from doorwatch.node._scan import Reason
 from doorwatch.node._subjects import (
     day_of,
     identity_json,
@@ -150,8 +152,19 @@ class DoorApi:
         v = self.v
         now = v.clock.now()
         today = day_of(now)
+        typed = p.entry == "typed"
+        if typed and not (session.role is not None and session.role.at_least(Role.SUPERVISOR)):
+            raise Forbidden(
+                "entry: typing a document in needs a supervisor or above; "
+                "door staff scan the document"
+            )
         identity = v.parse(p.document, today=today)
+        if typed and identity.authentic is not None:
+            # Nobody's scanner looked at a typed-in document.
+            identity = identity.model_copy(update={"authentic": None})
         verdict = v.engine.verdict(identity, v.digester.digests(identity), today=today)
+        if typed:
+            verdict.reasons.append(Reason.TYPED.value)
         key, scan_id, staff = v.key, verdict.scan_id, actor(session)
 
         def visit() -> tuple[object, ...]:
@@ -177,14 +190,19 @@ class DoorApi:
             # originating venue starts in the background (state "checking").
             for m in verdict.matches:
                 if not m.local:
-                    v.ladder.start(session, m, identity)
+                    v.ladder.start(session, m, identity, typed=typed)
         return ScanResult(
             scan_id=verdict.scan_id,
             verdict=verdict.verdict,
             reasons=verdict.reasons,
             age=verdict.age,
             matches=[
-                MatchResult(match_id=m.match_id, score=m.score, harm=m.harm, state=m.state.value)
+                MatchResult(
+                    match_id=m.match_id,
+                    score=m.score,
+                    harm_band=harm_band(m.harm),
+                    state=m.state.value,
+                )
                 for m in verdict.matches
             ],
         )

@@ -15,11 +15,11 @@ never a value.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Final
 
-from doorwatch.node import _audit
-from doorwatch.protocol import AuditEvent
+from doorwatch.node import _audit, _disclosure_hits
+from doorwatch.protocol import AuditEvent, Hit
 from doorwatch.segments import Identity, identity_keys
 
 DISCLOSE_PROTOCOL: Final = "/doorwatch/disclose/1"
@@ -29,6 +29,11 @@ MAX_DISCLOSE_RESPONSE: Final = 1 << 20  # a 600 KiB photo, sealed, plus framing
 LABEL_SURNAME_DOB: Final = "surname-dob"
 LABEL_GIVEN_DOB: Final = "given-dob"
 LABEL_DOCUMENT: Final = "document"
+# Only these release the subject's photo. A given name and a date of birth are
+# shared by far too many people (every "Jordan" born that day) to hand a
+# member the subject's face on their strength; that label only tells the door
+# the customer resembles the subject.
+PHOTO_LABELS: Final = frozenset({LABEL_SURNAME_DOB, LABEL_DOCUMENT})
 
 
 def pet_values(identity: Identity) -> dict[str, str]:
@@ -56,23 +61,29 @@ def record_audit(
     *,
     actor: str,
     match_id: str | None = None,
+    hits: Sequence[Hit] = (),
+    detail: Mapping[str, object] | None = None,
 ) -> None:
-    """Persist the disclosure machines' audit events (in one transaction)."""
+    """Persist the disclosure machines' audit events and the rate-limit hits they counted
+    (in one transaction); ``detail`` is added to every entry."""
+    _disclosure_hits.record(conn, hits)
     for e in events:
-        detail: dict[str, object] = {
+        entry: dict[str, object] = {
             "side": e.side,
             "request_id": e.request_id.hex(),
             "requester": e.requester,
             "originator": e.originator,
         }
         if e.operator is not None:
-            detail["operator"] = e.operator
+            entry["operator"] = e.operator
         if e.code is not None:
-            detail["code"] = e.code.value
+            entry["code"] = e.code.value
         if e.labels:
-            detail["labels"] = list(e.labels)
+            entry["labels"] = list(e.labels)
         if match_id is not None:
-            detail["match_id"] = match_id
+            entry["match_id"] = match_id
+        if detail:
+            entry.update(detail)
         _audit.record(
             conn,
             at=e.at,
@@ -80,5 +91,5 @@ def record_audit(
             action=audit_action(e),
             alert_id=e.alert_id.hex(),
             peer_id=e.requester if e.side == "originator" else e.originator,
-            detail=detail,
+            detail=entry,
         )

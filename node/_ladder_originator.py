@@ -16,7 +16,12 @@ and answers with the encoded reply (sealed to the requester by the session).
 Sessions live in memory only (the PET opening must not outlive the
 session; see docs/private-equality-test.md), keyed by (peer, request id),
 dropped when finished or refused, after ``SESSION_TTL`` seconds, and capped
-in number. The rate limiter is one per node, shared by every session.
+in number. The rate limiter is one per node, shared by every session; the
+hits it counts are committed with the step's audit entries before the answer
+leaves and restored at start-up (``_disclosure_hits``), and a limit or alarm
+reached is audited and mailed to the super administrator
+(``_disclosure_limits``). Only a proof on one of ``PHOTO_LABELS`` releases
+the photo.
 
 The PET node secret is ``StorageKey.derive_key("pet")``: nothing new to store
 or back up, and it changes only with the storage key.
@@ -35,11 +40,13 @@ import structlog
 import trio
 
 from doorwatch.crypto import NodeIdentity
-from doorwatch.node import _alerts
+from doorwatch.node import _alerts, _disclosure_hits
+from doorwatch.node._disclosure_limits import ALARM, LIMIT_REACHED, Reporter
 from doorwatch.node._errors import NotFound
 from doorwatch.node._ladder import (
     DISCLOSE_PROTOCOL,
     MAX_DISCLOSE_REQUEST,
+    PHOTO_LABELS,
     pet_values,
     record_audit,
 )
@@ -139,10 +146,16 @@ class LadderOriginator:
         self.network = network
         self.identity = identity
         self.limiter = RateLimiter(limits)
+        self.reporter = Reporter(venue, "originator")
         self._secret = venue.key.derive_key(PET_SECRET_PURPOSE)
         self._sessions: OrderedDict[tuple[str, bytes], _Held] = OrderedDict()
         self.served = 0
         self.refused = 0
+
+    async def load(self) -> None:
+        """Restore the rate-limit counters committed before this start."""
+        now = self.venue.clock.now()
+        self.limiter.restore(await self.venue.store.run(_disclosure_hits.load, now), now)
 
     def install(self, service: NetworkService) -> None:
         service.register(
@@ -189,6 +202,7 @@ class LadderOriginator:
                 pet_node_secret=self._secret,
                 backend=backend,
                 limiter=self.limiter,
+                photo_labels=PHOTO_LABELS,
             )
             held = _Held(session, backend, now + SESSION_TTL)
             if isinstance(request, IdentityCheckRequest):
@@ -208,7 +222,18 @@ class LadderOriginator:
             )
         else:
             self.served += 1
-        await v.store.run(record_audit, outcome.audit, actor="network")
+        # The hits counted are committed with the audit, before the answer leaves.
+        hits = self.limiter.drain()
+        await v.store.run(record_audit, outcome.audit, actor="network", hits=hits)
+        alert_id = request.alert_id.hex()
+        if outcome.limit is not None:
+            await self.reporter.report(
+                LIMIT_REACHED, outcome.limit, peer_id=peer_id, alert_id=alert_id, actor="network"
+            )
+        if outcome.alarm is not None:
+            await self.reporter.report(
+                ALARM, outcome.alarm, peer_id=peer_id, alert_id=alert_id, actor="network"
+            )
         return encode(outcome.reply)
 
     def _expire(self, now: int) -> None:

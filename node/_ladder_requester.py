@@ -4,11 +4,17 @@ Theory of operation. ``scan.submit`` answers from local data only; for each
 statistical match against an alert received from another venue it calls
 ``start``, which marks the match ``checking`` and starts the private
 identity check with the alert's originator in the background (the scan's
-response does not wait). The check drives the protocol's
-``RequesterSession`` over ``/doorwatch/disclose/1``; its result moves the
-match to ``identity_confirmed`` or ``not_subject`` (no longer a match: no
-photo is ever asked for), or to ``originator_unreachable``,
-``rate_limited``, ``expired`` or ``refused``. Each change is sent to the
+response does not wait), if this venue's own budget of identity checks
+allows it (``RequesterLimits``: per alert, per hour, over the alert's life,
+and a smaller one for typed-in documents; counted durably like the
+originator's). The check drives the protocol's ``RequesterSession`` over
+``/doorwatch/disclose/1``; its result moves the match to
+``identity_confirmed`` (the surname and date of birth, or the document
+number, agree), ``identity_partial`` (only the given name and date of birth
+agree: no photo is released on that) or ``not_subject`` (no longer a match:
+no photo is ever asked for), or to ``originator_unreachable``,
+``rate_limited``, ``expired`` or ``refused``. A limit reached, at either
+end, is audited and mailed to this venue's super administrator. Each change is sent to the
 scanner as a ``match.updated`` notification on the connection that
 submitted the scan, while that connection's session lasts (a session
 ended by ``user.disable`` or a password change, or expired, gets none).
@@ -16,10 +22,11 @@ ended by ``user.disable`` or a password change, or expired, gets none).
 ``match.photo`` waits for the check (up to ``timeout_s``), retries it once
 if the originator was unreachable, then asks for the photo with the proof of
 the match; ``match.confirm`` sends the operator's answer: on "same person"
-it fetches the details, on "not the same person" it sends nothing (the
-originator's session simply expires; the originator has learnt nothing it
-needs to act on). A step that fails in transit leaves the session unusable
-(the originator may have moved on), so the match goes back to
+it fetches the details, on "not the same person" it tells the originator
+so, in the background (no details come back), and counts the answer: a run
+of them at this venue raises an alarm here, as it does at the originator. A
+step that fails in transit leaves the session unusable (the originator may
+have moved on), so the match goes back to
 ``originator_unreachable`` and the next ``match.photo`` starts a new session
 (a new identity check, counted by the originator's rate limit).
 
@@ -34,13 +41,14 @@ import json
 import secrets
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Final
+from typing import Any, Final
 
 import pydantic
 import structlog
 import trio
 
 from doorwatch.crypto import NodeIdentity
+from doorwatch.node import _disclosure_hits
 from doorwatch.node._alert_models import (
     MatchConfirmed,
     MatchConfirmResult,
@@ -49,12 +57,14 @@ from doorwatch.node._alert_models import (
     MatchPhotoResult,
 )
 from doorwatch.node._api_server import Session
+from doorwatch.node._disclosure_limits import ALARM, LIMIT_REACHED, Reporter
 from doorwatch.node._errors import ApiError, Conflict, ErrorCode
 from doorwatch.node._failures import failure_trace
 from doorwatch.node._jsonrpc import encode_notification
 from doorwatch.node._ladder import (
     DISCLOSE_PROTOCOL,
     MAX_DISCLOSE_RESPONSE,
+    PHOTO_LABELS,
     pet_values,
     record_audit,
 )
@@ -70,12 +80,16 @@ from doorwatch.protocol import (
     Message,
     PhotoReceived,
     ProtocolError,
+    RateLimiter,
     Refused,
     RemoteProtocolError,
+    RequesterLimits,
     RequesterOutput,
     RequesterSession,
     decode,
     encode,
+    requester_check_rules,
+    requester_not_same_rule,
 )
 from doorwatch.protocol import ErrorCode as ProtocolCode
 from doorwatch.segments import Identity
@@ -87,6 +101,8 @@ CHECK_TIMEOUT_S: Final = 10.0
 MIN_STEP_S: Final = 1.0
 MAX_REMOTE: Final = 256
 NOTIFICATION: Final = "match.updated"
+NOT_SAME_TIMEOUT_S: Final = 10.0
+_LIMIT_PREFIX: Final = "rate limit reached: "
 
 _EXPIRED_CODES: Final = frozenset({"inactive", "unknown_alert", "expired"})
 
@@ -108,6 +124,8 @@ class _Remote:
     actor: str
     owner: str | None = None
     """The scanner session's user when the scan was submitted."""
+    typed: bool = False
+    """The document was typed in, not read by a scanner."""
     session: RequesterSession | None = None
     checked: trio.Event = field(default_factory=trio.Event)
     lock: trio.Lock = field(default_factory=trio.Lock)
@@ -126,13 +144,22 @@ class LadderRequester:
         network: NetworkService,
         identity: NodeIdentity,
         check_timeout_s: float = CHECK_TIMEOUT_S,
+        limits: RequesterLimits | None = None,
     ) -> None:
         self.venue = venue
         self.network = network
         self.identity = identity
         self.check_timeout_s = check_timeout_s
+        self.limits = limits or RequesterLimits()
+        self.limiter = RateLimiter()
+        self.reporter = Reporter(venue, "requester")
         self._remotes: OrderedDict[str, _Remote] = OrderedDict()
         self._nursery: trio.Nursery | None = None
+
+    async def load(self) -> None:
+        """Restore this venue's own identity-check budget as committed before this start."""
+        now = self.venue.clock.now()
+        self.limiter.restore(await self.venue.store.run(_disclosure_hits.load, now), now)
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Own the background identity checks (start it in the daemon's nursery)."""
@@ -143,7 +170,9 @@ class LadderRequester:
 
     # -- from scan.submit (the hot path: no waiting here) ------------------------------------
 
-    def start(self, scanner: Session | None, match: Match, identity: Identity) -> None:
+    def start(
+        self, scanner: Session | None, match: Match, identity: Identity, *, typed: bool = False
+    ) -> None:
         alert = self.venue.received.get(match.set_id)
         if match.local or alert is None or self._nursery is None:
             return
@@ -155,6 +184,7 @@ class LadderRequester:
             scanner,
             actor(scanner) if scanner else "?",
             owner=scanner.username if scanner else None,
+            typed=typed,
         )
         self._remotes[match.match_id] = remote
         while len(self._remotes) > MAX_REMOTE:
@@ -180,9 +210,18 @@ class LadderRequester:
         )
         return decode(body)
 
-    async def _audit(self, r: _Remote, events: list[AuditEvent], who: str) -> None:
+    async def _audit(
+        self, r: _Remote, events: list[AuditEvent], who: str, *, typed: bool = False
+    ) -> None:
         if events:
-            await self.venue.store.run(record_audit, events, actor=who, match_id=r.match.match_id)
+            await self.venue.store.run(
+                record_audit,
+                events,
+                actor=who,
+                match_id=r.match.match_id,
+                hits=self.limiter.drain(),
+                detail={"entry": "typed"} if typed else None,
+            )
 
     def _listening(self, r: _Remote) -> Session | None:
         """The scanner's session, while it is still the one that submitted the scan: a
@@ -220,6 +259,8 @@ class LadderRequester:
         r.session = None
         if event.code == "rate_limited":
             self._set(r, MatchState.RATE_LIMITED, "the originating venue's rate limit was reached")
+            rule = event.message.removeprefix(_LIMIT_PREFIX)[:120]
+            self._spawn(self._report, LIMIT_REACHED, r, f"at the originator: {rule}")
         elif event.code in _EXPIRED_CODES:
             self._set(r, MatchState.EXPIRED, "the alert is no longer active at its originator")
         else:
@@ -243,15 +284,45 @@ class LadderRequester:
             self._set(r, MatchState.ORIGINATOR_UNREACHABLE, "the identity check failed here")
             r.checked.set()
 
+    def _spawn(self, fn: Any, *args: Any) -> None:
+        if self._nursery is not None:
+            self._nursery.start_soon(fn, *args)
+
+    async def _report(self, action: str, r: _Remote, rule: str) -> None:
+        await self.reporter.report(
+            action, rule, peer_id=r.alert.originator, alert_id=r.alert.alert_id, actor=r.actor
+        )
+
+    async def _within_budget(self, r: _Remote) -> bool:
+        """Count this identity check against the venue's own budget (committed), or refuse it."""
+        now = self.venue.clock.now()
+        alert_id = bytes.fromhex(r.alert.alert_id)
+        rules = requester_check_rules(self.limits, alert_id, typed=r.typed)
+        broken = self.limiter.try_acquire(rules, now)
+        if broken is not None:
+            self._set(
+                r,
+                MatchState.RATE_LIMITED,
+                f"this venue's own limit on identity checks was reached ({broken}); "
+                "treat the customer as a possible match and ask a supervisor",
+            )
+            await self._report(LIMIT_REACHED, r, broken)
+            return False
+        await self.venue.store.run(_disclosure_hits.record, self.limiter.drain())
+        return True
+
     async def _check(self, r: _Remote) -> None:
         """The identity check (background, or inline for a retry); sets ``r.checked``."""
         audit: list[AuditEvent] = []
         try:
+            if not await self._within_budget(r):
+                return
             session = RequesterSession(
                 identity=self.identity,
                 originator=r.alert.originator,
                 alert_id=bytes.fromhex(r.alert.alert_id),
                 request_id=secrets.token_bytes(16),
+                photo_labels=PHOTO_LABELS,
             )
             r.session = session
             out = session.start_identity_check(pet_values(r.identity), self.venue.clock.now())
@@ -261,8 +332,11 @@ class LadderRequester:
             audit += result.audit
             for event in result.events:
                 if isinstance(event, IdentityChecked):
-                    if event.matched:
+                    if event.strong:
                         self._set(r, MatchState.IDENTITY_CONFIRMED)
+                    elif event.matched:
+                        r.session = None
+                        self._set(r, MatchState.IDENTITY_PARTIAL, PARTIAL)
                     else:
                         r.session = None
                         self._set(
@@ -277,7 +351,7 @@ class LadderRequester:
         finally:
             r.checked.set()
             with trio.CancelScope(shield=True):
-                await self._audit(r, audit, r.actor)
+                await self._audit(r, audit, r.actor, typed=r.typed)
                 await self._notify(r)
 
     def _raise_for(self, r: _Remote) -> None:
@@ -291,6 +365,8 @@ class LadderRequester:
             raise Expired(f"match_id: {why}; it is no longer a match")
         if state in (MatchState.NOT_SUBJECT, MatchState.DISMISSED, MatchState.REFUSED):
             raise Conflict(f"match_id: {why}; it is no longer a match")
+        if state is MatchState.IDENTITY_PARTIAL:
+            raise Conflict(f"match_id: {why}")
 
     async def photo(self, session: Session, m: Match, timeout_s: float | None) -> MatchPhotoResult:
         r = self._remotes.get(m.match_id)
@@ -380,12 +456,18 @@ class LadderRequester:
         async with r.lock:
             if r.session is None or m.state is not MatchState.PHOTO_SHOWN:
                 raise Conflict("match_id: this match has already been answered")
-            out = r.session.confirm(who, same_person, self.venue.clock.now())
+            now = self.venue.clock.now()
+            out = r.session.confirm(who, same_person, now)
             if not same_person:
+                reached = self.limiter.note(requester_not_same_rule(self.limits), now)
                 await self._audit(r, out.audit, who)
                 r.photo = None
                 r.session = None
                 self._set(r, MatchState.DISMISSED, "the operator said not the same person")
+                # The originator is told in the background; its answer carries nothing.
+                self._spawn(self._tell_not_same, r, out)
+                if reached:
+                    await self._report(ALARM, r, requester_not_same_rule(self.limits).name)
                 await self._notify(r)
                 return MatchConfirmResult(MatchDismissed(dismissed=True))
             await self._audit(r, out.audit, who)
@@ -395,6 +477,24 @@ class LadderRequester:
             if not _is(r, MatchState.CONFIRMED) or details is None:
                 raise OriginatorUnreachable("originator unreachable: no details came back")
             return MatchConfirmResult(MatchConfirmed(details=details))
+
+    async def _tell_not_same(self, r: _Remote, out: RequesterOutput) -> None:
+        try:
+            await self._exchange(r.alert.originator, out.message, NOT_SAME_TIMEOUT_S)
+        except (P2PError, ProtocolError) as exc:
+            # Best effort: this venue's own audit and alarm have it anyway.
+            log.info(
+                "ladder.not_same_undelivered",
+                peer_id=r.alert.originator,
+                alert_id=r.alert.alert_id,
+                error=type(exc).__name__,
+            )
+
+
+PARTIAL: Final = (
+    "only the first name and date of birth agree with the alert, not the surname or "
+    "the document number: no photo is released on that. Check the customer's ID yourself"
+)
 
 
 def _is(r: _Remote, state: MatchState) -> bool:

@@ -11,7 +11,7 @@ from doorwatch.node._ladder_originator import LadderOriginator
 from doorwatch.node._ladder_requester import LadderRequester
 from doorwatch.node._network import NetworkService
 from doorwatch.node._venue import Venue
-from doorwatch.protocol import RateLimits
+from doorwatch.protocol import RateLimits, RequesterLimits
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ async def start_ladder(
     network: NetworkService,
     identity: NodeIdentity,
     limits: RateLimits | None = None,
+    requester_limits: RequesterLimits | None = None,
 ) -> Ladder:
     """Serve ``/doorwatch/disclose/1`` for this venue's alerts and run the requester side.
 
@@ -36,7 +37,12 @@ async def start_ladder(
     ``match.photo`` and ``match.confirm`` use the network for received alerts.
     """
     originator = LadderOriginator(venue=venue, network=network, identity=identity, limits=limits)
-    requester = LadderRequester(venue=venue, network=network, identity=identity)
+    requester = LadderRequester(
+        venue=venue, network=network, identity=identity, limits=requester_limits
+    )
+    # Counters committed before this start count again: a restart resets no limit.
+    await originator.load()
+    await requester.load()
     network.extend(originator.install)
     if network.rr is not None:
         originator.install(network)

@@ -30,7 +30,7 @@ from doorwatch.node._network import NetworkService
 from doorwatch.node._received import ReceivedAlert
 from doorwatch.node._venue_testing import VenueHarness, venue_harness
 from doorwatch.node.testing import PASSWORD, Daemon, doorwatch
-from doorwatch.protocol import RateLimits
+from doorwatch.protocol import RateLimits, RequesterLimits
 from doorwatch.segments import Factor, SegmentSet
 
 
@@ -105,6 +105,7 @@ async def _start_venue(
     now: int,
     limits: RateLimits | None,
     sync_interval: float,
+    requester_limits: RequesterLimits | None = None,
 ) -> _Started:
     stopped = trio.Event()
     ready: trio.Event = trio.Event()
@@ -133,7 +134,12 @@ async def _start_venue(
                 async with trio.open_nursery() as inner:
                     await inner.start(network.run)
                     ladder = await start_ladder(
-                        inner, venue=h.venue, network=network, identity=identity, limits=limits
+                        inner,
+                        venue=h.venue,
+                        network=network,
+                        identity=identity,
+                        limits=limits,
+                        requester_limits=requester_limits,
                     )
                     out.extend([h, network, ladder])
                     ready.set()
@@ -154,6 +160,7 @@ async def ladder_pair(
     *,
     b_groups: Sequence[str] = (),
     limits: RateLimits | None = None,
+    requester_limits: RequesterLimits | None = None,
 ) -> AsyncIterator[LadderPair]:
     """A ("The Crown", authority) and B ("The Swan", groups ``all`` + ``b_groups``), connected."""
     now = int(time.time())
@@ -196,7 +203,7 @@ async def ladder_pair(
         )
         await sa.network.refresh()
         sb = await _start_venue(
-            nursery, directory / "b", "The Swan", b_id, b_key, now, limits, 3600.0
+            nursery, directory / "b", "The Swan", b_id, b_key, now, limits, 3600.0, requester_limits
         )
 
         a_addrs = list(sa.network.host.listen_addrs)

@@ -168,6 +168,21 @@ MIGRATIONS: Final[tuple[tuple[int, str, str], ...]] = (
         BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
         """,
     ),
+    (
+        6,
+        "the disclosure ladder's rate-limit counters, so that a restart resets none",
+        """
+        -- One row per counted identity check, photo, details or "not the same
+        -- person" answer: the counter's key (rule, peer id, alert id: nothing
+        -- personal), when, and until when it counts. Purged once expired.
+        CREATE TABLE disclosure_hits (
+            key        TEXT NOT NULL,
+            at         INTEGER NOT NULL,
+            expires_at INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX disclosure_hits_expiry ON disclosure_hits (expires_at);
+        """,
+    ),
 )
 
 LATEST: Final[int] = MIGRATIONS[-1][0]

@@ -1,4 +1,5 @@
-"""Email to the super administrator about each new alert (agreement 6.1.3).
+"""Email to the super administrator about each new alert (agreement 6.1.3), and about
+the disclosure ladder's limits and alarms (someone may be guessing).
 
 The audit entry written with the alert is the notification of record; the
 email is sent afterwards from a worker thread (smtplib blocks), so a slow or
@@ -37,18 +38,70 @@ class NewAlertNotice:
     created_at: int
     expires_at: int
 
+    @property
+    def at(self) -> int:
+        return self.created_at
+
+    def subject(self, venue: str) -> str:
+        return f"Doorwatch: new alert {self.alert_id[:8]} at {venue}"
+
+    def body(self, venue: str) -> str:
+        return (
+            f"A new alert was created at {venue}.\n\n"
+            f"Alert id:   {self.alert_id}\n"
+            f"Category:   {self.category}\n"
+            f"Created by: {self.created_by}\n"
+            f"Created at: {self.created_at} (Unix time)\n"
+            f"Expires at: {self.expires_at} (Unix time)\n\n"
+            "Review it with `doorwatch alert get` (the subject's details are on the node only).\n"
+        )
+
+
+@dataclass(frozen=True)
+class SecurityNotice:
+    """A disclosure limit or alarm was reached: a member (or a door here) may be guessing."""
+
+    action: str
+    rule: str
+    side: str
+    peer_id: str
+    alert_id: str | None
+    at: int
+
+    def subject(self, venue: str) -> str:
+        return f"Doorwatch: disclosure limit reached at {venue} ({self.rule})"
+
+    def body(self, venue: str) -> str:
+        if self.side == "originator":
+            who = f"The member venue {self.peer_id} asked about this venue's alert"
+        else:
+            who = f"This venue's own door asked the member venue {self.peer_id}"
+        return (
+            f"{who}, and reached a limit or alarm at {venue}:\n\n"
+            f"Rule:     {self.rule}\n"
+            f"Alert id: {self.alert_id or '-'}\n"
+            f"At:       {self.at} (Unix time)\n\n"
+            "Repeated identity checks, or a run of 'not the same person' answers, can mean\n"
+            "that someone is typing in guesses to find out who an alert is about. Look at\n"
+            f"`doorwatch audit --action {self.action}` and talk to the other venue's manager\n"
+            "or your Pubwatch coordinator. No personal data is in this message.\n"
+        )
+
+
+Notice = NewAlertNotice | SecurityNotice
+
 
 class Notifier:
     def __init__(self, config: NodeConfig, store: AsyncStore) -> None:
         self._config = config
         self._store = store
-        self._send, self._receive = trio.open_memory_channel[NewAlertNotice](math.inf)
+        self._send, self._receive = trio.open_memory_channel[Notice](math.inf)
 
     @property
     def enabled(self) -> bool:
         return bool(self._config.smtp_host and self._config.super_admin_email)
 
-    def notify(self, notice: NewAlertNotice) -> None:
+    def notify(self, notice: Notice) -> None:
         if self.enabled:
             self._send.send_nowait(notice)
 
@@ -64,41 +117,36 @@ class Notifier:
                 # end the notifier, nor the daemon with it: log it, go on with the next.
                 log.error("notify.failed", alert_id=notice.alert_id, **failure_fields(exc))
 
-    async def send_one(self, notice: NewAlertNotice) -> None:
+    async def send_one(self, notice: Notice) -> None:
         try:
             await trio.to_thread.run_sync(self._deliver, notice)
         except (OSError, smtplib.SMTPException) as exc:
             log.warning("notify.email_failed", alert_id=notice.alert_id, error=type(exc).__name__)
-            outcome = "alert.notify_failed"
+            outcome = "notify_failed"
             detail: dict[str, object] = {"error": type(exc).__name__}
         else:
-            outcome, detail = "alert.emailed", {"to": "super_administrator"}
+            outcome, detail = "emailed", {"to": "super_administrator"}
+        prefix = "alert" if isinstance(notice, NewAlertNotice) else "security"
+        if isinstance(notice, SecurityNotice):
+            detail["rule"] = notice.rule
         await self._store.run(
             _audit.record,
-            at=notice.created_at,
+            at=notice.at,
             actor="doorwatch",
-            action=outcome,
+            action=f"{prefix}.{outcome}",
             alert_id=notice.alert_id,
             detail=detail,
         )
 
-    def _deliver(self, notice: NewAlertNotice) -> None:
+    def _deliver(self, notice: Notice) -> None:
         config = self._config
         assert config.smtp_host is not None
         assert config.super_admin_email is not None
         msg = EmailMessage()
-        msg["Subject"] = f"Doorwatch: new alert {notice.alert_id[:8]} at {config.venue}"
+        msg["Subject"] = notice.subject(config.venue)
         msg["From"] = f"doorwatch@{_mail_domain(config.venue)}"
         msg["To"] = config.super_admin_email
-        msg.set_content(
-            f"A new alert was created at {config.venue}.\n\n"
-            f"Alert id:   {notice.alert_id}\n"
-            f"Category:   {notice.category}\n"
-            f"Created by: {notice.created_by}\n"
-            f"Created at: {notice.created_at} (Unix time)\n"
-            f"Expires at: {notice.expires_at} (Unix time)\n\n"
-            "Review it with `doorwatch alert get` (the subject's details are on the node only).\n"
-        )
+        msg.set_content(notice.body(config.venue))
         with smtplib.SMTP(config.smtp_host, config.smtp_port, timeout=SMTP_TIMEOUT_S) as smtp:
             smtp.send_message(msg)
 

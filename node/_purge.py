@@ -28,7 +28,7 @@ from pathlib import Path
 import structlog
 import trio
 
-from doorwatch.node import _alerts, _audit, _bans, _visits
+from doorwatch.node import _alerts, _audit, _bans, _disclosure_hits, _visits
 from doorwatch.node._alerts import DAY, STALE_AFTER
 from doorwatch.node._clock import Clock
 from doorwatch.node._failures import failure_fields
@@ -173,6 +173,8 @@ def purge_pass(conn: sqlite3.Connection, *, now: int, visit_retention_days: int)
             detail={"count": report.visits_deleted},
         )
     report.bans_expired = _bans.remove_expired(conn, now=now)
+    # Rate-limit counters that no longer count (peer and alert ids, nothing personal).
+    _disclosure_hits.purge(conn, now)
     return report
 
 

@@ -48,6 +48,9 @@ class Reason(StrEnum):
     # Received alerts are still being loaded after a start: no "admit" is
     # given on an index that may be missing the very alert that matches.
     ALERTS_LOADING = "alerts_loading"
+    # A mark, not a ground: the document was typed in by hand (scan.submit's
+    # entry "typed"), so nothing about it was checked by a scanner.
+    TYPED = "typed"
 
 
 REFUSING: Final = frozenset(
@@ -59,13 +62,15 @@ class MatchState(StrEnum):
     PENDING = "pending"  # statistical match; identity check not yet run
     CHECKING = "checking"  # the identity check with the originating venue is running
     IDENTITY_CONFIRMED = "identity_confirmed"  # the private identity check said equal
+    # Only a weaker combination (given name + date of birth) agreed: no photo is released.
+    IDENTITY_PARTIAL = "identity_partial"
     NOT_SUBJECT = "not_subject"  # the identity check said different: no longer a match
     PHOTO_SHOWN = "photo_shown"
     CONFIRMED = "confirmed"  # the operator said same person: details released
     DISMISSED = "dismissed"  # the operator said not the same person
     # A received alert's ladder could not go on (match.photo retries the first two):
     ORIGINATOR_UNREACHABLE = "originator_unreachable"
-    RATE_LIMITED = "rate_limited"  # the originator's rate limit for this requester/alert
+    RATE_LIMITED = "rate_limited"  # a rate limit: the originator's, or this venue's own budget
     EXPIRED = "expired"  # the originator says the alert is no longer active
     REFUSED = "refused"  # the originator refused for another reason (e.g. not in its groups)
 

@@ -55,7 +55,9 @@ class OriginatorUnreachable(ApiError):
 class RemoteLadder(Protocol):
     """The ladder for matches against received alerts, as the door methods use it."""
 
-    def start(self, scanner: Session | None, match: Match, identity: Identity) -> None: ...
+    def start(
+        self, scanner: Session | None, match: Match, identity: Identity, *, typed: bool = False
+    ) -> None: ...
 
     def knows(self, match_id: str) -> bool: ...
 

@@ -7,15 +7,16 @@ Requester (the venue whose scanner matched)::
 
     NEW --start_identity_check--> CHECK_SENT --IdentityCheckResponse--> MATCHED
                                                                     \\-> NO_MATCH (end)
-    MATCHED --request_photo--> PHOTO_SENT --PhotoResponse--> PHOTO_RECEIVED
+    MATCHED (on a strong label) --request_photo--> PHOTO_SENT --PhotoResponse--> PHOTO_RECEIVED
     PHOTO_RECEIVED --confirm(same_person=True)--> DETAILS_SENT --DetailsResponse--> DONE
-                   \\-confirm(same_person=False)--> NOT_SAME_PERSON (end)
+                   \\-confirm(same_person=False)--> NOT_SAME_PERSON (end; the originator is told)
     any waiting state --DisclosureRefusal--> REFUSED (end)
 
 Originator (the venue that created the alert)::
 
-    NEW --IdentityCheckRequest--> CHECKED --PhotoRequest--> PHOTO_SENT
-    PHOTO_SENT --DetailsRequest(confirmed same person)--> DONE
+    NEW --IdentityCheckRequest--> CHECKED --PhotoRequest(strong proof)--> PHOTO_SENT
+    PHOTO_SENT --DetailsRequest(confirmed same person)--> DONE (details sent)
+               \\-DetailsRequest(not the same person)--> DONE (nothing sent; counted)
     any state --refused request--> REFUSED (end)
 
 The originator checks, at every step and in this order: the request belongs
@@ -23,9 +24,25 @@ to this session (same request id, alert and requester, and the requester is
 the authenticated peer), the alert is known and active now, the requester is
 a member of one of the alert's distribution groups now, the step comes in
 order (no photo before an identity check, no details before the photo and
-the operator's "same person"), and the rate limits (a sliding window per
-requester and alert, per requester, per alert). A refused step ends the
-session with a ``disclosure.refusal`` carrying the error code.
+the operator's "same person"), and the rate limits (sliding windows per
+requester and alert, per requester, per alert, and caps over an alert's
+whole life). A refused step ends the session with a ``disclosure.refusal``
+carrying the error code.
+
+Only a proof for a *strong* label (``photo_labels``: surname + date of birth,
+or the document number, chosen by the node) releases the photo. A weaker
+label that matched (given name + date of birth) only tells the door that the
+customer resembles the subject: it is shared by too many people to hand a
+member the subject's face on its strength, and a guessing member could
+otherwise walk a table of first names and ages until a photo came back.
+
+The limits are counted by ``RateLimiter`` in memory, but every counted hit
+is also handed to the node (``drain``) to be committed before the answer
+leaves, and restored at start-up (``restore``): a restart resets nothing.
+When the operator answers "not the same person", the requester tells the
+originator (a ``DetailsRequest`` whose confirmation says so; no details come
+back), so that a run of such answers from one member is visible at both
+ends (``Outcome.alarm``).
 
 The identity check is crypto's private equality test: the originator learns
 nothing about the customer and cannot tell whether it matched; the requester
@@ -46,7 +63,7 @@ from __future__ import annotations
 
 import hmac
 from collections import deque
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Literal, Protocol
@@ -86,6 +103,8 @@ from doorwatch.protocol._messages import (
 
 HOUR = 3_600
 DAY = 86_400
+LIFETIME = 366 * DAY
+"""A window as long as an alert can live (at most 12 months): a cap over its whole life."""
 MAX_PHOTO = 600 * 1024
 MAX_DETAILS = 200 * 1024
 PHOTO_PURPOSE = "photo"
@@ -123,7 +142,13 @@ class AuditEvent:
 
 @dataclass(frozen=True)
 class RateLimits:
-    """Sliding-window limits the originator applies (counts per window, windows in seconds)."""
+    """The originator's limits (counts per window, windows in seconds).
+
+    The lifetime caps hold over an alert's whole life: a member that has
+    asked about one alert this many times has had its chances.
+    ``not_same_alarm`` is not a limit but a threshold: that many "not the
+    same person" answers from one requester within its window raise an alarm.
+    """
 
     identity_checks_per_requester_alert: int = 5
     identity_checks_per_requester_alert_window: int = DAY
@@ -131,95 +156,225 @@ class RateLimits:
     identity_checks_per_requester_window: int = HOUR
     identity_checks_per_alert: int = 30
     identity_checks_per_alert_window: int = HOUR
+    identity_checks_per_requester_alert_lifetime: int = 20
+    identity_checks_per_alert_lifetime: int = 100
     photos_per_requester: int = 10
     photos_per_requester_window: int = HOUR
     details_per_requester: int = 10
     details_per_requester_window: int = HOUR
+    not_same_alarm: int = 5
+    not_same_alarm_window: int = 7 * DAY
+
+
+@dataclass(frozen=True)
+class RequesterLimits:
+    """The requesting venue's own budget of identity checks it starts (its scans' matches).
+
+    A member's own door cannot be turned into a guessing machine against the
+    network either: past these, matches stay "check" without asking anyone.
+    Typed-in documents have a smaller budget of their own.
+    """
+
+    checks_per_alert: int = 3
+    checks_per_alert_window: int = DAY
+    checks_per_alert_lifetime: int = 20
+    checks: int = 60
+    checks_window: int = HOUR
+    typed_checks: int = 10
+    typed_checks_window: int = HOUR
+    not_same_alarm: int = 5
+    not_same_alarm_window: int = 7 * DAY
 
 
 @dataclass(frozen=True, slots=True)
-class _Rule:
-    key: tuple[str | bytes, ...]
+class Rule:
+    """One counter: ``limit`` hits of ``key`` within ``window`` seconds."""
+
+    key: str
     limit: int
     window: int
     name: str
 
 
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One counted request, as the node stores it: the counter, when, and until when."""
+
+    key: str
+    at: int
+    expires_at: int
+
+
 class RateLimiter:
-    """Sliding-window counters shared by all of an originator's sessions.
+    """Sliding-window counters shared by all of one node's sessions.
 
     A request is counted only if every rule allows it; memory per key is
-    bounded by the rule's limit.
+    bounded by the rule's limit. Every hit counted is also queued for the
+    node to persist (``drain``); ``restore`` puts persisted hits back.
     """
 
     def __init__(self, limits: RateLimits | None = None) -> None:
         self.limits = limits or RateLimits()
-        self._hits: dict[tuple[str | bytes, ...], deque[int]] = {}
+        self._hits: dict[str, deque[int]] = {}
+        self._windows: dict[str, int] = {}
+        self._new: list[Hit] = []
 
-    def _window(self, rule: _Rule, now: int) -> deque[int]:
+    def _window(self, rule: Rule, now: int) -> deque[int]:
         hits = self._hits.setdefault(rule.key, deque())
+        self._windows[rule.key] = rule.window
         while hits and hits[0] <= now - rule.window:
             hits.popleft()
         return hits
 
-    def try_acquire(self, rules: list[_Rule], now: int) -> str | None:
+    def _count(self, rule: Rule, now: int) -> None:
+        hits = self._hits[rule.key]
+        hits.append(now)
+        while len(hits) > rule.limit:
+            hits.popleft()
+        self._new.append(Hit(rule.key, now, now + rule.window))
+
+    def try_acquire(self, rules: list[Rule], now: int) -> str | None:
         """Count one request against every rule, or return the name of the rule it breaks."""
         for rule in rules:
             if len(self._window(rule, now)) >= rule.limit:
                 return rule.name
         for rule in rules:
-            self._hits[rule.key].append(now)
+            self._count(rule, now)
         return None
 
-    def forget(self, now: int) -> None:
-        """Drop counters with no hit in the last day (call it now and then)."""
-        for key in [k for k, hits in self._hits.items() if not hits or hits[-1] <= now - DAY]:
-            del self._hits[key]
+    def note(self, rule: Rule, now: int) -> bool:
+        """Count one event against an alarm ``rule``; True once it has reached its limit."""
+        self._window(rule, now)
+        self._count(rule, now)
+        return len(self._hits[rule.key]) >= rule.limit
 
-    def identity_check_rules(self, requester: str, alert_id: bytes) -> list[_Rule]:
-        lim = self.limits
+    def drain(self) -> list[Hit]:
+        """The hits counted since the last call, for the node to commit."""
+        new, self._new = self._new, []
+        return new
+
+    def restore(self, hits: Iterable[Hit], now: int) -> None:
+        """Put back hits persisted earlier (at start-up); expired ones are skipped."""
+        for hit in sorted(hits, key=lambda h: h.at):
+            if hit.expires_at > now:
+                self._hits.setdefault(hit.key, deque()).append(hit.at)
+                self._windows[hit.key] = max(self._windows.get(hit.key, 0), hit.expires_at - hit.at)
+
+    def forget(self, now: int) -> None:
+        """Drop counters with no hit left in their window (call it now and then)."""
+        stale = [
+            k
+            for k, hits in self._hits.items()
+            if not hits or hits[-1] <= now - self._windows.get(k, DAY)
+        ]
+        for key in stale:
+            del self._hits[key]
+            self._windows.pop(key, None)
+
+    def identity_check_rules(self, requester: str, alert_id: bytes) -> list[Rule]:
+        lim, a = self.limits, alert_id.hex()
         return [
-            _Rule(
-                ("idc-ra", requester, alert_id),
+            Rule(
+                f"idc-ra|{requester}|{a}",
                 lim.identity_checks_per_requester_alert,
                 lim.identity_checks_per_requester_alert_window,
                 "identity checks per requester and alert",
             ),
-            _Rule(
-                ("idc-r", requester),
+            Rule(
+                f"idc-r|{requester}",
                 lim.identity_checks_per_requester,
                 lim.identity_checks_per_requester_window,
                 "identity checks per requester",
             ),
-            _Rule(
-                ("idc-a", alert_id),
+            Rule(
+                f"idc-a|{a}",
                 lim.identity_checks_per_alert,
                 lim.identity_checks_per_alert_window,
                 "identity checks per alert",
             ),
+            Rule(
+                f"idc-ra-life|{requester}|{a}",
+                lim.identity_checks_per_requester_alert_lifetime,
+                LIFETIME,
+                "identity checks per requester over the alert's life",
+            ),
+            Rule(
+                f"idc-a-life|{a}",
+                lim.identity_checks_per_alert_lifetime,
+                LIFETIME,
+                "identity checks over the alert's life",
+            ),
         ]
 
-    def photo_rules(self, requester: str) -> list[_Rule]:
+    def photo_rules(self, requester: str) -> list[Rule]:
         lim = self.limits
         return [
-            _Rule(
-                ("photo-r", requester),
+            Rule(
+                f"photo-r|{requester}",
                 lim.photos_per_requester,
                 lim.photos_per_requester_window,
                 "photos per requester",
             )
         ]
 
-    def details_rules(self, requester: str) -> list[_Rule]:
+    def details_rules(self, requester: str) -> list[Rule]:
         lim = self.limits
         return [
-            _Rule(
-                ("details-r", requester),
+            Rule(
+                f"details-r|{requester}",
                 lim.details_per_requester,
                 lim.details_per_requester_window,
                 "details per requester",
             )
         ]
+
+    def not_same_rule(self, requester: str) -> Rule:
+        lim = self.limits
+        return Rule(
+            f"not-same|{requester}",
+            lim.not_same_alarm,
+            lim.not_same_alarm_window,
+            '"not the same person" answers from one requester',
+        )
+
+
+def requester_check_rules(limits: RequesterLimits, alert_id: bytes, *, typed: bool) -> list[Rule]:
+    """The requesting venue's own budget for one identity check it is about to start."""
+    a = alert_id.hex()
+    rules = [
+        Rule(
+            f"own-idc-a|{a}",
+            limits.checks_per_alert,
+            limits.checks_per_alert_window,
+            "this venue's identity checks per alert",
+        ),
+        Rule(
+            f"own-idc-a-life|{a}",
+            limits.checks_per_alert_lifetime,
+            LIFETIME,
+            "this venue's identity checks over the alert's life",
+        ),
+        Rule("own-idc", limits.checks, limits.checks_window, "this venue's identity checks"),
+    ]
+    if typed:
+        rules.append(
+            Rule(
+                "own-idc-typed",
+                limits.typed_checks,
+                limits.typed_checks_window,
+                "this venue's identity checks from typed-in documents",
+            )
+        )
+    return rules
+
+
+def requester_not_same_rule(limits: RequesterLimits) -> Rule:
+    return Rule(
+        "own-not-same",
+        limits.not_same_alarm,
+        limits.not_same_alarm_window,
+        '"not the same person" answers at this venue',
+    )
 
 
 # --- Originator -----------------------------------------------------------------------------
@@ -269,6 +424,11 @@ class Outcome:
     reply: Message
     audit: list[AuditEvent]
     error: RemoteProtocolError | None = None
+    limit: str | None = None
+    """The name of the rate limit this request broke, if that is why it was refused."""
+    alarm: str | None = None
+    """The name of an alarm threshold this request reached (to report to the super
+    administrators): e.g. a run of "not the same person" answers."""
 
 
 DisclosureRequest = IdentityCheckRequest | PhotoRequest | DetailsRequest
@@ -296,12 +456,16 @@ class OriginatorSession:
         pet_node_secret: bytes,
         backend: OriginatorBackend,
         limiter: RateLimiter,
+        photo_labels: Collection[str],
         random_bytes: RandomBytes = nacl.utils.random,
     ) -> None:
+        if not photo_labels:
+            raise LocalProtocolError("photo_labels: at least one label must release the photo")
         self._identity = identity
         self._secret = pet_node_secret
         self._backend = backend
         self._limiter = limiter
+        self._photo_labels = frozenset(photo_labels)
         self._random = random_bytes
         self.state = OriginatorState.NEW
         self.request_id: bytes | None = None
@@ -355,12 +519,46 @@ class OriginatorSession:
         )
         return Outcome(reply=reply, audit=audit, error=RemoteProtocolError(message, code))
 
+    def _limited(
+        self, request: DisclosureRequest, now: int, rule: str, audit: list[AuditEvent]
+    ) -> Outcome:
+        outcome = self._refuse(
+            request, now, f"rate limit reached: {rule}", ErrorCode.RATE_LIMITED, audit
+        )
+        outcome.limit = rule
+        return outcome
+
+    def _not_same(self, request: DetailsRequest, now: int, audit: list[AuditEvent]) -> Outcome:
+        """The requester's operator said "not the same person": no details, and it counts."""
+        rule = self._limiter.not_same_rule(request.requester)
+        reached = self._limiter.note(rule, now)
+        self.state = OriginatorState.DONE
+        audit.append(
+            self._audit(
+                request,
+                "operator_confirmation",
+                "not_same_person",
+                now,
+                operator=request.confirmation.operator,
+            )
+        )
+        reply = DisclosureRefusal(
+            request_id=request.request_id,
+            alert_id=request.alert_id,
+            step="details",
+            code=ErrorCode.NOT_CONFIRMED.value,
+            message="no details: the operator said this is not the same person",
+        )
+        return Outcome(reply=reply, audit=audit, alarm=rule.name if reached else None)
+
     def handle(self, request: DisclosureRequest, peer: str, now: int) -> Outcome:
         """Answer one request from the authenticated ``peer`` at time ``now``."""
         step = _step_of(request)
         audit: list[AuditEvent] = []
         operator = request.confirmation.operator if isinstance(request, DetailsRequest) else None
-        audit.append(self._audit(request, step, "requested", now, operator=operator))
+        if not (isinstance(request, DetailsRequest) and not request.confirmation.same_person):
+            # A "not the same person" asks for nothing: its own entry says what it was.
+            audit.append(self._audit(request, step, "requested", now, operator=operator))
         if request.requester != peer:
             return self._refuse(
                 request,
@@ -440,9 +638,7 @@ class OriginatorSession:
             self._limiter.identity_check_rules(request.requester, request.alert_id), now
         )
         if broken is not None:
-            return self._refuse(
-                request, now, f"rate limit reached: {broken}", ErrorCode.RATE_LIMITED, audit
-            )
+            return self._limited(request, now, broken, audit)
         try:
             self._opening, response = pet_respond(
                 self._secret,
@@ -501,11 +697,18 @@ class OriginatorSession:
                 audit,
             )
         self._opening = None
+        if not self._photo_labels & set(request.proof.labels):
+            return self._refuse(
+                request,
+                now,
+                "proof: the photo is released only on a match of the surname and date of "
+                "birth or of the document number",
+                ErrorCode.WEAK_PROOF,
+                audit,
+            )
         broken = self._limiter.try_acquire(self._limiter.photo_rules(request.requester), now)
         if broken is not None:
-            return self._refuse(
-                request, now, f"rate limit reached: {broken}", ErrorCode.RATE_LIMITED, audit
-            )
+            return self._limited(request, now, broken, audit)
         photo = self._backend.photo(request.alert_id)
         if len(photo) > MAX_PHOTO:
             raise LocalProtocolError(
@@ -530,18 +733,10 @@ class OriginatorSession:
             )
         operator = request.confirmation.operator
         if not request.confirmation.same_person:
-            return self._refuse(
-                request,
-                now,
-                "details need the operator's confirmation of the same person",
-                ErrorCode.NOT_CONFIRMED,
-                audit,
-            )
+            return self._not_same(request, now, audit)
         broken = self._limiter.try_acquire(self._limiter.details_rules(request.requester), now)
         if broken is not None:
-            return self._refuse(
-                request, now, f"rate limit reached: {broken}", ErrorCode.RATE_LIMITED, audit
-            )
+            return self._limited(request, now, broken, audit)
         details = self._backend.details(request.alert_id)
         if len(details) > MAX_DETAILS:
             raise LocalProtocolError(
@@ -577,6 +772,8 @@ class IdentityChecked:
     """The private equality test's result: per label, equal or not."""
 
     results: Mapping[str, bool]
+    strong: bool = False
+    """A label that releases the photo matched (not only a weaker one)."""
 
     @property
     def matched(self) -> bool:
@@ -622,10 +819,12 @@ class RequesterSession:
         originator: str,
         alert_id: bytes,
         request_id: bytes,
+        photo_labels: Collection[str],
         random_bytes: RandomBytes = nacl.utils.random,
     ) -> None:
         if len(request_id) != 16 or len(alert_id) != 16:
             raise LocalProtocolError("request_id and alert_id must be 16 bytes")
+        self._photo_labels = frozenset(photo_labels)
         self._identity = identity
         self.originator = originator
         self._originator_key = peer_id_to_public_key(originator)
@@ -639,6 +838,11 @@ class RequesterSession:
     @property
     def matched_labels(self) -> tuple[str, ...]:
         return self._result.matched_labels if self._result is not None else ()
+
+    @property
+    def strong_match(self) -> bool:
+        """A label that releases the photo matched."""
+        return bool(self._photo_labels & set(self.matched_labels))
 
     def _audit(
         self,
@@ -689,9 +893,15 @@ class RequesterSession:
         return RequesterOutput(message=request, events=[], audit=audit)
 
     def request_photo(self, now: int) -> RequesterOutput:
-        """Ask for the photo; only after an identity check that matched."""
+        """Ask for the photo; only after an identity check that matched on a strong label."""
         self._expect(RequesterState.MATCHED, "request the photo")
         assert self._result is not None
+        if not self.strong_match:
+            raise LocalProtocolError(
+                "cannot request the photo: only a weaker label matched (the photo is released "
+                "on the surname and date of birth or the document number)",
+                ErrorCode.WEAK_PROOF,
+            )
         request = PhotoRequest(
             request_id=self.request_id,
             alert_id=self.alert_id,
@@ -703,22 +913,28 @@ class RequesterSession:
         return RequesterOutput(message=request, events=[], audit=audit)
 
     def confirm(self, operator: str, same_person: bool, now: int) -> RequesterOutput:
-        """Record the operator's answer; on "same person", ask for the details."""
+        """Record the operator's answer and tell the originator.
+
+        On "same person" the message asks for the details. On "not the same
+        person" it only tells the originator so (no details come back, and no
+        answer is expected: the session ends here), so that a run of such
+        answers from one member is visible to the originator too.
+        """
         self._expect(RequesterState.PHOTO_RECEIVED, "confirm the photo")
         confirmation = OperatorConfirmation(
             operator=operator, same_person=same_person, confirmed_at=now
         )
         outcome = "same_person" if same_person else "not_same_person"
         audit = [self._audit("operator_confirmation", outcome, now, operator=operator)]
-        if not same_person:
-            self.state = RequesterState.NOT_SAME_PERSON
-            return RequesterOutput(message=None, events=[], audit=audit)
         request = DetailsRequest(
             request_id=self.request_id,
             alert_id=self.alert_id,
             requester=self._identity.peer_id,
             confirmation=confirmation,
         )
+        if not same_person:
+            self.state = RequesterState.NOT_SAME_PERSON
+            return RequesterOutput(message=request, events=[], audit=audit)
         self.state = RequesterState.DETAILS_SENT
         audit.append(self._audit("details", "requested", now, operator=operator))
         return RequesterOutput(message=request, events=[], audit=audit)
@@ -799,9 +1015,8 @@ class RequesterSession:
                     labels=self.matched_labels,
                 )
             ]
-            return RequesterOutput(
-                message=None, events=[IdentityChecked(results=dict(results))], audit=audit
-            )
+            checked = IdentityChecked(results=dict(results), strong=self.strong_match)
+            return RequesterOutput(message=None, events=[checked], audit=audit)
         if isinstance(message, PhotoResponse):
             photo = self._unseal(message.sealed_photo, PHOTO_PURPOSE)
             self.state = RequesterState.PHOTO_RECEIVED

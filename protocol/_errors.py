@@ -39,6 +39,7 @@ class ErrorCode(StrEnum):
     WRONG_SESSION = "wrong_session"
     WRONG_NETWORK = "wrong_network"
     BAD_PROOF = "bad_proof"
+    WEAK_PROOF = "weak_proof"
     NOT_KEY_MANAGER = "not_key_manager"
     STALE_EPOCH = "stale_epoch"
 

@@ -28,7 +28,14 @@ import trio.testing
 from doorwatch.crypto import PetProof, PetUnblinded
 from doorwatch.node._api_server import Session
 from doorwatch.node._errors import ApiError, ErrorCode
-from doorwatch.node._ladder import DISCLOSE_PROTOCOL, MAX_DISCLOSE_RESPONSE, pet_values
+from doorwatch.node._ladder import (
+    DISCLOSE_PROTOCOL,
+    MAX_DISCLOSE_RESPONSE,
+    PHOTO_LABELS,
+    pet_values,
+)
+from doorwatch.node._ladder_originator import LadderOriginator
+from doorwatch.node._ladder_requester import LadderRequester
 from doorwatch.node._ladder_testing import LadderPair, ladder_pair
 from doorwatch.node._roles import Role
 from doorwatch.node.testing import PASSWORD
@@ -37,9 +44,11 @@ from doorwatch.protocol import (
     IdentityCheckResponse,
     PhotoRequest,
     RateLimits,
+    RequesterLimits,
     RequesterSession,
     decode,
     encode,
+    requester_check_rules,
 )
 from doorwatch.segments import Factor, SegmentSet, parse_document
 
@@ -153,7 +162,8 @@ async def test_full_ladder_between_two_venues(tmp_path: Path) -> None:
             assert scan["verdict"] == "check"
             [match] = scan["matches"]
             assert match["state"] == "checking"
-            assert match["harm"] == 90.0
+            assert match["harm_band"] == "high"
+            assert "harm" not in match
             update = await scanner.update()
             assert update == {
                 "match_id": match["match_id"],
@@ -291,6 +301,7 @@ async def test_a_photo_request_without_a_valid_proof_is_refused(tmp_path: Path) 
                 originator=pair.a.peer_id,
                 alert_id=bytes.fromhex(alert_id),
                 request_id=request_id,
+                photo_labels=PHOTO_LABELS,
             )
             lookalike = parse_document(doc(**LOOKALIKE), today=dt.date.today())
             out = session.start_identity_check(pet_values(lookalike), 0)
@@ -453,3 +464,184 @@ async def test_an_ended_session_hears_no_more_of_its_matches(tmp_path: Path) -> 
             with trio.move_on_after(0.5):
                 scanner.buf += await scanner.theirs.receive_some(65536)
             assert scanner.buf == b""
+
+
+# -- the identity check is no oracle (issue 14, item 1) -------------------------------------
+
+# The subject is "Jordan Pemberton-Hale"; "Jordan Pembroke" was born the same day.
+JORDAN = {"given_names": "Jordan", "surname": "Pemberton-Hale"}
+PEMBROKE = {"given_names": "Jordan", "surname": "Pembroke", "document_number": "PEMBR905170J99AB"}
+
+
+async def wait_for_action(venue_h: Any, alert_id: str, action: str) -> list[dict[str, Any]]:
+    with trio.fail_after(WAIT):
+        while True:
+            entries = [e for e in await audit(venue_h, alert_id) if e["action"] == action]
+            if entries:
+                return entries
+            await trio.sleep(0.05)
+
+
+async def test_a_first_name_and_birthday_alone_release_no_photo(tmp_path: Path) -> None:
+    with trio.fail_after(60):
+        async with ladder_pair(tmp_path) as pair:
+            made = await pair.a.h.call(
+                "alert.create",
+                document=doc(**JORDAN),
+                category="weapon",
+                reason="carried a knife",
+                photo=base64.b64encode(PHOTO).decode(),
+            )
+            alert_id = made["alert_id"]
+            await pair.install_received(alert_id, segments=DOB_SEGMENTS)
+            scanner = Scanner(pair)
+            scan = await scanner.call("scan.submit", document=doc(**PEMBROKE))
+            [match] = scan["matches"]
+            update = await scanner.update()
+            assert update["state"] == "identity_partial"
+            assert "first name and date of birth" in update["message"]
+            assert "no photo" in update["message"]
+            err = await scanner.error("match.photo", match_id=match["match_id"])
+            assert err.code == ErrorCode.CONFLICT
+            assert "no photo is released" in err.message
+            err = await scanner.error("match.confirm", match_id=match["match_id"], same_person=True)
+            assert err.code == ErrorCode.CONFLICT
+            at_a = actions(await audit(pair.a.h, alert_id))
+            assert "disclosure.photo.answered" not in at_a
+            assert "disclosure.details.answered" not in at_a
+            at_b = await audit(pair.b.h, alert_id)
+            [checked] = [e for e in at_b if e["action"] == "disclosure.identity_check.match"]
+            assert checked["detail"]["labels"] == ["given-dob"]
+
+
+async def test_rate_limit_counters_survive_a_restart(tmp_path: Path) -> None:
+    limits = RateLimits(identity_checks_per_requester_alert=1)
+    with trio.fail_after(60):
+        async with ladder_pair(tmp_path, limits=limits) as pair:
+            alert_id = await create_alert(pair)
+            await pair.install_received(alert_id)
+            scanner = Scanner(pair)
+            await scanner.call("scan.submit", document=doc())
+            assert (await scanner.update())["state"] == "identity_confirmed"
+            # Both ends start again on the same databases: the counts come back.
+            a, b = pair.a, pair.b
+            originator = LadderOriginator(
+                venue=a.h.venue, network=a.network, identity=a.identity, limits=limits
+            )
+            requester = LadderRequester(venue=b.h.venue, network=b.network, identity=b.identity)
+            await originator.load()
+            await requester.load()
+            rules = originator.limiter.identity_check_rules(b.peer_id, bytes.fromhex(alert_id))
+            assert originator.limiter.try_acquire(rules, a.h.clock.now()) == (
+                "identity checks per requester and alert"
+            )
+            own = requester_check_rules(
+                RequesterLimits(checks_per_alert=1), bytes.fromhex(alert_id), typed=False
+            )
+            assert requester.limiter.try_acquire(own, b.h.clock.now()) == (
+                "this venue's identity checks per alert"
+            )
+
+
+async def test_a_limit_reached_is_reported_at_both_venues(tmp_path: Path) -> None:
+    limits = RateLimits(identity_checks_per_requester_alert=1)
+    with trio.fail_after(60):
+        async with ladder_pair(tmp_path, limits=limits) as pair:
+            alert_id = await create_alert(pair)
+            await pair.install_received(alert_id)
+            scanner = Scanner(pair)
+            for state in ("identity_confirmed", "rate_limited"):
+                await scanner.call("scan.submit", document=doc())
+                assert (await scanner.update())["state"] == state
+            [at_a] = await wait_for_action(pair.a.h, alert_id, "disclosure.limit_reached")
+            assert at_a["peer_id"] == pair.b.peer_id
+            assert at_a["detail"] == {
+                "side": "originator",
+                "rule": "identity checks per requester and alert",
+            }
+            [at_b] = await wait_for_action(pair.b.h, alert_id, "disclosure.limit_reached")
+            assert at_b["peer_id"] == pair.a.peer_id
+            assert at_b["detail"]["side"] == "requester"
+            assert "identity checks per requester and alert" in at_b["detail"]["rule"]
+            assert CANARY not in json.dumps([at_a, at_b])
+
+
+async def test_this_venues_own_budget_stops_a_guessing_door(tmp_path: Path) -> None:
+    own = RequesterLimits(checks_per_alert=2)
+    with trio.fail_after(60):
+        async with ladder_pair(tmp_path, requester_limits=own) as pair:
+            alert_id = await create_alert(pair)
+            await pair.install_received(alert_id, segments=DOB_SEGMENTS)
+            scanner = Scanner(pair)
+            states = []
+            for n, name in enumerate(("Bob", "Carl", "Dan")):
+                guess = doc(given_names=name, surname=name, document_number=f"GUESS90517{n}")
+                await scanner.call("scan.submit", document=guess)
+                states.append(await scanner.update())
+            assert [u["state"] for u in states] == ["not_subject", "not_subject", "rate_limited"]
+            assert "this venue's own limit" in states[2]["message"]
+            # The third guess never left the venue.
+            at_a = actions(await audit(pair.a.h, alert_id))
+            assert at_a.count("disclosure.identity_check.requested") == 2
+            [reported] = await wait_for_action(pair.b.h, alert_id, "disclosure.limit_reached")
+            assert reported["detail"] == {
+                "side": "requester",
+                "rule": "this venue's identity checks per alert",
+            }
+
+
+async def test_a_run_of_not_the_same_person_raises_an_alarm_at_both_venues(
+    tmp_path: Path,
+) -> None:
+    limits, own = RateLimits(not_same_alarm=2), RequesterLimits(not_same_alarm=2)
+    with trio.fail_after(60):
+        async with ladder_pair(tmp_path, limits=limits, requester_limits=own) as pair:
+            alert_id = await create_alert(pair)
+            await pair.install_received(alert_id)
+            scanner = Scanner(pair)
+            for _ in range(2):
+                scan = await scanner.call("scan.submit", document=doc())
+                mid = scan["matches"][0]["match_id"]
+                await scanner.call("match.photo", match_id=mid, timeout_s=10)
+                assert await scanner.call("match.confirm", match_id=mid, same_person=False) == {
+                    "dismissed": True
+                }
+            [at_b] = await wait_for_action(pair.b.h, alert_id, "disclosure.alarm")
+            assert at_b["detail"]["side"] == "requester"
+            [at_a] = await wait_for_action(pair.a.h, alert_id, "disclosure.alarm")
+            assert at_a["peer_id"] == pair.b.peer_id
+            assert at_a["detail"] == {
+                "side": "originator",
+                "rule": '"not the same person" answers from one requester',
+            }
+            told = [
+                e
+                for e in await audit(pair.a.h, alert_id)
+                if e["action"] == "disclosure.operator_confirmation.not_same_person"
+            ]
+            assert len(told) == 2
+            assert "disclosure.details.answered" not in actions(await audit(pair.a.h, alert_id))
+
+
+async def test_a_typed_document_is_for_supervisors_and_marked_in_the_audit(
+    tmp_path: Path,
+) -> None:
+    with trio.fail_after(60):
+        async with ladder_pair(tmp_path) as pair:
+            alert_id = await create_alert(pair)
+            await pair.install_received(alert_id)
+            door = Scanner(pair)
+            err = await door.error("scan.submit", document=doc(), entry="typed")
+            assert err.code == ErrorCode.FORBIDDEN
+            assert "supervisor" in err.message
+            supervisor = Scanner(pair)
+            supervisor.session.role = Role.SUPERVISOR
+            scan = await supervisor.call("scan.submit", document=doc(authentic=True), entry="typed")
+            assert "typed" in scan["reasons"]
+            assert (await supervisor.update())["state"] == "identity_confirmed"
+            [requested] = [
+                e
+                for e in await audit(pair.b.h, alert_id)
+                if e["action"] == "disclosure.identity_check.requested"
+            ]
+            assert requested["detail"]["entry"] == "typed"

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import signal
 import socket
 import time
 from typing import Any
@@ -155,3 +156,49 @@ def test_ladder_across_daemons(nodes: Nodes) -> None:
         assert "The Crown" in reply["error"]["message"]
     finally:
         at_b.close()
+
+
+def test_the_identity_check_budget_survives_sigkill(nodes: Nodes) -> None:
+    """A door that keeps scanning one alert's subject runs out of identity checks, and
+    killing its node does not give them back (issue 14: limits persist in SQLite)."""
+    a = nodes.new("a", "The Crown")
+    cli("network", "create", "--data-dir", str(a.data_dir), "--name", "Town")
+    a.start()
+    b = nodes.new("b", "The Swan")
+    b.start()
+    cli("network", "join", invite(a, "The Swan"), "--data-dir", str(b.data_dir))
+    wait_for("B connects to A", lambda: connected_venues(b) == {"The Crown"})
+    at_a = Scanner(a)
+    alert_id = at_a.result(
+        "alert.create", document=sample_document(), category="theft", reason="took a till"
+    )["alert_id"]
+    wait_for("the alert reaches B", lambda: status(b)["counts"]["alerts_received_active"] == 1)
+
+    def scan_state(node: Daemon) -> dict[str, Any]:
+        door = Scanner(node)
+        try:
+            scan = door.result("scan.submit", document=sample_document())
+            [match] = scan["matches"]
+            return door.update(match["match_id"])
+        finally:
+            door.close()
+
+    states = [scan_state(b)["state"] for _ in range(4)]
+    # RequesterLimits: three identity checks a day per alert from one venue.
+    assert states == ["identity_confirmed"] * 3 + ["rate_limited"]
+    b.stop(signal.SIGKILL)
+    b.start()
+    wait_for(
+        "B has loaded its received alerts again",
+        lambda: status(b)["loading"] is None and status(b)["counts"]["alerts_received_active"] == 1,
+    )
+    after = scan_state(b)
+    assert after["state"] == "rate_limited"
+    assert "this venue's own limit" in after["message"]
+    requested = [
+        e
+        for e in disclosures(at_a, alert_id)
+        if e["action"] == "disclosure.identity_check.requested"
+    ]
+    assert len(requested) == 3
+    at_a.close()

@@ -660,3 +660,40 @@ async def test_a_failing_email_is_logged_and_the_next_one_still_goes(
     ]
     assert CANARY not in repr(logs)
     assert len(sink.messages) == 1
+
+
+async def test_a_disclosure_limit_reached_is_mailed_to_the_super_administrator(
+    tmp_path: Path,
+) -> None:
+    from doorwatch.node._disclosure_limits import LIMIT_REACHED, Reporter
+
+    sink = SmtpSink()
+    peer = "12D3KooWQuillfeatheringtonPeerIdForTheTestOnly1234567"
+    alert_id = "ab" * 16
+    try:
+        async with venue_harness(tmp_path, config=sink.config()) as h:
+            reporter = Reporter(h.venue, "originator")
+            for _ in range(3):
+                await reporter.report(
+                    LIMIT_REACHED,
+                    "identity checks per requester and alert",
+                    peer_id=peer,
+                    alert_id=alert_id,
+                    actor="network",
+                )
+            with trio.fail_after(20):
+                while not await h.call(
+                    "audit.query", Role.ADMINISTRATOR, action="security.emailed"
+                ):
+                    await trio.sleep(0.05)
+            reached = await h.call("audit.query", Role.ADMINISTRATOR, action=LIMIT_REACHED)
+    finally:
+        sink.close()
+    # Every time is audited; the super administrator is mailed once a day per rule and peer.
+    assert len(reached) == 3
+    assert {e["peer_id"] for e in reached} == {peer}
+    [message] = sink.messages
+    assert "identity checks per requester and alert" in message
+    assert peer in message
+    assert alert_id in message
+    assert "gm@crown.example" in message

@@ -162,7 +162,8 @@ async def test_ladder_for_own_alert(tmp_path: Path) -> None:
         assert scan["verdict"] == "check"
         assert scan["reasons"] == ["possible_alert_match"]
         [match] = scan["matches"]
-        assert match["harm"] == 90.0
+        assert match["harm_band"] == "high"
+        assert "harm" not in match
         assert match["state"] == "pending"
         assert match["score"] > 0
         err = await error_of(h, "match.confirm", match_id=match["match_id"], same_person=True)
@@ -209,7 +210,7 @@ async def test_match_against_a_received_alert_says_originator_unreachable(tmp_pa
         h.venue.engine.add_alert("received-1", received, 26.0, local=False)
         scan = await h.call("scan.submit", document=doc())
         [match] = scan["matches"]
-        assert match["harm"] == 26.0
+        assert match["harm_band"] == "medium"
         err = await error_of(h, "match.photo", match_id=match["match_id"])
         assert err.code == ErrorCode.ORIGINATOR_UNREACHABLE == 1005
         assert "unreachable" in err.message
@@ -217,6 +218,36 @@ async def test_match_against_a_received_alert_says_originator_unreachable(tmp_pa
         assert err.code == 1005
         err = await error_of(h, "match.photo", match_id="nope")
         assert err.code == ErrorCode.NOT_FOUND
+
+
+async def test_a_typed_document_needs_a_supervisor_and_is_marked(tmp_path: Path) -> None:
+    async with venue_harness(tmp_path) as h:
+        err = await error_of(h, "scan.submit", document=doc(), entry="typed")
+        assert err.code == ErrorCode.FORBIDDEN
+        assert err.message.startswith("entry: ")
+        # A supervisor may type one in; a scanner's verdict typed along with it counts for
+        # nothing, either way.
+        forged = await h.call(
+            "scan.submit", Role.SUPERVISOR, document=doc(authentic=False), entry="typed"
+        )
+        assert forged["verdict"] == "admit"
+        assert forged["reasons"] == ["typed"]
+        scanned = await h.call("scan.submit", document=doc(authentic=False))
+        assert scanned["reasons"] == ["not_authentic"]
+        visits = await h.call("visits.export", Role.ADMINISTRATOR, **{"from": 0, "to": 2**37})
+        by_id = {v["scan_id"]: v for v in visits["visits"]}
+        assert by_id[forged["scan_id"]]["reasons"] == ["typed"]
+        assert by_id[scanned["scan_id"]]["reasons"] == ["not_authentic"]
+
+
+async def test_the_door_sees_a_harm_band_not_the_category_weight(tmp_path: Path) -> None:
+    async with venue_harness(tmp_path) as h:
+        received = SegmentSet((Factor("dd", "17"), Factor("mm", "05"), Factor("yy", "90")), 20.0)
+        for n, harm in enumerate((0.5, 26.0, 548.0)):
+            h.venue.engine.add_alert(f"received-{n}", received, harm, local=False)
+        scan = await h.call("scan.submit", document=doc())
+        assert sorted(m["harm_band"] for m in scan["matches"]) == ["high", "low", "medium"]
+        assert all(set(m) == {"match_id", "score", "harm_band", "state"} for m in scan["matches"])
 
 
 async def test_admission_for_unknown_scan_is_not_found(tmp_path: Path) -> None:

@@ -44,6 +44,7 @@ REQUESTER = identity("venue-door")
 STRANGER = identity("venue-outside")
 ALERT = bytes.fromhex("a1" * 16)
 SUBJECT = {"surname+dob": "SMITH|1990-02-03", "given+dob": "JOHN|1990-02-03", "docno": "X1234567"}
+STRONG = frozenset({"surname+dob", "docno"})
 PHOTO = b"\x89PNG" + bytes(2000)
 DETAILS = b'{"reason": "assault", "notes": "..."}'
 
@@ -81,6 +82,7 @@ def originator(
         pet_node_secret=bytes(range(32)),
         backend=backend or Backend(),
         limiter=limiter or RateLimiter(),
+        photo_labels=STRONG,
         random_bytes=seeded_bytes(11),
     )
 
@@ -91,6 +93,7 @@ def requester(request_id: bytes = b"r" * 16, who: NodeIdentity = REQUESTER) -> R
         originator=ORIGINATOR.peer_id,
         alert_id=ALERT,
         request_id=request_id,
+        photo_labels=STRONG,
         random_bytes=seeded_bytes(12),
     )
 
@@ -191,9 +194,74 @@ def test_operator_says_not_the_same_person() -> None:
     origin, door = originator(), requester()
     _to_photo(origin, door)
     out = door.confirm("door-7", same_person=False, now=T0 + 5)
-    assert out.message is None
     assert door.state is RequesterState.NOT_SAME_PERSON
     assert steps(out.audit) == [("requester", "operator_confirmation", "not_same_person")]
+    # The originator is told, releases nothing, and records the answer.
+    told = origin.handle(as_request(out.message), REQUESTER.peer_id, T0 + 5)
+    refusal = _refused(told.reply, ErrorCode.NOT_CONFIRMED)
+    assert "not the same person" in refusal.message
+    assert told.error is None
+    assert told.alarm is None
+    assert steps(told.audit) == [("originator", "operator_confirmation", "not_same_person")]
+    assert told.audit[-1].operator == "door-7"
+    assert origin.state is OriginatorState.DONE
+
+
+def test_a_run_of_not_the_same_person_raises_an_alarm_at_the_originator() -> None:
+    limiter = RateLimiter(RateLimits(not_same_alarm=3))
+    alarms = []
+    for n in range(4):
+        origin = originator(limiter=limiter)
+        door = requester(request_id=bytes([n]) * 16)
+        _to_photo(origin, door)
+        out = door.confirm("door-7", same_person=False, now=T0 + n)
+        alarms.append(origin.handle(as_request(out.message), REQUESTER.peer_id, T0 + n).alarm)
+    name = '"not the same person" answers from one requester'
+    assert alarms == [None, None, name, name]
+
+
+def test_a_weak_label_alone_releases_no_photo() -> None:
+    # "Jordan Pembroke" shares the subject's first name and date of birth only.
+    origin, door = originator(), requester()
+    out = door.start_identity_check(
+        {"surname+dob": "PEMBROKE|1990-02-03", "given+dob": "JOHN|1990-02-03"}, T0
+    )
+    got = door.receive(
+        wire(origin.handle(as_request(out.message), REQUESTER.peer_id, T0).reply), T0
+    )
+    (checked,) = got.events
+    assert isinstance(checked, IdentityChecked)
+    assert checked.matched
+    assert not checked.strong
+    with pytest.raises(LocalProtocolError) as err:
+        door.request_photo(T0)
+    assert err.value.code is ErrorCode.WEAK_PROOF
+
+
+def test_the_originator_refuses_a_photo_on_a_weak_proof() -> None:
+    # A modified requester sends the valid proof of its weak label anyway.
+    origin, door = originator(), requester()
+    out = door.start_identity_check(
+        {"surname+dob": "PEMBROKE|1990-02-03", "given+dob": "JOHN|1990-02-03"}, T0
+    )
+    door.receive(wire(origin.handle(as_request(out.message), REQUESTER.peer_id, T0).reply), T0)
+    door.state = RequesterState.MATCHED
+    door._photo_labels = frozenset({"given+dob"})  # the modification
+    outcome = origin.handle(as_request(door.request_photo(T0).message), REQUESTER.peer_id, T0)
+    _refused(outcome.reply, ErrorCode.WEAK_PROOF)
+    assert not isinstance(outcome.reply, PhotoResponse)
+    assert steps(outcome.audit)[-1] == ("originator", "photo", "refused")
+
+
+def test_an_originator_needs_a_label_that_releases_the_photo() -> None:
+    with pytest.raises(LocalProtocolError):
+        OriginatorSession(
+            identity=ORIGINATOR,
+            pet_node_secret=bytes(32),
+            backend=Backend(),
+            limiter=RateLimiter(),
+            photo_labels=(),
+        )
 
 
 def _to_photo(origin: OriginatorSession, door: RequesterSession) -> None:
@@ -298,6 +366,7 @@ def test_details_without_same_person_are_refused() -> None:
     forged = request.model_copy(update={"confirmation": declined})
     outcome = origin.handle(forged, REQUESTER.peer_id, T0)
     _refused(outcome.reply, ErrorCode.NOT_CONFIRMED)
+    assert not isinstance(outcome.reply, DetailsResponse)
 
 
 def test_photo_request_claiming_a_match_without_one_is_refused_and_audited() -> None:
@@ -382,6 +451,53 @@ def test_identity_checks_are_rate_limited_per_requester_and_alert() -> None:
     message = as_request(door.start_identity_check({"docno": "LATER"}, T0 + 86_400).message)
     later = originator(limiter=limiter).handle(message, REQUESTER.peer_id, T0 + 86_400)
     assert later.error is None
+
+
+def _check_codes(limiter: RateLimiter, times: list[int]) -> list[ErrorCode | None]:
+    codes = []
+    for n, at in enumerate(times):
+        door = requester(request_id=n.to_bytes(16, "big"))
+        message = as_request(door.start_identity_check({"docno": f"GUESS{n}"}, at).message)
+        outcome = originator(limiter=limiter).handle(message, REQUESTER.peer_id, at)
+        codes.append(None if outcome.error is None else outcome.error.code)
+    return codes
+
+
+def test_identity_checks_are_capped_over_the_alert_life() -> None:
+    # Five a day, every day: the lifetime cap of 12 ends it on the third day.
+    limiter = RateLimiter(RateLimits(identity_checks_per_requester_alert_lifetime=12))
+    times = [T0 + day * 86_400 + n for day in range(4) for n in range(5)]
+    codes = _check_codes(limiter, times)
+    assert codes == [None] * 12 + [ErrorCode.RATE_LIMITED] * 8
+    # Months later, still capped.
+    assert _check_codes(limiter, [T0 + 200 * 86_400]) == [ErrorCode.RATE_LIMITED]
+
+
+def test_counted_hits_survive_a_restart() -> None:
+    limits = RateLimits(identity_checks_per_requester_alert=3)
+    before = RateLimiter(limits)
+    assert _check_codes(before, [T0, T0 + 1, T0 + 2]) == [None] * 3
+    stored = before.drain()
+    assert stored
+    assert before.drain() == []
+    assert all(h.expires_at > h.at for h in stored)
+    assert all("GUESS" not in h.key for h in stored)
+    # A new limiter (the node restarted) knows nothing until the hits are restored.
+    assert _check_codes(RateLimiter(limits), [T0 + 3]) == [None]
+    after = RateLimiter(limits)
+    after.restore(stored, T0 + 3)
+    assert _check_codes(after, [T0 + 3]) == [ErrorCode.RATE_LIMITED]
+    # Restored hits expire like any other.
+    later = RateLimiter(limits)
+    later.restore(stored, T0 + 86_400 + 3)
+    assert _check_codes(later, [T0 + 86_400 + 3]) == [None]
+
+
+def test_forget_keeps_the_lifetime_counters() -> None:
+    limiter = RateLimiter(RateLimits(identity_checks_per_requester_alert_lifetime=2))
+    assert _check_codes(limiter, [T0, T0 + 1]) == [None, None]
+    limiter.forget(T0 + 30 * 86_400)
+    assert _check_codes(limiter, [T0 + 30 * 86_400]) == [ErrorCode.RATE_LIMITED]
 
 
 def test_identity_checks_are_rate_limited_per_alert_across_requesters() -> None:
