@@ -151,5 +151,12 @@ def print_status(s: dict[str, Any], now: int) -> None:
         f"Alerts     {counts.get('alerts_originated_active', 0)} active from this venue, "
         f"{counts.get('alerts_received_active', 0)} received"
     )
+    if alarms := counts.get("disclosure_alarms_7d"):
+        typer.secho(
+            f"Disclosure {alarms} identity-check limit(s) or alarm(s) in the last 7 days: "
+            "someone may be guessing; see `doorwatch audit --action disclosure.limit_reached` "
+            "and `--action disclosure.alarm`",
+            fg="yellow",
+        )
     if loading := s.get("loading"):
         typer.echo(f"Loading    network alerts: {loading['done']} of {loading['total']}")

@@ -58,6 +58,12 @@ class LoginResult(Result):
 class StatusCounts(Result):
     alerts_originated_active: int
     alerts_received_active: int
+    disclosure_alarms_7d: int = Field(
+        default=0,
+        description="Disclosure limits reached and alarms raised in the last 7 days, at "
+        "either end of the ladder (audit actions disclosure.limit_reached and "
+        "disclosure.alarm): someone may be guessing who an alert is about",
+    )
 
 
 class StatusLoading(Result):

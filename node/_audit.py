@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 
@@ -51,6 +52,16 @@ def record(
         "VALUES (?, ?, ?, ?, ?, ?)",
         (at, actor, action, alert_id, peer_id, json.dumps(detail or {}, sort_keys=True)),
     )
+
+
+def count(conn: sqlite3.Connection, *, actions: Sequence[str], since: int) -> int:
+    """How many entries of these actions since ``since``."""
+    marks = ", ".join("?" * len(actions))
+    row = conn.execute(
+        f"SELECT count(*) FROM audit_log WHERE at >= ? AND action IN ({marks})",  # noqa: S608 - placeholders only
+        (since, *actions),
+    ).fetchone()
+    return int(row[0])
 
 
 def query(

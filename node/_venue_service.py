@@ -7,12 +7,13 @@ from pathlib import Path
 import trio
 
 from doorwatch.crypto import StorageKey
-from doorwatch.node import _alerts
+from doorwatch.node import _alerts, _audit
 from doorwatch.node._alert_api import AlertApi
 from doorwatch.node._api_models import StatusCounts
 from doorwatch.node._api_server import Dispatcher
 from doorwatch.node._clock import Clock
 from doorwatch.node._config import NodeConfig
+from doorwatch.node._disclosure_limits import ACTIONS
 from doorwatch.node._door_api import DoorApi
 from doorwatch.node._notify import Notifier
 from doorwatch.node._purge import run_scheduler
@@ -77,10 +78,16 @@ def status_counts(venue: Venue) -> StatusCounts:
     )
 
 
+ALARM_WINDOW_S = 7 * 86_400
+
+
 async def db_counts(venue: Venue) -> StatusCounts:
     """The same counts, read from the database (the source of truth)."""
     local = await venue.store.run(_alerts.count_active)
+    since = venue.clock.now() - ALARM_WINDOW_S
+    alarms = await venue.store.run(_audit.count, actions=ACTIONS, since=since)
     return StatusCounts(
         alerts_originated_active=local,
         alerts_received_active=len(venue.engine.index) - len(venue.engine.local_alerts),
+        disclosure_alarms_7d=alarms,
     )

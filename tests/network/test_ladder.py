@@ -564,6 +564,10 @@ async def test_a_limit_reached_is_reported_at_both_venues(tmp_path: Path) -> Non
             assert at_b["detail"]["side"] == "requester"
             assert "identity checks per requester and alert" in at_b["detail"]["rule"]
             assert CANARY not in json.dumps([at_a, at_b])
+            # The managers see it on the node's status at both venues.
+            for venue in (pair.a, pair.b):
+                counts = (await venue.h.call("node.status"))["counts"]
+                assert counts["disclosure_alarms_7d"] == 1
 
 
 async def test_this_venues_own_budget_stops_a_guessing_door(tmp_path: Path) -> None:
