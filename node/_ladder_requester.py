@@ -105,6 +105,15 @@ NOT_SAME_TIMEOUT_S: Final = 10.0
 _LIMIT_PREFIX: Final = "rate limit reached: "
 
 _EXPIRED_CODES: Final = frozenset({"inactive", "unknown_alert", "expired"})
+_ORIGINATOR_RULES: Final = frozenset(
+    rule.name
+    for rules in (
+        RateLimiter().identity_check_rules("", bytes(16)),
+        RateLimiter().photo_rules(""),
+        RateLimiter().details_rules(""),
+    )
+    for rule in rules
+)
 
 
 class RateLimited(ApiError):
@@ -259,7 +268,10 @@ class LadderRequester:
         r.session = None
         if event.code == "rate_limited":
             self._set(r, MatchState.RATE_LIMITED, "the originating venue's rate limit was reached")
-            rule = event.message.removeprefix(_LIMIT_PREFIX)[:120]
+            # The peer's words are not echoed into the audit log or an email: only a
+            # rule name this node knows.
+            named = event.message.removeprefix(_LIMIT_PREFIX)
+            rule = named if named in _ORIGINATOR_RULES else "a limit"
             self._spawn(self._report, LIMIT_REACHED, r, f"at the originator: {rule}")
         elif event.code in _EXPIRED_CODES:
             self._set(r, MatchState.EXPIRED, "the alert is no longer active at its originator")
