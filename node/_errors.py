@@ -25,6 +25,7 @@ class ErrorCode(IntEnum):
     RATE_LIMITED = 1006
     EXPIRED = 1007
     LOCKED_OUT = 1008
+    BUSY = 1009
 
 
 class NodeError(Exception):
