@@ -94,3 +94,9 @@ class Conflict(ApiError):
 
 class LockedOut(ApiError):
     code = ErrorCode.LOCKED_OUT
+
+
+class Busy(ApiError):
+    """Refused at once, so as not to queue work without bound: try again shortly."""
+
+    code = ErrorCode.BUSY

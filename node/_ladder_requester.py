@@ -58,6 +58,7 @@ from doorwatch.node._ladder import (
     pet_values,
     record_audit,
 )
+from doorwatch.node._match_slots import make_room, settle
 from doorwatch.node._network import NetworkService
 from doorwatch.node._p2p_errors import P2PError, PeerUnreachable
 from doorwatch.node._received import ReceivedAlert
@@ -147,6 +148,10 @@ class LadderRequester:
         alert = self.venue.received.get(match.set_id)
         if match.local or alert is None or self._nursery is None:
             return
+        if not make_room(self._remotes, MAX_REMOTE, lambda r: r.match):
+            match.state = MatchState.BUSY  # match.photo answers busy (1009)
+            log.warning("ladder.matches_full", match_id=match.match_id, held=len(self._remotes))
+            return
         match.state = MatchState.CHECKING
         remote = _Remote(
             match,
@@ -157,8 +162,6 @@ class LadderRequester:
             owner=scanner.username if scanner else None,
         )
         self._remotes[match.match_id] = remote
-        while len(self._remotes) > MAX_REMOTE:
-            self._remotes.popitem(last=False)
         self._nursery.start_soon(self._background_check, remote)
 
     def knows(self, match_id: str) -> bool:
@@ -215,6 +218,7 @@ class LadderRequester:
     def _set(self, r: _Remote, state: MatchState, why: str = "") -> None:
         r.match.state = state
         r.why = why
+        settle(r.match)
 
     def _refused(self, r: _Remote, event: Refused) -> None:
         r.session = None

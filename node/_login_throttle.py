@@ -39,7 +39,7 @@ from typing import Final
 
 import trio
 
-from doorwatch.node._errors import ApiError, ErrorCode
+from doorwatch.node._errors import ApiError, Busy, ErrorCode
 
 __all__ = [
     "BASE_DELAY_S",
@@ -47,7 +47,6 @@ __all__ = [
     "FREE_SOURCE_FAILURES",
     "MAX_DELAY_S",
     "MAX_PENDING",
-    "Busy",
     "LoginGate",
     "LoginThrottle",
     "LoginThrottled",
@@ -67,10 +66,6 @@ MAX_PENDING: Final = 8
 
 class LoginThrottled(ApiError):
     code = ErrorCode.RATE_LIMITED
-
-
-class Busy(ApiError):
-    code = ErrorCode.BUSY
 
 
 def source_of(sock: trio.socket.SocketType) -> str:

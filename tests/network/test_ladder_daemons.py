@@ -155,3 +155,43 @@ def test_ladder_across_daemons(nodes: Nodes) -> None:
         assert "The Crown" in reply["error"]["message"]
     finally:
         at_b.close()
+
+
+def test_a_flood_of_matches_does_not_push_out_the_one_a_door_acts_on(nodes: Nodes) -> None:
+    a = nodes.new("a", "The Crown")
+    cli("network", "create", "--data-dir", str(a.data_dir), "--name", "Town")
+    a.start()
+    b = nodes.new("b", "The Swan")
+    b.start()
+    cli("network", "join", invite(a, "The Swan"), "--data-dir", str(b.data_dir))
+    wait_for("B connects to A", lambda: connected_venues(b) == {"The Crown"})
+    at_a, door, flooder = Scanner(a), Scanner(b), Scanner(b)
+    try:
+        at_a.result(
+            "alert.create",
+            document=sample_document(),
+            category="weapon",
+            reason="carried a knife",
+            photo=base64.b64encode(PHOTO).decode(),
+        )
+        wait_for("the alert reaches B", lambda: status(b)["counts"]["alerts_received_active"] == 1)
+        [match] = door.result("scan.submit", document=sample_document())["matches"]
+        assert door.update(match["match_id"])["state"] == "identity_confirmed"
+        shown = door.result("match.photo", match_id=match["match_id"])
+        assert base64.b64decode(shown["photo"]) == PHOTO
+
+        # More typed scans of the subject than the ladder holds matches (256): the
+        # originator's rate limit soon refuses their checks; none pushes the door's out.
+        states = [
+            m["state"]
+            for _ in range(300)
+            for m in flooder.result("scan.submit", document=sample_document())["matches"]
+        ]
+        assert len(states) == 300
+        assert "busy" not in states  # only a few await a door: the rest make room
+
+        confirmed = door.result("match.confirm", match_id=match["match_id"], same_person=True)
+        assert confirmed["details"]["reason"] == "carried a knife"
+    finally:
+        for scanner in (at_a, door, flooder):
+            scanner.close()

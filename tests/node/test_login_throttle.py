@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from doorwatch.node._errors import ErrorCode
+from doorwatch.node._errors import Busy, ErrorCode
 from doorwatch.node._login_throttle import (
     BASE_DELAY_S,
     FORGET_S,
     FREE_FAILURES,
     FREE_SOURCE_FAILURES,
     MAX_DELAY_S,
-    Busy,
     LoginGate,
     LoginThrottle,
     LoginThrottled,
