@@ -30,6 +30,17 @@ def scan(node: Daemon, n: int) -> dict[str, Any]:
     return result
 
 
+def envelope_frames(node: Daemon, originator: str) -> list[bytes]:
+    conn = sqlite3.connect(f"file:{node.data_dir / 'doorwatch.sqlite'}?mode=ro", uri=True)
+    try:
+        rows = conn.execute(
+            "SELECT message FROM alert_envelopes WHERE originator = ?", (originator,)
+        ).fetchall()
+    finally:
+        conn.close()
+    return [bytes(r[0]) for r in rows]
+
+
 def create(node: Daemon, n: int) -> str:
     made = call(node, "alert.create", document=doc(n), category="theft", reason="took a bag")
     return str(made["alert_id"])
@@ -55,6 +66,9 @@ def test_a_revoked_originators_alerts_are_dropped_by_every_member_and_stay_dropp
     assert scan(a, 2)["verdict"] == "check"
     assert len(stored_envelopes(b)) == 3
 
+    # Slices of O's envelopes as B stored them: none may survive the drop in B's files.
+    canaries = [m[len(m) // 2 : len(m) // 2 + 32] for m in envelope_frames(b, peer_id(o))]
+    assert len(canaries) == 2
     # O's keys, for the "interrupted drop" below; O stops and is revoked while offline.
     o.stop()
     signer, key = originator_keys(o.data_dir, network_id)
@@ -66,6 +80,10 @@ def test_a_revoked_originators_alerts_are_dropped_by_every_member_and_stay_dropp
     for node in (a, b):
         assert o_alerts.isdisjoint(stored_envelopes(node))
     assert stored_envelopes(b) == {a_alert}
+    raw = b"".join(
+        f.read_bytes() for f in b.data_dir.iterdir() if f.name.startswith("doorwatch.sqlite")
+    )
+    assert not any(c in raw for c in canaries)  # secure_delete, then the WAL checkpointed
     for n in (1, 2):
         assert (scan(b, n)["verdict"], scan(b, n)["matches"]) == ("admit", [])
     assert (scan(a, 1)["verdict"], scan(a, 1)["matches"]) == ("admit", [])
