@@ -10,6 +10,7 @@ by the loader instead of being indexed.
 
 from __future__ import annotations
 
+import json
 import random
 import sqlite3
 from typing import Any
@@ -139,8 +140,9 @@ def envelopes_by_network(node: Daemon, originator: str) -> dict[str, int]:
 
 def test_revoked_in_one_network_only_the_copy_from_that_network_goes(nodes: Nodes) -> None:
     """B and O are members of two networks, "Town" (A's) and "City" (B's); O's alert
-    reaches B through both. A revokes O in Town: B drops Town's copy only, and the
-    alert, still O's under City's certificate, keeps matching at B."""
+    reaches B through both, and B indexes the copy that came last. O is revoked in
+    THAT network: B drops that copy only, and indexes the other one instead, so the
+    alert, still O's under the other network's certificate, keeps matching at B."""
     a, b, o = nodes.new("a", "The Crown"), nodes.new("b", "The Bell"), nodes.new("o", "The Swan")
     town = cli("network", "create", "--data-dir", str(a.data_dir), "--name", "Town")
     city = cli("network", "create", "--data-dir", str(b.data_dir), "--name", "City")
@@ -152,20 +154,30 @@ def test_revoked_in_one_network_only_the_copy_from_that_network_goes(nodes: Node
     swan = peer_id(o)
     wait_for("O is in both networks", lambda: len(status(o)["networks"]) == 2)
 
-    create(o, 1)
+    alert_id = create(o, 1)
     wait_for(
         "O's alert reaches B through both networks",
         lambda: envelopes_by_network(b, swan) == {town: 1, city: 1},
     )
     wait_for("B indexes it", lambda: received(b) == 1)
+    indexed = last_received_through(b, alert_id)
+    other = city if indexed == town else town
+    authority = a if indexed == town else b
 
-    cli("network", "revoke", swan, "--data-dir", str(a.data_dir))
-    wait_for("B drops Town's copy", lambda: envelopes_by_network(b, swan) == {city: 1})
+    cli("network", "revoke", swan, "--data-dir", str(authority.data_dir))
+    wait_for("B drops one copy", lambda: envelopes_by_network(b, swan) == {other: 1})
     assert received(b) == 1
     subject = scan(b, 1)
     assert subject["verdict"] == "check"
     assert len(subject["matches"]) == 1
     (entry,) = drops(b)
     assert entry["peer_id"] == swan
-    assert entry["detail"]["network_id"] == town
-    assert entry["detail"]["records"] == 1
+    assert entry["detail"] == {"network_id": indexed, "records": 1, "unindexed": 1}
+    (line,) = [json.loads(x) for x in b.log_lines() if DROPPED in x]
+    assert line["indexed_from_another_network"] == 1
+
+
+def last_received_through(node: Daemon, alert_id: str) -> str:
+    """The network of the last copy of ``alert_id`` the node committed (the indexed one)."""
+    lines = [json.loads(x) for x in node.log_lines() if '"alerts.received"' in x]
+    return str([e for e in lines if alert_id in e["alert_ids"]][-1]["network_id"])
