@@ -1014,10 +1014,15 @@ class AlertReplication:
         """A newer revocation list of ``network_id`` was installed: drop every record this
         network brought from an originator it revokes (see ``_drop_revoked``), and
         checkpoint so the WAL keeps none of it. Returns how many records went."""
-        async with self._lock:
-            dropped = await self._drop_revoked(network_id)
-        if dropped:
-            await self.venue.checkpoint()
+        try:
+            async with self._lock:
+                dropped = await self._drop_revoked(network_id)
+            if dropped:
+                await self.venue.checkpoint()
+        except Exception as exc:  # the membership sync must go on; the next start retries
+            self.counters["revoked_drop_failed"] += 1
+            log.error("alerts.revoked_drop_failed", network_id=network_id, **failure_fields(exc))
+            return 0
         return dropped
 
     async def _drop_revoked(self, network_id: str) -> int:

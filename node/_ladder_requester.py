@@ -133,6 +133,7 @@ class LadderRequester:
         self.identity = identity
         self.check_timeout_s = check_timeout_s
         self._remotes: OrderedDict[str, _Remote] = OrderedDict()
+        self.busy_matches = 0  # matches refused as busy (every slot protected)
         self._nursery: trio.Nursery | None = None
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -150,7 +151,9 @@ class LadderRequester:
             return
         if not make_room(self._remotes, MAX_REMOTE, lambda r: r.match):
             match.state = MatchState.BUSY  # match.photo answers busy (1009)
-            log.warning("ladder.matches_full", match_id=match.match_id, held=len(self._remotes))
+            self.busy_matches += 1
+            if self.busy_matches & (self.busy_matches - 1) == 0:  # 1, 2, 4, ...: no log flood
+                log.warning("ladder.matches_full", held=len(self._remotes), busy=self.busy_matches)
             return
         match.state = MatchState.CHECKING
         remote = _Remote(

@@ -5,7 +5,9 @@ A match is *protected* while a door is acting on it: the operator opened it
 (``match.photo`` or ``match.confirm``), or it awaits the operator (identity
 confirmed, photo shown); protection lapses ``PROTECT_S`` after the last such
 step, so an abandoned match does not hold its slot for ever, and ends when
-the match is settled (confirmed, dismissed, not the subject, refused).
+the match is settled (confirmed, dismissed, not the subject, expired,
+refused). A match that only failed for now (originator unreachable, rate
+limited) keeps the protection it had: ``match.photo`` retries it.
 
 ``make_room`` evicts the oldest unprotected entries; if only protected ones
 remain, the caller refuses the new match (state ``busy``) instead of evicting.
@@ -27,7 +29,8 @@ __all__ = ["PROTECT_S", "acting", "make_room", "opened", "protected", "settle"]
 PROTECT_S: Final = 15 * 60.0
 # MatchState values (``_scan`` imports this module).
 _AWAITING: Final = frozenset({"identity_confirmed", "photo_shown"})
-_GOING_ON: Final = _AWAITING | {"pending", "checking"}
+# Not settled: match.photo may still take these further (it retries the last two).
+_GOING_ON: Final = _AWAITING | {"pending", "checking", "originator_unreachable", "rate_limited"}
 
 V = TypeVar("V")
 

@@ -44,3 +44,17 @@ def test_protection_lapses_and_ends_when_the_match_is_settled() -> None:
     assert not protected(second, time.monotonic())
     opened(second)  # opening a settled match does not protect it again
     assert not protected(second, time.monotonic())
+
+
+def test_a_match_the_door_retries_stays_protected_an_untouched_failure_does_not() -> None:
+    matches = table(2)
+    opened_one, untouched = matches["m0"], matches["m1"]
+    opened(opened_one)
+    for match in (opened_one, untouched):
+        match.state = MatchState.ORIGINATOR_UNREACHABLE
+        settle(match)
+    now = time.monotonic()
+    assert protected(opened_one, now)
+    assert not protected(untouched, now)
+    assert make_room(matches, 2, lambda m: m)
+    assert list(matches) == ["m0"]
