@@ -68,6 +68,8 @@ _LADDER_STOPS = {
     1005: ("originator_unreachable", "Originator unreachable"),
     1006: ("rate_limited", "Rate limited"),
     1007: ("expired", "Alert expired"),
+    # every match slot is one a door is acting on: no identity check was started
+    1009: ("busy", "Busy: finish or dismiss another match, then scan again"),
 }
 
 _REASONS = {

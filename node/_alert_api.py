@@ -53,7 +53,8 @@ from doorwatch.node._alerts import DAY, MAX_LIFETIME, AlertRecord
 from doorwatch.node._api_models import NoParams
 from doorwatch.node._api_server import Dispatcher, MethodSpec, Session
 from doorwatch.node._categories import BY_CODE, CATEGORIES
-from doorwatch.node._errors import Conflict, Forbidden, InvalidParams, NotFound
+from doorwatch.node._errors import Busy, Conflict, Forbidden, InvalidParams, NotFound
+from doorwatch.node._match_slots import opened
 from doorwatch.node._notify import NewAlertNotice
 from doorwatch.node._roles import Role
 from doorwatch.node._scan import Match, MatchState
@@ -626,6 +627,13 @@ class AlertApi:
         m = self.v.engine.matches.get(match_id)
         if m is None:
             raise NotFound("match_id: there is no match with this id (it may have expired)")
+        if m.state is MatchState.BUSY:
+            raise Busy(
+                "busy: no identity check was started for this match, as the door staff are "
+                "acting on as many matches as this node holds; finish or dismiss one, then "
+                "scan the document again"
+            )
+        opened(m)  # a flood of new matches does not push it out while a door acts on it
         if not m.local and (self.v.ladder is None or not self.v.ladder.knows(match_id)):
             raise OriginatorUnreachable(
                 "originator unreachable: the alert's originating venue cannot be reached; this "

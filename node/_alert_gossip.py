@@ -81,7 +81,7 @@ from doorwatch.crypto import (
     seal_envelope,
     sign_tombstone,
 )
-from doorwatch.node import _alerts
+from doorwatch.node import _alerts, _audit
 from doorwatch.node import _received_store as rdb
 from doorwatch.node._categories import BY_CODE
 from doorwatch.node._errors import NodeError, NotFound
@@ -237,6 +237,32 @@ def _reseal(conn: sqlite3.Connection, alert_id: str, now: int) -> _alerts.AlertR
     )
 
 
+def _forget_revoked(
+    conn: sqlite3.Connection,
+    network_id: str,
+    dropped: list[AlertRecord],
+    unindexed: Counter[str],
+    now: int,
+) -> None:
+    conn.executemany(
+        "DELETE FROM alert_envelopes WHERE network_id = ? AND alert_id = ?",
+        [(network_id, r.alert_id) for r in dropped],
+    )
+    for originator, records in sorted(Counter(r.originator for r in dropped).items()):
+        _audit.record(
+            conn,
+            at=now,
+            actor="network",
+            action="alerts.revoked_originator_dropped",
+            peer_id=originator,
+            detail={
+                "network_id": network_id,
+                "records": records,
+                "unindexed": unindexed[originator],
+            },
+        )
+
+
 @dataclass
 class LoadProgress:
     """Where the start-up load is: ``records`` (replicas from the store; sync and gossip
@@ -330,6 +356,7 @@ class AlertReplication:
         venue.alert_listeners.append(self._alert_changed)
         service.leave_hooks.append(self.forget_network)
         service.key_hooks.append(self._keys_arrived)
+        service.revocation_hooks.append(self.drop_revoked)
         self._rekey = trio.Event()
         self.loading: LoadProgress | None = None  # set from start-up until load_alerts ends
         self._keys_while_loading = False
@@ -403,6 +430,13 @@ class AlertReplication:
                     replicas[row.network_id].restore(record)
             del rows
             self.replicas.update(replicas)
+            # A revocation learned before a drop committed (a crash), or while this node
+            # was down (an offline sync): never index what a revoked member originated.
+            dropped = 0
+            for network_id in replicas:
+                dropped += await self._drop_revoked(network_id)
+        if dropped:
+            await self.venue.checkpoint()
         progress.done = progress.total
         self._lap("records", started)
 
@@ -973,6 +1007,73 @@ class AlertReplication:
             await self.venue.store.run(forget_received, network_id)
         await self.venue.checkpoint()
         log.info("alerts.network_forgotten", network_id=network_id, unindexed=len(gone))
+
+    # -- revoked originators ----------------------------------------------------------------------
+
+    async def drop_revoked(self, network_id: str) -> int:
+        """A newer revocation list of ``network_id`` was installed: drop every record this
+        network brought from an originator it revokes (see ``_drop_revoked``), and
+        checkpoint so the WAL keeps none of it. Returns how many records went."""
+        try:
+            async with self._lock:
+                dropped = await self._drop_revoked(network_id)
+            if dropped:
+                await self.venue.checkpoint()
+        except Exception as exc:  # the membership sync must go on; the next start retries
+            self.counters["revoked_drop_failed"] += 1
+            log.error("alerts.revoked_drop_failed", network_id=network_id, **failure_fields(exc))
+            return 0
+        return dropped
+
+    async def _drop_revoked(self, network_id: str) -> int:
+        """With the ingest lock held. Nobody can answer for a revoked member's alerts (its
+        identity checks go nowhere) and its tombstones are refused, so its records leave
+        the replica, the database (one transaction, audited per originator with counts)
+        and the index. Only this network's records: the same originator may still be a
+        member of another network this node belongs to, whose copy is indexed instead."""
+        replica = self.replicas.get(network_id)
+        net = self.service.networks.get(network_id)
+        if replica is None or net is None:
+            return 0
+        me = self.identity.peer_id
+        revoked = {
+            r.originator
+            for r in replica.records()
+            if r.originator != me and net.membership.revoked(r.originator)
+        }
+        dropped = replica.drop_originators(revoked)
+        if not dropped:
+            return 0
+        unindexed: Counter[str] = Counter()
+        for record in dropped:
+            held = self.venue.received.get(record.alert_id.hex())
+            if held is not None and held.network_id == network_id:
+                unindexed[record.originator] += 1
+        await self.venue.store.run(
+            _forget_revoked, network_id, dropped, unindexed, self.venue.clock.now()
+        )
+        elsewhere: list[tuple[str, bytes]] = []
+        for record in dropped:
+            alert_id = record.alert_id.hex()
+            held = self.venue.received.get(alert_id)
+            if held is not None and held.network_id == network_id:
+                self._unindex(alert_id)
+                elsewhere.extend(
+                    (other_id, record.alert_id)
+                    for other_id, other in self.replicas.items()
+                    if other_id != network_id and other.record(record.alert_id) is not None
+                )
+        reindexed = await self._open_missing(elsewhere) if elsewhere else []
+        self.counters["revoked_dropped"] += len(dropped)
+        log.info(
+            "alerts.revoked_originator_dropped",
+            network_id=network_id,
+            peer_ids=sorted({r.originator for r in dropped}),
+            records=len(dropped),
+            unindexed=sum(unindexed.values()),
+            indexed_from_another_network=len(reindexed),
+        )
+        return len(dropped)
 
     # -- purge ----------------------------------------------------------------------------------
 

@@ -41,6 +41,7 @@ from doorwatch.node._jsonrpc import (
     encode_result,
     parse_request,
 )
+from doorwatch.node._login_throttle import source_of
 from doorwatch.node._roles import Role
 
 log = structlog.get_logger("doorwatch.api")
@@ -59,6 +60,9 @@ class Session:
     # Connections over the loopback TCP listener must show the API token
     # (from the 0600 file api.token) in session.login as well.
     needs_token: bool = False
+    # Who is at the other end, as the kernel says (``_login_throttle.source_of``):
+    # failed logins are throttled per source.
+    source: str = "unknown"
     send_lock: trio.Lock = field(default_factory=trio.Lock)
     stream: trio.abc.Stream | None = None
 
@@ -233,7 +237,7 @@ class ApiServer:
 
     async def _connection(self, stream: trio.SocketStream, needs_token: bool = False) -> None:
         self.connections += 1
-        session = Session(stream=stream, needs_token=needs_token)
+        session = Session(stream=stream, needs_token=needs_token, source=source_of(stream.socket))
         reader = LineReader()
         limiter = trio.CapacityLimiter(MAX_IN_FLIGHT)
         try:

@@ -25,6 +25,7 @@ class ErrorCode(IntEnum):
     RATE_LIMITED = 1006
     EXPIRED = 1007
     LOCKED_OUT = 1008
+    BUSY = 1009
 
 
 class NodeError(Exception):
@@ -93,3 +94,9 @@ class Conflict(ApiError):
 
 class LockedOut(ApiError):
     code = ErrorCode.LOCKED_OUT
+
+
+class Busy(ApiError):
+    """Refused at once, so as not to queue work without bound: try again shortly."""
+
+    code = ErrorCode.BUSY

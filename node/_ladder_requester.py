@@ -68,6 +68,7 @@ from doorwatch.node._ladder import (
     pet_values,
     record_audit,
 )
+from doorwatch.node._match_slots import make_room, settle
 from doorwatch.node._network import NetworkService
 from doorwatch.node._p2p_errors import P2PError, PeerUnreachable
 from doorwatch.node._received import ReceivedAlert
@@ -163,6 +164,7 @@ class LadderRequester:
         self.limiter = RateLimiter()
         self.reporter = Reporter(venue, "requester")
         self._remotes: OrderedDict[str, _Remote] = OrderedDict()
+        self.busy_matches = 0  # matches refused as busy (every slot protected)
         self._nursery: trio.Nursery | None = None
 
     async def load(self) -> None:
@@ -185,6 +187,12 @@ class LadderRequester:
         alert = self.venue.received.get(match.set_id)
         if match.local or alert is None or self._nursery is None:
             return
+        if not make_room(self._remotes, MAX_REMOTE, lambda r: r.match):
+            match.state = MatchState.BUSY  # match.photo answers busy (1009)
+            self.busy_matches += 1
+            if self.busy_matches & (self.busy_matches - 1) == 0:  # 1, 2, 4, ...: no log flood
+                log.warning("ladder.matches_full", held=len(self._remotes), busy=self.busy_matches)
+            return
         match.state = MatchState.CHECKING
         remote = _Remote(
             match,
@@ -196,8 +204,6 @@ class LadderRequester:
             typed=typed,
         )
         self._remotes[match.match_id] = remote
-        while len(self._remotes) > MAX_REMOTE:
-            self._remotes.popitem(last=False)
         self._nursery.start_soon(self._background_check, remote)
 
     def knows(self, match_id: str) -> bool:
@@ -263,6 +269,7 @@ class LadderRequester:
     def _set(self, r: _Remote, state: MatchState, why: str = "") -> None:
         r.match.state = state
         r.why = why
+        settle(r.match)
 
     def _refused(self, r: _Remote, event: Refused) -> None:
         r.session = None

@@ -17,6 +17,7 @@ import weakref
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import structlog
 import trio
 
 import doorwatch
@@ -43,8 +44,11 @@ from doorwatch.node._api_server import Dispatcher, MethodSpec, Session
 from doorwatch.node._clock import Clock
 from doorwatch.node._config import NodeConfig
 from doorwatch.node._errors import ApiError, InvalidParams, Unauthenticated
+from doorwatch.node._login_throttle import LoginGate, LoginThrottle
 from doorwatch.node._roles import Role
 from doorwatch.node._store import AsyncStore
+
+log = structlog.get_logger("doorwatch.api")
 
 LOCAL_ADMIN = "local-admin"
 HASHING_THREADS = 2
@@ -141,6 +145,8 @@ class LocalApi:
         # Argon2 hashing and verification run on threads of their own limiter, so
         # a burst of logins cannot take the threads that database work needs.
         self.hashing = trio.CapacityLimiter(HASHING_THREADS)
+        self.throttle = LoginThrottle()
+        self.login_gate = LoginGate()
         # Logged-in sessions, to end a user's sessions when the account is
         # disabled or its password changed (a connection's end drops its entry).
         self._sessions: weakref.WeakValueDictionary[int, Session] = weakref.WeakValueDictionary()
@@ -183,15 +189,26 @@ class LocalApi:
         else:
             assert p.username is not None
             assert p.password is not None
-            stored = await self.store.run(_users.stored_hash, p.username)
-            ok = await trio.to_thread.run_sync(
-                _users.verify_login_password, stored, p.password, limiter=self.hashing
-            )
-            user = await self.store.run(
-                _users.finish_login, username=p.username, password_ok=ok, now=now
-            )
+            # Refused at once, before any Argon2 work: a source that must wait, and a
+            # login beyond the bounded queue of password checks.
+            self.throttle.check(session.source, p.username)
+            self.login_gate.enter()
+            try:
+                stored = await self.store.run(_users.stored_hash, p.username)
+                ok = await trio.to_thread.run_sync(
+                    _users.verify_login_password, stored, p.password, limiter=self.hashing
+                )
+                user = await self.store.run(
+                    _users.finish_login, username=p.username, password_ok=ok, now=now
+                )
+            finally:
+                self.login_gate.leave()
             if isinstance(user, ApiError):
+                delay = self.throttle.failed(session.source, p.username)
+                if delay:
+                    log.info("login.throttled", source=session.source, delay_s=delay)
                 raise user
+            self.throttle.succeeded(session.source, p.username)
             username, role = user.username, user.role
         session.username, session.role = username, role
         session.expires_at = now + self.config.session_hours * 3600

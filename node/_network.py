@@ -96,6 +96,10 @@ def _key_ids(net: NetworkRuntime) -> list[tuple[str, int]]:
     return [(k.group, k.epoch) for k in net.keyring.keys()]  # noqa: SIM118 - not a dict
 
 
+def _revocation_serial(net: NetworkRuntime) -> int:
+    return -1 if net.revocations is None else net.revocations.serial
+
+
 @functools.lru_cache(maxsize=4096)
 def _short_id(peer_id: str) -> str:
     # node.status lists every member's short id, and scripts poll it: derive once.
@@ -234,6 +238,9 @@ class NetworkService:
         # Called with a network id when ``refresh`` installed group keys this node did not
         # hold (a rotation, a late delivery): cheap notifications, the work runs elsewhere.
         self.key_hooks: list[Callable[[str], None]] = []
+        # Called with a network id after ``refresh`` installed a newer revocation list of
+        # it (the node itself still a member): received alerts of revoked originators go.
+        self.revocation_hooks: list[Callable[[str], Awaitable[object]]] = []
         # Requests the members-only wrapper refused, by reason (``status()["gate"]``).
         self.requests_refused: Counter[str] = Counter()
         self._extensions: list[Callable[[NetworkService], None]] = []
@@ -467,12 +474,14 @@ class NetworkService:
         """Re-read membership from the store; reload if a network appeared; drop refused peers."""
         state = await self.store.run(_load_state, self.storage_key, self.clock.now())
         known = {n.network_id for n in state.networks}
+        lists = {nid: _revocation_serial(net) for nid, net in self.networks.items()}
         if known != set(self.networks):
             for network_id in set(self.networks) - known:
                 del self.networks[network_id]
                 for hook in self.leave_hooks:
                     await hook(network_id)
             await self.reload()
+            await self._revocations_changed(lists)
             return
         held = {nid: set(_key_ids(net)) for nid, net in self.networks.items()}
         self._apply(state)
@@ -480,10 +489,17 @@ class NetworkService:
             if set(_key_ids(net)) - held.get(network_id, set()):
                 for notify in self.key_hooks:
                     notify(network_id)
+        await self._revocations_changed(lists)
         if self.host is not None and self.host.running:
             dropped = await self.host.reevaluate()
             if dropped:
                 log.info("network.peers_dropped", peers=dropped)
+
+    async def _revocations_changed(self, before: dict[str, int]) -> None:
+        for network_id, net in list(self.networks.items()):
+            if _revocation_serial(net) > before.get(network_id, -1):
+                for hook in self.revocation_hooks:
+                    await hook(network_id)
 
     def request_refresh(self) -> None:
         """``refresh()`` soon, from the sync loop: for request handlers, which a rebuild

@@ -101,6 +101,14 @@ class NetworkMembership:
         self._revoked_peers = frozenset(revocations.revoked_peer_ids)
         self._revoked_serials = frozenset(revocations.revoked_certificate_serials)
 
+    def revoked(self, peer_id: str) -> bool:
+        """Does the installed revocation list revoke ``peer_id`` (by peer id, or the serial
+        of the certificate held for it)? An unknown or expired peer is not "revoked"."""
+        if peer_id in self._revoked_peers:
+            return True
+        certificate = self._certificates.get(peer_id)
+        return certificate is not None and certificate.serial in self._revoked_serials
+
     def certificate(self, peer_id: str) -> Certificate | None:
         return self._certificates.get(peer_id)
 

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Final
 
+from doorwatch.node._match_slots import make_room
 from doorwatch.node._randomness import random_bytes
 from doorwatch.segments import (
     FrequencyTable,
@@ -73,6 +74,9 @@ class MatchState(StrEnum):
     RATE_LIMITED = "rate_limited"  # a rate limit: the originator's, or this venue's own budget
     EXPIRED = "expired"  # the originator says the alert is no longer active
     REFUSED = "refused"  # the originator refused for another reason (e.g. not in its groups)
+    # No identity check started: this node already holds as many matches as it can, and a
+    # door is acting on every one of them (``_match_slots``). Scan again later.
+    BUSY = "busy"
 
 
 @dataclass
@@ -84,6 +88,8 @@ class Match:
     harm: float
     local: bool
     state: MatchState = MatchState.PENDING
+    # Monotonic time until which a door is acting on it: not evicted before (_match_slots).
+    acting_until: float | None = None
 
 
 @dataclass(frozen=True)
@@ -190,9 +196,11 @@ class ScanEngine:
             harm=self.harm.get(set_id, 0.0),
             local=set_id in self.local_alerts,
         )
-        self.matches[match.match_id] = match
-        while len(self.matches) > MAX_MATCHES:
+        # The oldest matches go first, but not one a door is acting on; should every
+        # one be (an operator's steps on 10,000 matches), the oldest goes anyway.
+        if not make_room(self.matches, MAX_MATCHES, lambda m: m):
             self.matches.popitem(last=False)
+        self.matches[match.match_id] = match
         return match
 
     def remember_scan(self, scan_id: str, identity: Identity, now: int) -> None:

@@ -1,14 +1,17 @@
-"""Staff users: unique logins, Argon2id password hashes, lockout.
+"""Staff users: unique logins, Argon2id password hashes.
 
-Every login attempt, successful or not, is audited (agreement §6.5.1: each
-member of staff has their own login and the venue keeps an audit log of who
-logged on and when). After ``MAX_FAILURES`` wrong passwords in a row an
-account is locked for ``LOCKOUT_SECONDS``.
+Every login attempt that is checked, successful or not, is audited
+(agreement §6.5.1: each member of staff has their own login and the venue
+keeps an audit log of who logged on and when). Wrong passwords do not lock
+the account (a guesser could then lock out its user): they slow down their
+source instead (``_login_throttle``). ``failed_logins`` still counts the
+wrong passwords since the last login, for the audit's reader; ``locked_until``
+is no longer set.
 
-No user enumeration: an unknown name, a disabled or locked account and a
-wrong password get the same error after the same work (one Argon2
-verification, against a dummy hash for an unknown name); only the audit log
-says which. An unknown name is audited as ``UNKNOWN_USER``, never verbatim.
+No user enumeration: an unknown name, a disabled account and a wrong
+password get the same error after the same work (one Argon2 verification,
+against a dummy hash for an unknown name); only the audit log says which. An
+unknown name is audited as ``UNKNOWN_USER``, never verbatim.
 """
 
 from __future__ import annotations
@@ -27,15 +30,12 @@ from doorwatch.node._errors import (
 )
 from doorwatch.node._roles import Role
 
-MAX_FAILURES = 5
-LOCKOUT_SECONDS = 15 * 60
 MIN_PASSWORD_LENGTH = 8
 # Verified against when the user name is unknown, so a wrong name costs the
 # same time as a wrong password and does not reveal which names exist.
 _DUMMY_HASH = hash_password("doorwatch-dummy-password")
 REFUSED = (
-    "wrong user name or password, or the account is disabled or locked; "
-    "ask an administrator if it goes on"
+    "wrong user name or password, or the account is disabled; ask an administrator if it goes on"
 )
 """The one refusal of session.login, whatever the cause (no user enumeration)."""
 UNKNOWN_USER = "(unknown user)"
@@ -131,8 +131,7 @@ def finish_login(
     log, not the client, says which.
     """
     row = conn.execute(
-        "SELECT role, disabled, failed_logins, locked_until, created_at "
-        "FROM users WHERE username = ?",
+        "SELECT role, disabled, failed_logins, created_at FROM users WHERE username = ?",
         (username,),
     ).fetchone()
     if row is None:
@@ -140,31 +139,27 @@ def finish_login(
             conn, at=now, actor=UNKNOWN_USER, action="login.failed", detail={"why": "unknown user"}
         )
         return refused()
-    role, disabled, failures, locked_until, created_at = row
+    role, disabled, failures, created_at = row
     if disabled:
         _audit.record(
             conn, at=now, actor=username, action="login.failed", detail={"why": "disabled"}
         )
         return refused()
-    if locked_until > now:
-        _audit.record(conn, at=now, actor=username, action="login.failed", detail={"why": "locked"})
-        return refused()
     if not password_ok:
-        failures += 1
-        lock = now + LOCKOUT_SECONDS if failures >= MAX_FAILURES else 0
         conn.execute(
-            "UPDATE users SET failed_logins = ?, locked_until = ? WHERE username = ?",
-            (0 if lock else failures, lock, username),
+            "UPDATE users SET failed_logins = ? WHERE username = ?", (failures + 1, username)
         )
         _audit.record(
             conn,
             at=now,
             actor=username,
             action="login.failed",
-            detail={"why": "wrong password", "locked": bool(lock)},
+            detail={"why": "wrong password"},
         )
         return refused()
-    conn.execute("UPDATE users SET failed_logins = 0 WHERE username = ?", (username,))
+    conn.execute(
+        "UPDATE users SET failed_logins = 0, locked_until = 0 WHERE username = ?", (username,)
+    )
     _audit.record(conn, at=now, actor=username, action="login")
     return User(username, Role(role), False, created_at)
 

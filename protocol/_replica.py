@@ -46,7 +46,7 @@ nothing left to guard.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -358,6 +358,20 @@ class Replica:
             else:
                 events.append(AlertStored(record=incoming, previous=held))
         return events
+
+    def drop_originators(self, originators: Collection[str]) -> list[AlertRecord]:
+        """Drop every record (tombstones too) whose originator is in ``originators``, and
+        return them so the node deletes them too: a member learns that those originators
+        were revoked, and their alerts must stop matching (nobody can answer for them).
+        A copy offered again later is refused before it gets here (not a member)."""
+        gone = set(originators)
+        if not gone:
+            return []
+        dropped = [r for r in self._records.values() if r.originator in gone]
+        for record in dropped:
+            del self._records[record.alert_id]
+            self.index.remove(record.alert_id)
+        return dropped
 
     def purge(self, now: int) -> list[RecordRemoved]:
         """Drop what need not be kept at ``now``; return it so the node deletes it too.

@@ -26,6 +26,7 @@ import trio
 import trio.testing
 
 from doorwatch.crypto import PetProof, PetUnblinded
+from doorwatch.node import _ladder_requester
 from doorwatch.node._api_server import Session
 from doorwatch.node._errors import ApiError, ErrorCode
 from doorwatch.node._ladder import (
@@ -649,3 +650,42 @@ async def test_a_typed_document_is_for_supervisors_and_marked_in_the_audit(
                 if e["action"] == "disclosure.identity_check.requested"
             ]
             assert requested["detail"]["entry"] == "typed"
+
+
+async def test_matches_a_door_acts_on_are_never_pushed_out_new_ones_are_busy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(_ladder_requester, "MAX_REMOTE", 3)
+    # Four identity checks on one alert: more than this venue's own daily budget.
+    own = RequesterLimits(checks_per_alert=10)
+    with trio.fail_after(60):
+        async with ladder_pair(tmp_path, requester_limits=own) as pair:
+            alert_id = await create_alert(pair)
+            await pair.install_received(alert_id)
+            scanner = Scanner(pair)
+            # Three matches awaiting the door (identity confirmed): the table is full.
+            held = []
+            for _ in range(3):
+                [match] = (await scanner.call("scan.submit", document=doc()))["matches"]
+                assert (await scanner.update())["state"] == "identity_confirmed"
+                held.append(match["match_id"])
+            # A fourth evicts none of them: it is refused, plainly.
+            scan = await scanner.call("scan.submit", document=doc())
+            assert scan["verdict"] == "check"
+            [busy] = scan["matches"]
+            assert busy["state"] == "busy"
+            err = await scanner.error("match.photo", match_id=busy["match_id"])
+            assert err.code == ErrorCode.BUSY == 1009
+            assert err.message.startswith("busy:")
+            # Every held match still goes up the ladder; one settled frees its slot.
+            shown = await scanner.call("match.photo", match_id=held[0])
+            assert shown["state"] == "photo_shown"
+            assert (await scanner.update())["state"] == "photo_shown"
+            dismissed = await scanner.call("match.confirm", match_id=held[0], same_person=False)
+            assert dismissed == {"dismissed": True}
+            assert (await scanner.update())["state"] == "dismissed"
+            [fresh] = (await scanner.call("scan.submit", document=doc()))["matches"]
+            assert fresh["state"] == "checking"
+            assert (await scanner.update())["state"] == "identity_confirmed"
+            shown = await scanner.call("match.photo", match_id=held[1])
+            assert shown["state"] == "photo_shown"

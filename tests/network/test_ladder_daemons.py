@@ -158,6 +158,48 @@ def test_ladder_across_daemons(nodes: Nodes) -> None:
         at_b.close()
 
 
+def test_a_flood_of_matches_does_not_push_out_the_one_a_door_acts_on(nodes: Nodes) -> None:
+    a = nodes.new("a", "The Crown")
+    cli("network", "create", "--data-dir", str(a.data_dir), "--name", "Town")
+    a.start()
+    b = nodes.new("b", "The Swan")
+    b.start()
+    cli("network", "join", invite(a, "The Swan"), "--data-dir", str(b.data_dir))
+    wait_for("B connects to A", lambda: connected_venues(b) == {"The Crown"})
+    at_a, door, flooder = Scanner(a), Scanner(b), Scanner(b)
+    try:
+        at_a.result(
+            "alert.create",
+            document=sample_document(),
+            category="weapon",
+            reason="carried a knife",
+            photo=base64.b64encode(PHOTO).decode(),
+        )
+        wait_for("the alert reaches B", lambda: status(b)["counts"]["alerts_received_active"] == 1)
+        [match] = door.result("scan.submit", document=sample_document())["matches"]
+        assert door.update(match["match_id"])["state"] == "identity_confirmed"
+        shown = door.result("match.photo", match_id=match["match_id"])
+        assert base64.b64decode(shown["photo"]) == PHOTO
+
+        # More typed scans of the subject than the ladder holds matches (256): the
+        # originator's rate limit soon refuses their checks; none pushes the door's out.
+        flood = [
+            m
+            for _ in range(300)
+            for m in flooder.result("scan.submit", document=sample_document())["matches"]
+        ]
+        assert len(flood) == 300
+        assert "busy" not in {m["state"] for m in flood}  # only a few await a door
+        for m in flood:  # every check has ended (the originator answers them one by one)
+            flooder.update(m["match_id"])
+
+        confirmed = door.result("match.confirm", match_id=match["match_id"], same_person=True)
+        assert confirmed["details"]["reason"] == "carried a knife"
+    finally:
+        for scanner in (at_a, door, flooder):
+            scanner.close()
+
+
 def test_the_identity_check_budget_survives_sigkill(nodes: Nodes) -> None:
     """A door that keeps scanning one alert's subject runs out of identity checks, and
     killing its node does not give them back (issue 14: limits persist in SQLite)."""

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
 import sqlite3
 import stat
 from pathlib import Path
+from typing import Any
 
 from doorwatch.node.testing import Daemon, RpcClient, doorwatch
 
@@ -77,24 +79,85 @@ def test_init_refuses_an_existing_node(node: Daemon, tmp_path: Path) -> None:
     assert cfg["venue"] == "The Crown"
 
 
-def test_lockout_after_repeated_wrong_passwords(node: Daemon) -> None:
+def _tcp_api(node: Daemon) -> int:
+    """Turn on the loopback TCP listener (a second source besides the Unix socket)."""
+    config = node.data_dir / "config.json"
+    cfg = json.loads(config.read_text())
+    cfg["api_tcp"] = "127.0.0.1:0"
+    config.write_text(json.dumps(cfg))
     node.start()
+    return _tcp_port(node)
+
+
+def test_a_guesser_slows_itself_down_and_cannot_lock_out_the_user(node: Daemon) -> None:
+    port = _tcp_api(node)
     admin = node.client()
     admin.result("user.add", username="door1", role="door_staff", password="door1-password")
-    attempt = RpcClient(node.data_dir / "doorwatch.sock")
+    token = (node.data_dir / "api.token").read_text().strip()
+    guesser = socket.create_connection(("127.0.0.1", port), timeout=30)
+    lines = guesser.makefile("rb")
+
+    def guess(n: int, password: str) -> dict[str, Any]:
+        req = {
+            "jsonrpc": "2.0",
+            "id": n,
+            "method": "session.login",
+            "params": {"username": "door1", "password": password, "token": token},
+        }
+        guesser.sendall(json.dumps(req).encode() + b"\n")
+        reply: dict[str, Any] = json.loads(lines.readline())
+        return reply["error"]
+
     try:
-        for _ in range(5):
-            reply = attempt.call("session.login", username="door1", password="wrong-password")
-            assert reply["error"]["code"] == 1001  # type: ignore[index]
-        # Locked now: even the right password is refused, with the same error as a
-        # wrong one (no user enumeration); the audit log says why.
-        reply = attempt.call("session.login", username="door1", password="door1-password")
-        assert reply["error"]["code"] == 1001  # type: ignore[index]
-        assert "locked" in reply["error"]["message"]  # type: ignore[index]
-        why = admin.result("audit.query", action="login.failed", actor="door1")
-        assert why[-1]["detail"]["why"] == "locked"  # type: ignore[index]
+        errors = [guess(n, f"guess-{n}") for n in range(10)]
+        codes = [e["code"] for e in errors]
+        # The first few are checked (and audited); then the guesser must wait, longer
+        # each time, and attempts made before then are refused at once.
+        assert codes[:3] == [1001] * 3
+        assert set(codes) == {1001, 1006}
+        waits = [e["data"]["retry_after_s"] for e in errors if e["code"] == 1006]
+        assert all(1 <= w <= 60 for w in waits)
+        # Even the right password waits its turn from the guesser's source...
+        assert guess(10, "door1-password")["code"] == 1006
     finally:
-        attempt.close()
+        guesser.close()
+    # ... but the user logs in at once from another (the Unix socket): no lockout.
+    door = node.client("door1", "door1-password")
+    assert door.result("node.status")["venue"] == "The Crown"  # type: ignore[index]
+    failed = admin.result("audit.query", action="login.failed", actor="door1")
+    assert len(failed) == codes.count(1001)  # type: ignore[arg-type]
+    assert {e["detail"]["why"] for e in failed} == {"wrong password"}  # type: ignore[union-attr, index]
+
+
+def test_a_flood_of_logins_is_refused_as_busy_beyond_a_small_queue(node: Daemon) -> None:
+    node.start()
+    admin = node.client()
+    flood = 40
+    socks = [socket.socket(socket.AF_UNIX) for _ in range(flood)]
+    try:
+        for s in socks:
+            s.settimeout(60)
+            s.connect(str(node.data_dir / "doorwatch.sock"))
+        for n, s in enumerate(socks):
+            req = {
+                "jsonrpc": "2.0",
+                "id": n,
+                "method": "session.login",
+                "params": {"username": f"user{n}", "password": "not-a-password"},
+            }
+            s.sendall(json.dumps(req).encode() + b"\n")
+        errors = [json.loads(s.makefile("rb").readline())["error"] for s in socks]
+    finally:
+        for s in socks:
+            s.close()
+    codes = [e["code"] for e in errors]
+    assert set(codes) <= {1001, 1006, 1009}
+    busy = [e for e in errors if e["code"] == 1009]
+    assert busy
+    assert all(e["message"].startswith("busy:") for e in busy)
+    # Only the logins let through did Argon2 work (each checked login is audited).
+    checked = admin.result("audit.query", action="login.failed")
+    assert len(checked) == codes.count(1001) < flood  # type: ignore[arg-type]
 
 
 def test_door_staff_cannot_manage_users(node: Daemon) -> None:

@@ -223,3 +223,18 @@ def test_purge_reports_records_for_deletion() -> None:
     (removed,) = replica.purge(T0 + 5)
     assert isinstance(removed, RecordRemoved)
     assert removed.record.alert_id == ID
+
+
+def test_drop_originators_removes_only_their_records_tombstones_included() -> None:
+    replica = fresh()
+    kept, live, dead = (bytes([n]) * 16 for n in (1, 2, 3))
+    replica.apply(publish(A, kept), T0)
+    replica.apply(publish(B, live), T0)
+    replica.apply(publish(B, dead), T0)
+    replica.apply(withdraw(B, dead, 2), T0)
+    assert replica.drop_originators([]) == []
+    dropped = replica.drop_originators([B.peer_id])
+    assert sorted(r.alert_id for r in dropped) == [live, dead]
+    assert [r.alert_id for r in replica.records()] == [kept]
+    assert len(replica.index) == 1
+    assert replica.drop_originators([B.peer_id]) == []
