@@ -54,6 +54,7 @@ from doorwatch.cli._photos import PhotoError, side_by_side
 from doorwatch.node._categories import BY_CODE
 from doorwatch.node._errors import NodeError
 from doorwatch.node._setup import init_node
+from doorwatch.node._storage_key import Passphrase, sealing_cost
 from doorwatch.segments import Identity, age_on
 
 NETWORK_NAME = "Demo Pubwatch"
@@ -190,6 +191,8 @@ class Demo:
                         venue=venue,
                         admin_user=MANAGER,
                         password=node.password,
+                        passphrase=Passphrase(node.passphrase, "the demo's own"),
+                        cost=sealing_cost(),
                         now=int(time.time()),
                     )
                 except NodeError as exc:
@@ -198,7 +201,7 @@ class Demo:
                 self.nodes[letter] = node
         self.say.ok(
             "The Crown (A), The Swan (B) and The Bell (C): node keys, an encrypted database "
-            "and a manager login each",
+            "(its key sealed under a passphrase the demo makes up) and a manager login each",
             ms(),
         )
         self.say.note(f"in {self.root}")
