@@ -107,6 +107,14 @@ passphrase_app = typer.Typer(
 )
 
 
+@passphrase_app.callback()
+def _group() -> None:
+    """The passphrase that seals the node's storage key."""
+    # A callback keeps `passphrase` a group with one command (`change`), so that
+    # `doorwatch passphrase change` reads as it is documented.
+
+
+
 @passphrase_app.command()
 def change(
     data_dir: DataDirOption = DEFAULT_DATA_DIR,

@@ -39,12 +39,13 @@ def environment(passphrase: str | None = PASSPHRASE, **extra: str) -> dict[str, 
     """This process's environment for a `doorwatch` child: ``passphrase`` as the only
     source of the storage key's passphrase (none with None), the test-only Argon2id cost
     for the keys it seals, and ``extra``."""
-    env = dict(os.environ, **extra)
+    env = dict(os.environ)
     for name in (PASSPHRASE_ENV, CREDENTIALS_ENV, PASSPHRASE_FILE_ENV):
         env.pop(name, None)
     if passphrase is not None:
         env[PASSPHRASE_ENV] = passphrase
     env[TEST_KDF_ENV] = "1"
+    env.update(extra)
     return env
 
 
@@ -69,10 +70,10 @@ def sample_document(**overrides: Any) -> dict[str, Any]:
 
 
 def doorwatch(
-    *args: str, timeout: float = 120, passphrase: str | None = PASSPHRASE
+    *args: str, timeout: float = 120, passphrase: str | None = PASSPHRASE, **env: str
 ) -> subprocess.CompletedProcess[str]:
     """Run the `doorwatch` command to completion (stdin not a terminal, so it never
-    prompts; ``environment(passphrase)``); the caller checks the outcome."""
+    prompts; ``environment(passphrase, **env)``); the caller checks the outcome."""
     return subprocess.run(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "doorwatch.cli", *args],
         stdin=subprocess.DEVNULL,
@@ -80,7 +81,7 @@ def doorwatch(
         text=True,
         timeout=timeout,
         check=False,
-        env=environment(passphrase),
+        env=environment(passphrase, **env),
     )
 
 
