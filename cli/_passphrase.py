@@ -114,7 +114,6 @@ def _group() -> None:
     # `doorwatch passphrase change` reads as it is documented.
 
 
-
 @passphrase_app.command()
 def change(
     data_dir: DataDirOption = DEFAULT_DATA_DIR,
