@@ -13,6 +13,7 @@ from __future__ import annotations
 import getpass
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Annotated
 
@@ -133,10 +134,12 @@ def change(
     Example: doorwatch passphrase change --data-dir /var/lib/doorwatch
     --new-passphrase-file /root/new-passphrase
     """
+    from doorwatch.node import _audit as audit
     from doorwatch.node._datadir import DataDir
     from doorwatch.node._errors import DataDirLocked
     from doorwatch.node._setup import load_node_config
     from doorwatch.node._storage_key import change_passphrase, key_is_sealed
+    from doorwatch.node._store import open_database
 
     with reported():
         d = DataDir(data_dir)
@@ -152,6 +155,18 @@ def change(
             current = passphrase_for(data_dir, config.passphrase_file) if key_is_sealed(d) else None
             new = new_passphrase(new_passphrase_file, "--new-passphrase-file", environment=False)
             was_raw = change_passphrase(d, current, new)
+            conn = open_database(d.database)
+            try:
+                with conn:
+                    audit.record(
+                        conn,
+                        at=int(time.time()),
+                        actor="doorwatch passphrase change",
+                        action="node.passphrase_changed",
+                        detail={"was_sealed": not was_raw, "passphrase_from": new.source},
+                    )
+            finally:
+                conn.close()
         finally:
             d.unlock()
     warn_if_test_kdf()

@@ -29,6 +29,7 @@ from pathlib import Path
 import structlog
 import trio
 
+from doorwatch.node import _audit as audit
 from doorwatch.node._alert_gossip import AlertReplication
 from doorwatch.node._api_server import ApiServer, Dispatcher
 from doorwatch.node._clock import Clock, OffsetClock, SystemClock
@@ -98,6 +99,14 @@ async def run_daemon(
                 "change` without that variable to seal it properly",
             )
         async with AsyncStore.open(d.database) as store:
+            if loaded.migrated:
+                await store.run(
+                    audit.record,
+                    at=clock.now(),
+                    actor="doorwatch run",
+                    action="node.storage_key_sealed",
+                    detail={"passphrase_from": passphrase.source},
+                )
             cookie = secrets.token_urlsafe(32)
             d.write_secret(COOKIE_NAME, cookie.encode())
             try:

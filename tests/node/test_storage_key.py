@@ -185,6 +185,8 @@ def test_a_raw_key_from_before_is_sealed_at_the_first_start(node: Daemon) -> Non
     assert got["subject"]["surname"] == SUBJECT["surname"]
     events = [json.loads(line)["event"] for line in node.log_lines()]
     assert "node.storage_key_sealed" in events
+    sealed_at: Any = node.client().result("audit.query", action="node.storage_key_sealed")
+    assert [e["actor"] for e in sealed_at] == ["doorwatch run"]
     node.stop()
     node.start()  # the sealed file opens with the same passphrase, once and again
     again: Any = node.client().result("alert.get", alert_id=alert_id)
@@ -213,8 +215,11 @@ def test_passphrase_change_reseals_without_re_encrypting(node: Daemon, tmp_path:
     assert "does not open" in one_line(old.stderr)
     node.passphrase = new
     node.start()
-    got: Any = node.client().result("alert.get", alert_id=alert_id)
+    admin = node.client()
+    got: Any = admin.result("alert.get", alert_id=alert_id)
     assert got["subject"]["surname"] == SUBJECT["surname"]
+    changes: Any = admin.result("audit.query", action="node.passphrase_changed")
+    assert [e["detail"]["was_sealed"] for e in changes] == [True]
 
 
 def test_offline_commands_need_the_passphrase_and_take_the_systemd_credential(
