@@ -874,10 +874,8 @@ def read_authority_file(doc: object, passphrase: str | None) -> AuthorityKey:
             raise BadAuthorityFile(
                 "wrong passphrase, or the authority key file was altered"
             ) from None
-        except CryptoError:
-            raise BadAuthorityFile(
-                "the authority key file has invalid key-derivation limits, salt or nonce"
-            ) from None
+        except CryptoError as exc:  # the limits, salt, nonce or passphrase text
+            raise BadAuthorityFile(f"the authority key file cannot be opened: {exc}") from None
     if len(seed) != 32:
         raise BadAuthorityFile("the authority key file's key has the wrong length")
     authority = AuthorityKey.from_seed(seed)

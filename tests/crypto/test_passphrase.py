@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import nacl.bindings
+import nacl.pwhash
 import pytest
 
 from doorwatch.crypto import (
@@ -20,6 +22,7 @@ from doorwatch.crypto import (
     purpose_prefix,
     seal_with_passphrase,
 )
+from doorwatch.crypto._passphrase import NONCE_BYTES, SALT_BYTES
 
 SECRET = b"k" * 32
 AD = purpose_prefix("storage-key") + b"12D3KooWpeer"
@@ -93,3 +96,29 @@ def test_the_passphrase_is_nfc_normalised_unless_asked_not_to() -> None:
         sealed("")
     with pytest.raises(InvalidEncoding):
         sealed("lone \udc80 surrogate")
+
+
+def test_opens_what_the_authority_key_export_of_format_1_sealed() -> None:
+    """Exported authority key files already on USB sticks: Argon2id of the passphrase as
+    typed (3 passes over 64 MiB), XChaCha20-Poly1305 with the network id as associated
+    data, built here with libsodium directly as that exporter did."""
+    passphrase, network_id = "cafe\u0301 town pubwatch", b"abcdefghjkmnpqrs"
+    salt, nonce = b"s" * SALT_BYTES, b"n" * NONCE_BYTES
+    cost = KdfCost(
+        nacl.pwhash.argon2id.OPSLIMIT_MODERATE, nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE
+    )
+    key = nacl.pwhash.argon2id.kdf(
+        32, passphrase.encode(), salt, opslimit=cost.opslimit, memlimit=cost.memlimit
+    )
+    ciphertext = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(
+        SECRET, network_id, nonce, key
+    )
+    old = PassphraseSealed(cost, salt, nonce, ciphertext)
+    assert (
+        open_with_passphrase(old, passphrase, associated_data=network_id, normalise=False) == SECRET
+    )
+    again = seal_with_passphrase(
+        SECRET, passphrase, associated_data=network_id, cost=cost, normalise=False,
+        random_bytes=lambda n: salt if n == SALT_BYTES else nonce,
+    )  # fmt: skip
+    assert again == old
