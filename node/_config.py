@@ -63,7 +63,8 @@ KEY_HELP: dict[str, str] = {
     "smtp_host": "mail server for new-alert notices to the super administrator",
     "smtp_port": "that mail server's port",
     "super_admin_email": "where new-alert notices go",
-    "passphrase_file": "file holding the storage key's passphrase (if no systemd credential)",
+    "passphrase_file": "absolute path of a file holding the storage key's passphrase "
+    "(when no systemd credential gives it)",
 }
 KEYS: tuple[str, ...] = tuple(KEY_HELP)
 

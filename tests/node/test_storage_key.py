@@ -7,6 +7,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 import re
 import shutil
 import signal
@@ -20,8 +21,10 @@ import pytest
 from doorwatch.crypto import STORAGE_KEY_COST, TEST_ONLY_COST, CryptoError, StorageKey
 from doorwatch.node._datadir import STORAGE_KEY, DataDir
 from doorwatch.node._errors import DataDirError
+from doorwatch.node._setup import init_node
 from doorwatch.node._storage_key import (
     Passphrase,
+    PassphraseRefused,
     load_storage_key,
     passphrase_from_environment,
     sealing_cost,
@@ -279,3 +282,28 @@ def test_init_needs_a_passphrase_of_twelve_characters(tmp_path: Path) -> None:
     assert made.returncode == 0, made.stderr
     assert "sealed under your passphrase" in made.stdout
     assert "DOORWATCH_INSECURE_TEST_KDF is set" in made.stderr  # never silently
+
+
+def test_any_raw_key_is_recognised_and_sealed_in_place(tmp_path: Path) -> None:
+    passphrase = Passphrase(PASSPHRASE, "test")
+    init_node(
+        tmp_path / "n", venue="V", admin_user="a", password="correct horse battery",
+        passphrase=passphrase, cost=TEST_ONLY_COST, now=0,
+    )  # fmt: skip
+    d = DataDir(tmp_path / "n")
+    raw = b'{"format": "doorwatch-storage-key"'[:32]  # a raw key may start like JSON
+    d.write_secret(STORAGE_KEY, raw)
+    held = os.open(d.path / STORAGE_KEY, os.O_RDONLY)  # the old file, as a thief's handle
+    try:
+        loaded = load_storage_key(d, passphrase, cost=TEST_ONLY_COST)
+        assert loaded.migrated
+        assert loaded.key.to_bytes() == raw
+        assert os.pread(held, 64, 0) == b"\0" * 32  # the old bytes overwritten in place
+    finally:
+        os.close(held)
+    assert raw not in (d.path / STORAGE_KEY).read_bytes()
+    again = load_storage_key(d, passphrase)
+    assert not again.migrated
+    assert again.key.to_bytes() == raw
+    with pytest.raises(PassphraseRefused, match="does not open"):
+        load_storage_key(d, Passphrase("another passphrase", "test"))
