@@ -250,9 +250,9 @@ def load_storage_key(
     path = d.path / STORAGE_KEY
     data = d.read_secret(STORAGE_KEY)
     if _is_raw(data):
-        key = StorageKey(data)
-        _replace(d, _document(d, key, passphrase, cost or sealing_cost()))
-        return LoadedKey(key, migrated=True, weak=(cost or sealing_cost()) != STORAGE_KEY_COST)
+        key, chosen = StorageKey(data), cost or sealing_cost()
+        _replace(d, _document(d, key, passphrase, chosen))
+        return LoadedKey(key, migrated=True, weak=chosen != STORAGE_KEY_COST)
     sealed = _sealed(path, data)
     try:
         raw = open_with_passphrase(sealed, passphrase.text, associated_data=_associated_data(d))
