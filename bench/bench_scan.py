@@ -46,9 +46,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from bench._daemons import BENCH_INIT
 from doorwatch.node._setup import init_node
 from doorwatch.node._store import open_database
-from doorwatch.node.testing import PASSWORD, Daemon, RpcClient
+from doorwatch.node.testing import Daemon, RpcClient
 from doorwatch.segments import (
     DEFAULT_BUDGET_BITS,
     FrequencyTable,
@@ -152,7 +153,7 @@ class _SlowStartDaemon(Daemon):
             ],
             stdout=log,
             stderr=log,
-            env=dict(os.environ, DOORWATCH_LOG_FORMAT="json"),
+            env=self.environment(),
         )
         log.close()
         deadline = time.monotonic() + timeout
@@ -297,7 +298,7 @@ def _node(tmp: Path, n: int, cache: Path | None) -> Path:
         print(f"{n} segment sets from the cache {cached}")
         return data
     rng = random.Random(20261123 + n)
-    init_node(data, venue="Bench", admin_user="admin", password=PASSWORD, now=int(time.time()))
+    init_node(data, venue="Bench", **BENCH_INIT, now=int(time.time()))
     seeded = _seed(data / "doorwatch.sqlite", n, rng)
     print(f"seeded {n} segment sets in {seeded:.1f} s")
     if cached is not None:

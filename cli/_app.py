@@ -33,6 +33,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "network_app",
         "Form and administer networks of venues (works with the node running or stopped).",
     ),
+    "passphrase": (
+        "doorwatch.cli._passphrase",
+        "passphrase_app",
+        "The passphrase that seals the node's storage key (change it).",
+    ),
     "segments": (
         "doorwatch.cli._segments",
         "segments_app",

@@ -15,7 +15,8 @@ Every step checks that it did what it says; the demo exits 0 only if all of
 them did, else it names the step that failed and why in one sentence and
 exits 1. Its processes are stopped and reaped on every way out (SIGTERM, then
 SIGKILL after a grace period), Ctrl-C included; the temporary directory is
-removed unless --keep or --data-dir is given.
+removed unless --keep or --data-dir is given (then each node's made-up storage
+key passphrase is left beside its directory, so that it can be run again).
 
 The customers are synthetic (generated names, drawn portraits): the subject's
 name is printed once, at the start, and no other personal data is printed.
@@ -54,6 +55,7 @@ from doorwatch.cli._photos import PhotoError, side_by_side
 from doorwatch.node._categories import BY_CODE
 from doorwatch.node._errors import NodeError
 from doorwatch.node._setup import init_node
+from doorwatch.node._storage_key import Passphrase, sealing_cost
 from doorwatch.segments import Identity, age_on
 
 NETWORK_NAME = "Demo Pubwatch"
@@ -190,6 +192,8 @@ class Demo:
                         venue=venue,
                         admin_user=MANAGER,
                         password=node.password,
+                        passphrase=Passphrase(node.passphrase, "the demo's own"),
+                        cost=sealing_cost(),
                         now=int(time.time()),
                     )
                 except NodeError as exc:
@@ -198,7 +202,7 @@ class Demo:
                 self.nodes[letter] = node
         self.say.ok(
             "The Crown (A), The Swan (B) and The Bell (C): node keys, an encrypted database "
-            "and a manager login each",
+            "(its key sealed under a passphrase the demo makes up) and a manager login each",
             ms(),
         )
         self.say.note(f"in {self.root}")
@@ -706,7 +710,15 @@ def demo_command(
         how = f" ({', '.join(killed)} had to be killed)" if killed else ""
         say.echo(f"Stopped the nodes of {', '.join(running)}{how}.")
     if data_dir is not None or keep:
-        say.echo(f"Kept the venues' data and logs in {root}")
+        for node in demo.nodes.values():  # synthetic data: the passphrase may sit beside it
+            passphrase = node.data_dir.with_name(f"{node.data_dir.name}.passphrase")
+            fd = os.open(passphrase, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(node.passphrase + "\n")
+        say.echo(
+            f"Kept the venues' data and logs in {root} (to run a node again: "
+            "DOORWATCH_PASSPHRASE_FILE=<its directory>.passphrase doorwatch run --data-dir ...)"
+        )
     if code == 0:
         say.echo(
             f"Demo complete: all {say.number} steps {say.tick} in {seconds:.1f} s. "

@@ -18,6 +18,7 @@ import ctypes
 import json
 import os
 import re
+import secrets
 import signal
 import sqlite3
 import subprocess
@@ -31,6 +32,7 @@ from typing import Any
 from doorwatch.cli._client import ClientError, NodeClient, RpcError
 from doorwatch.node._clock import DEMO_CLOCK_ENV
 from doorwatch.node._datadir import DataDir
+from doorwatch.node._storage_key import CREDENTIALS_ENV, PASSPHRASE_ENV, PASSPHRASE_FILE_ENV
 
 STOP_GRACE_S = 10.0
 READY_TIMEOUT_S = 60.0
@@ -114,6 +116,8 @@ class DemoNode:
     venue: str
     data_dir: Path
     password: str
+    # Seals the node's storage key; handed to its daemon in DOORWATCH_PASSPHRASE.
+    passphrase: str = field(default_factory=lambda: secrets.token_urlsafe(24), repr=False)
     proc: subprocess.Popen[bytes] | None = None
     peer_id: str = ""
     users: dict[str, str] = field(default_factory=dict)
@@ -149,6 +153,9 @@ class DemoNode:
         # DOORWATCH_DEBUG: a node that fails leaves its traceback in its log.
         env = dict(os.environ, DOORWATCH_LOG_FORMAT="json", DOORWATCH_DEBUG="1")
         env[DEMO_CLOCK_ENV] = "1"
+        for other in (CREDENTIALS_ENV, PASSPHRASE_FILE_ENV):  # the demo's passphrase, no other
+            env.pop(other, None)
+        env[PASSPHRASE_ENV] = self.passphrase
         with open(self.log_path, "ab") as log:
             run = ["run", "--data-dir", str(self.data_dir), "--listen", LOOPBACK]
             self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module

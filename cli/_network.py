@@ -8,6 +8,9 @@ daemon picks up the change at once, and an invite carries the addresses it
 actually listens on). Otherwise the command opens the database itself while
 holding the lock, so the daemon cannot start half-way through; an invite made
 offline carries the configured listen addresses, which must name a fixed port.
+Offline, the commands that need the storage key (create, invite, join, revoke,
+export-authority, import-authority, group) take its passphrase as `doorwatch
+run` does (``cli/_passphrase.py``); members and leave do not need it.
 
 Output: human-readable text on stdout; with --json, one JSON document.
 `network create` prints only the network id, `network invite` only the token,
@@ -35,7 +38,8 @@ from doorwatch.cli._client import ClientError, NodeClient
 from doorwatch.cli._logging import configure_logging
 from doorwatch.cli._options import DEFAULT_DATA_DIR, DataDirOption, JsonOption
 from doorwatch.cli._output import fail
-from doorwatch.crypto import CryptoError
+from doorwatch.cli._passphrase import passphrase_for
+from doorwatch.crypto import CryptoError, StorageKey
 from doorwatch.node import NodeError
 from doorwatch.node import _network_admin as admin
 from doorwatch.node._datadir import DataDir
@@ -43,7 +47,8 @@ from doorwatch.node._errors import DataDirLocked
 from doorwatch.node._network import join_network
 from doorwatch.node._network_api import LOCAL_ADMIN
 from doorwatch.node._purge import checkpoint
-from doorwatch.node._setup import load_identity, load_node_config, load_storage_key
+from doorwatch.node._setup import load_identity, load_node_config
+from doorwatch.node._storage_key import load_storage_key
 from doorwatch.node._store import open_database
 
 T = TypeVar("T")
@@ -105,6 +110,20 @@ def _offline(d: DataDir, fn: Callable[..., T], *args: object, **kwargs: object) 
         conn.close()
 
 
+def _storage_key(d: DataDir) -> StorageKey:
+    """The storage key, for a command run while the node is stopped: the passphrase as
+    `doorwatch run` takes it, or asked for at a terminal."""
+    passphrase = passphrase_for(d.path, load_node_config(d).passphrase_file)
+    loaded = load_storage_key(d, passphrase)
+    if loaded.migrated:
+        typer.echo(
+            "note: storage.key held the raw storage key (made by an older Doorwatch); it is "
+            "now sealed under the passphrase. Destroy backups made before now.",
+            err=True,
+        )
+    return loaded.key
+
+
 def _guard(fn: Callable[[], T]) -> T:
     configure_logging("console", level="ERROR")
     # The joiner's short-lived libp2p host: its log lines are not for the user
@@ -156,7 +175,7 @@ def create(
                 d,
                 admin.create_network,
                 identity=load_identity(d),
-                storage_key=load_storage_key(d),
+                storage_key=_storage_key(d),
                 venue=load_node_config(d).venue,
                 name=name,
                 jurisdiction=jurisdiction,
@@ -216,7 +235,7 @@ def invite(
             token = _offline(
                 d,
                 admin.issue_invite,
-                storage_key=load_storage_key(d),
+                storage_key=_storage_key(d),
                 network_id=network_id,
                 venue=venue,
                 groups=group_list,
@@ -282,7 +301,7 @@ def join(
                         run,
                         token_text=token,
                         identity=load_identity(d),
-                        storage_key=load_storage_key(d),
+                        storage_key=_storage_key(d),
                         now=int(time.time()),
                     )
                 )
@@ -362,7 +381,7 @@ def revoke(
             rl = _offline(
                 d,
                 admin.revoke_member,
-                storage_key=load_storage_key(d),
+                storage_key=_storage_key(d),
                 network_id=network_id,
                 peer_id=peer_id,
                 now=int(time.time()),
@@ -509,7 +528,7 @@ def export_authority(
         authority, name = _offline(
             d,
             admin.export_authority,
-            storage_key=load_storage_key(d),
+            storage_key=_storage_key(d),
             network_id=network_id,
             now=now,
             actor=LOCAL_ADMIN,
@@ -569,7 +588,7 @@ def import_authority(
         network_id = _offline(
             d,
             admin.import_authority,
-            storage_key=load_storage_key(d),
+            storage_key=_storage_key(d),
             authority=admin.read_authority_file(document, passphrase),
             now=_now(),
             actor=LOCAL_ADMIN,
@@ -605,7 +624,7 @@ def _group_change(
         return _offline(
             d,
             change,
-            storage_key=load_storage_key(d),
+            storage_key=_storage_key(d),
             network_id=_offline(d, admin.choose_network, params["network_id"], authority=True),
             group=params["group"],
             now=_now(),
@@ -687,7 +706,7 @@ def group_list(
 
     def offline(d: DataDir) -> dict[str, Any]:
         network_id = _offline(d, admin.choose_network, network, authority=True)
-        groups = _offline(d, admin.list_groups, network_id, load_storage_key(d))
+        groups = _offline(d, admin.list_groups, network_id, _storage_key(d))
         return {"network_id": network_id, "groups": groups}
 
     r = _either(data_dir, "network.groups", {"network_id": network}, offline)

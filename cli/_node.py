@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import getpass
 import os
+import sys
 import time
 from collections.abc import Iterator
 from functools import partial
@@ -22,6 +23,7 @@ from doorwatch.cli._output import debug, fail, reported
 
 if TYPE_CHECKING:
     from doorwatch.cli._logging import LogFormat
+    from doorwatch.node._storage_key import Passphrase
 
 
 def init(
@@ -31,14 +33,26 @@ def init(
         Path | None,
         typer.Option(help="File holding that user's password (prompted for when omitted)."),
     ] = None,
+    passphrase_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="File whose first line is the passphrase sealing the storage key (else "
+            "DOORWATCH_PASSPHRASE or DOORWATCH_PASSPHRASE_FILE, else asked twice)."
+        ),
+    ] = None,
     data_dir: DataDirOption = DEFAULT_DATA_DIR,
 ) -> None:
     """Create a node: keys, configuration, database and the first super administrator.
 
+    The storage key, which encrypts every alert, photo, ban and visit, is written only
+    sealed under a passphrase, which the node then needs at every start.
+
     Example: doorwatch init --data-dir /var/lib/doorwatch --venue "The Crown"
-    --admin-user alice --password-file ./alice.pw
+    --admin-user alice --password-file ./alice.pw --passphrase-file ./node.passphrase
     """
+    from doorwatch.cli._passphrase import EXPLANATION, new_passphrase, warn_if_test_kdf
     from doorwatch.node._setup import init_node
+    from doorwatch.node._storage_key import sealing_cost
 
     with reported():
         if password_file is not None:
@@ -47,11 +61,25 @@ def init(
             password = getpass.getpass(f"Password for {admin_user}: ")
             if getpass.getpass("Again: ") != password:
                 fail("the two passwords differ")
+        explained = passphrase_file is None and sys.stdin.isatty()
+        if explained:  # before the choice is made
+            typer.echo(EXPLANATION, err=True)
+        passphrase = new_passphrase(passphrase_file, "--passphrase-file", environment=True)
         peer_id = init_node(
-            data_dir, venue=venue, admin_user=admin_user, password=password, now=int(time.time())
+            data_dir,
+            venue=venue,
+            admin_user=admin_user,
+            password=password,
+            passphrase=passphrase,
+            cost=sealing_cost(),
+            now=int(time.time()),
         )
+    warn_if_test_kdf()
     typer.echo(f"Created the node for {venue} in {data_dir}")
     typer.echo(f"Peer id: {peer_id}")
+    typer.echo(f"The storage key is sealed under the passphrase ({passphrase.source}).")
+    if not explained:
+        typer.echo(EXPLANATION)
     typer.echo(f"Next: doorwatch run --data-dir {data_dir}")
 
 
@@ -97,11 +125,18 @@ def run(
     super_admin_email: Annotated[
         str | None, _setting("Where new-alert notices go", "super_admin_email")
     ] = None,
+    passphrase_file: Annotated[
+        str | None, _setting("File holding the storage key's passphrase", "passphrase_file")
+    ] = None,
 ) -> None:
     """Run the node's daemon in the foreground until SIGINT or SIGTERM.
 
     Every config.json key can be overridden for this run by a flag or by
     DOORWATCH_<KEY> (flag first, then environment, then file).
+
+    The storage key's passphrase comes from the systemd credential doorwatch-passphrase,
+    DOORWATCH_PASSPHRASE, or the passphrase_file key, else it is asked for at a terminal;
+    without one the node does not start.
 
     Example: doorwatch run --data-dir /var/lib/doorwatch --listen /ip4/0.0.0.0/tcp/4001
     """
@@ -120,6 +155,7 @@ def run(
         "smtp_host": smtp_host,
         "smtp_port": smtp_port,
         "super_admin_email": super_admin_email,
+        "passphrase_file": passphrase_file,
     }
     with reported():
         for key, value in overrides.items():
@@ -127,10 +163,10 @@ def run(
                 # The daemon reads its configuration through load_config, which
                 # applies DOORWATCH_<KEY>: a flag is that variable for this process.
                 os.environ[env_name(key)] = str(value)
-        if (data_dir / CONFIG_NAME).exists():
-            load_config(data_dir / CONFIG_NAME)  # a bad value fails here, before start-up
-        else:
+        if not (data_dir / CONFIG_NAME).exists():
             fail(not_running_message(data_dir))
+        config = load_config(data_dir / CONFIG_NAME)  # a bad value fails here, before start-up
+        passphrase = _run_passphrase(data_dir, config.passphrase_file)
     import structlog
     import trio  # the daemon's imports (libp2p) take a second: only once the input is good
 
@@ -144,7 +180,7 @@ def run(
             parse_multiaddr(addr, "--listen")
     configure_logging(fmt)
     try:
-        trio.run(partial(run_daemon, data_dir, listen=listen or None))
+        trio.run(partial(run_daemon, data_dir, passphrase=passphrase, listen=listen or None))
     except Exception as exc:
         if debug():
             raise
@@ -160,6 +196,18 @@ def run(
         for error in errors:
             log.error("node.crashed", **failure_trace(error))
         fail("the daemon stopped on an unexpected error; its log names where (node.crashed)")
+
+
+def _run_passphrase(data_dir: Path, passphrase_file: str | None) -> Passphrase:
+    """The passphrase for the daemon (asked for at a terminal; asked twice to seal a raw
+    key from an older Doorwatch)."""
+    from doorwatch.cli._passphrase import passphrase_for
+    from doorwatch.node._datadir import DataDir
+    from doorwatch.node._storage_key import key_is_sealed
+
+    d = DataDir(data_dir)
+    sealed = key_is_sealed(d)
+    return passphrase_for(data_dir, passphrase_file, sealed=sealed)
 
 
 def _leaves(exc: BaseException) -> Iterator[BaseException]:

@@ -28,6 +28,7 @@ class Purpose(StrEnum):
     INVITE = "invite"
     JOIN = "join"
     STORAGE = "storage"
+    STORAGE_KEY = "storage-key"  # the storage key sealed under the node's passphrase
     PET = "pet"
     PET_COMMIT = "pet-commit"  # the originator's commitment to its evaluated value
     ALERT_ID = "alert-id"  # alert_id = H(originator key, alert_salt)

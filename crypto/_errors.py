@@ -51,6 +51,12 @@ class DecryptionFailed(CryptoError):
     default_message = "decryption failed: wrong key, wrong context or altered ciphertext"
 
 
+class WrongPassphrase(DecryptionFailed):
+    """A passphrase-sealed secret that does not open with the passphrase given."""
+
+    default_message = "wrong passphrase, or the sealed data was altered"
+
+
 class InvalidPeerId(CryptoError):
     """A libp2p peer id that is not an inlined Ed25519 public key."""
 

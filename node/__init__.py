@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from doorwatch.node._errors import ApiError, ErrorCode, NodeError
     from doorwatch.node._roles import Role
     from doorwatch.node._setup import init_node
+    from doorwatch.node._storage_key import Passphrase
 
 _WHERE = {
     "ApiError": "_errors",
@@ -28,6 +29,7 @@ _WHERE = {
     "ManualClock": "_clock",
     "NodeError": "_errors",
     "OffsetClock": "_clock",
+    "Passphrase": "_storage_key",
     "Role": "_roles",
     "SystemClock": "_clock",
     "init_node": "_setup",
@@ -41,6 +43,7 @@ __all__ = [
     "ManualClock",
     "NodeError",
     "OffsetClock",
+    "Passphrase",
     "Role",
     "SystemClock",
     "init_node",

@@ -46,6 +46,9 @@ class NodeConfig(BaseModel):
     smtp_host: str | None = None
     smtp_port: int = Field(default=25, ge=1, le=65535)
     super_admin_email: str | None = None
+    # A file whose first line is the passphrase of storage.key (e.g. on a removable or
+    # encrypted volume; a systemd credential is preferred: docs/admin-guide.md).
+    passphrase_file: str | None = None
 
 
 # What each key means, for `doorwatch config show` and the flags of `doorwatch run`.
@@ -60,6 +63,8 @@ KEY_HELP: dict[str, str] = {
     "smtp_host": "mail server for new-alert notices to the super administrator",
     "smtp_port": "that mail server's port",
     "super_admin_email": "where new-alert notices go",
+    "passphrase_file": "absolute path of a file holding the storage key's passphrase "
+    "(when no systemd credential gives it)",
 }
 KEYS: tuple[str, ...] = tuple(KEY_HELP)
 

@@ -1,7 +1,9 @@
 """`doorwatch run`: the daemon's main task and its clean shutdown.
 
 Start-up order: take the data directory's lock (a second daemon refuses),
-load keys and configuration, open and migrate the database, write the
+load keys and configuration (the storage key unsealed with the passphrase the
+command line found, ``node/_storage_key.py``; a raw key from before is sealed
+there and then), open and migrate the database, write the
 login cookie (0600) for the operating-system account that owns the data
 directory, start the peer-to-peer ``NetworkService`` (docs/network.md),
 then serve the local socket, and only then load the received alerts
@@ -27,6 +29,7 @@ from pathlib import Path
 import structlog
 import trio
 
+from doorwatch.node import _audit as audit
 from doorwatch.node._alert_gossip import AlertReplication
 from doorwatch.node._api_server import ApiServer, Dispatcher
 from doorwatch.node._clock import Clock, OffsetClock, SystemClock
@@ -44,7 +47,8 @@ from doorwatch.node._local_api import LocalApi
 from doorwatch.node._network import NetworkService
 from doorwatch.node._network_api import NetworkApi
 from doorwatch.node._presence import Presence
-from doorwatch.node._setup import load_identity, load_node_config, load_storage_key
+from doorwatch.node._setup import load_identity, load_node_config
+from doorwatch.node._storage_key import Passphrase, load_storage_key
 from doorwatch.node._store import AsyncStore
 from doorwatch.node._sync_service import SyncService
 from doorwatch.node._venue_service import db_counts, start_venue
@@ -58,6 +62,7 @@ API_TOKEN_NAME = "api.token"  # noqa: S105 - a file name, not a secret
 async def run_daemon(
     data_dir: Path,
     *,
+    passphrase: Passphrase,
     clock: Clock | None = None,
     listen: Sequence[str] | None = None,
     task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED,
@@ -76,8 +81,32 @@ async def run_daemon(
     try:
         config = load_node_config(d)
         identity = load_identity(d)
-        storage_key = load_storage_key(d)  # fail at start-up if it is unreadable
+        loaded = load_storage_key(d, passphrase)  # fail at start-up if it does not open
+        storage_key = loaded.key
+        if loaded.migrated:
+            log.warning(
+                "node.storage_key_sealed",
+                why="storage.key held the raw key (made by an older Doorwatch); it is now "
+                "sealed under the passphrase and the raw bytes overwritten; destroy backups "
+                "made before now, they hold the raw key",
+                source=passphrase.source,
+            )
+        if loaded.weak:
+            log.warning(
+                "node.storage_key_weak_kdf",
+                why="storage.key is sealed with the test-only Argon2id cost "
+                "(DOORWATCH_INSECURE_TEST_KDF); for tests only: run `doorwatch passphrase "
+                "change` without that variable to seal it properly",
+            )
         async with AsyncStore.open(d.database) as store:
+            if loaded.migrated:
+                await store.run(
+                    audit.record,
+                    at=clock.now(),
+                    actor="doorwatch run",
+                    action="node.storage_key_sealed",
+                    detail={"passphrase_from": passphrase.source},
+                )
             cookie = secrets.token_urlsafe(32)
             d.write_secret(COOKIE_NAME, cookie.encode())
             try:

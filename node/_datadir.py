@@ -20,6 +20,9 @@ from doorwatch.node._errors import DataDirError, DataDirLocked
 DB_NAME = "doorwatch.sqlite"
 SOCKET_NAME = "doorwatch.sock"
 LOCK_NAME = "doorwatch.lock"
+IDENTITY_KEY = "node.key"
+# The storage key, sealed under the node's passphrase (node/_storage_key.py).
+STORAGE_KEY = "storage.key"
 # The daemon's login cookie (mode 0600, rewritten at each start): the data
 # directory owner's credential for the local socket. Here, not in the daemon
 # module, so that the command line's clients can name it without loading libp2p.

@@ -46,17 +46,22 @@ from doorwatch.crypto import (
     GroupKey,
     InviteToken,
     JoinRequest,
+    KdfCost,
     NodeIdentity,
+    PassphraseSealed,
     RevocationList,
     StaleRevocationList,
     StorageKey,
+    WrongPassphrase,
     accept_revocation_list,
     network_id_from_public_key,
     new_group_key,
     open_group_key,
+    open_with_passphrase,
     peer_id_to_public_key,
     rotate,
     seal_group_key,
+    seal_with_passphrase,
     short_id,
     verify_certificate,
     x25519_public_from_ed25519,
@@ -741,27 +746,11 @@ def remove_group(
 # -- the authority key, offline -------------------------------------------------------------
 
 AUTHORITY_FILE_FORMAT = "doorwatch-network-authority"
-_KDF_OPS = nacl.pwhash.argon2id.OPSLIMIT_MODERATE
-_KDF_MEM = nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE
-
-
-_MAX_OPS = 8
-_MAX_MEM = nacl.pwhash.argon2id.MEMLIMIT_MODERATE
-
-
-def _file_key(passphrase: str, salt: bytes, ops: int, mem: int) -> bytes:
-    try:
-        secret = passphrase.encode("utf-8")
-    except UnicodeError:
-        raise BadAuthorityFile("the passphrase is not valid Unicode text") from None
-    key: bytes = nacl.pwhash.argon2id.kdf(
-        nacl.bindings.crypto_aead_xchacha20poly1305_ietf_KEYBYTES,
-        secret,
-        salt,
-        opslimit=ops,
-        memlimit=mem,
-    )
-    return key
+# Format 1: the passphrase as given (not NFC-normalised), the network id as associated data.
+_KDF_COST = KdfCost(
+    nacl.pwhash.argon2id.OPSLIMIT_MODERATE, nacl.pwhash.argon2id.MEMLIMIT_INTERACTIVE
+)
+_MAX_COST = KdfCost(8, nacl.pwhash.argon2id.MEMLIMIT_MODERATE)
 
 
 def export_authority(
@@ -798,22 +787,24 @@ def authority_document(
         "exported_at": now,
     }
     if passphrase:
-        salt = nacl.utils.random(nacl.pwhash.argon2id.SALTBYTES)
-        nonce = nacl.utils.random(nacl.bindings.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES)
-        sealed = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_encrypt(
-            authority.to_seed(),
-            network_id.encode(),
-            nonce,
-            _file_key(passphrase, salt, _KDF_OPS, _KDF_MEM),
-        )
+        try:
+            sealed = seal_with_passphrase(
+                authority.to_seed(),
+                passphrase,
+                associated_data=network_id.encode(),
+                cost=_KDF_COST,
+                normalise=False,
+            )
+        except CryptoError as exc:
+            raise BadAuthorityFile(str(exc)) from None
         doc["protection"] = {
             "kdf": "argon2id",
-            "opslimit": _KDF_OPS,
-            "memlimit": _KDF_MEM,
-            "salt": base64.b64encode(salt).decode(),
-            "nonce": base64.b64encode(nonce).decode(),
+            "opslimit": sealed.cost.opslimit,
+            "memlimit": sealed.cost.memlimit,
+            "salt": base64.b64encode(sealed.salt).decode(),
+            "nonce": base64.b64encode(sealed.nonce).decode(),
         }
-        doc["seed"] = base64.b64encode(sealed).decode()
+        doc["seed"] = base64.b64encode(sealed.ciphertext).decode()
     else:
         doc["protection"] = None
         doc["seed"] = base64.b64encode(authority.to_seed()).decode()
@@ -866,24 +857,25 @@ def read_authority_file(doc: object, passphrase: str | None) -> AuthorityKey:
         if not isinstance(protection, dict):
             raise BadAuthorityFile("the authority key file has no valid 'protection'")
         ops, mem = protection.get("opslimit"), protection.get("memlimit")
-        if (
-            not isinstance(ops, int)
-            or not isinstance(mem, int)
-            or not 0 < ops <= _MAX_OPS
-            or not 0 < mem <= _MAX_MEM
-        ):
+        if not isinstance(ops, int) or not isinstance(mem, int):
             raise BadAuthorityFile("the authority key file has invalid key-derivation limits")
+        sealed = PassphraseSealed(
+            KdfCost(ops, mem), _b64(protection, "salt"), _b64(protection, "nonce"), seed
+        )
         try:
-            seed = nacl.bindings.crypto_aead_xchacha20poly1305_ietf_decrypt(
-                seed,
-                network_id.encode(),
-                _b64(protection, "nonce"),
-                _file_key(passphrase, _b64(protection, "salt"), ops, mem),
+            seed = open_with_passphrase(
+                sealed,
+                passphrase,
+                associated_data=network_id.encode(),
+                max_cost=_MAX_COST,
+                normalise=False,
             )
-        except (nacl.exceptions.CryptoError, ValueError, TypeError):
+        except WrongPassphrase:
             raise BadAuthorityFile(
                 "wrong passphrase, or the authority key file was altered"
             ) from None
+        except CryptoError as exc:  # the limits, salt, nonce or passphrase text
+            raise BadAuthorityFile(f"the authority key file cannot be opened: {exc}") from None
     if len(seed) != 32:
         raise BadAuthorityFile("the authority key file's key has the wrong length")
     authority = AuthorityKey.from_seed(seed)

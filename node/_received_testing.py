@@ -32,8 +32,10 @@ from doorwatch.node._alert_gossip import _row, encode_payload
 from doorwatch.node._categories import BY_CODE
 from doorwatch.node._datadir import DataDir
 from doorwatch.node._network_store import group_keys
-from doorwatch.node._setup import load_identity, load_storage_key
+from doorwatch.node._setup import load_identity
+from doorwatch.node._storage_key import Passphrase, load_storage_key
 from doorwatch.node._store import open_database
+from doorwatch.node.testing import PASSPHRASE
 from doorwatch.protocol import AlertPublish, record_from_message
 from doorwatch.segments import (
     identity_keys,
@@ -46,12 +48,16 @@ DAY = 86_400
 BATCH = 5_000
 
 
-def originator_keys(data_dir: Path, network_id: str) -> tuple[NodeIdentity, GroupKey]:
-    """The node key of a stopped node and its newest key of group ``all``."""
+def originator_keys(
+    data_dir: Path, network_id: str, passphrase: str = PASSPHRASE
+) -> tuple[NodeIdentity, GroupKey]:
+    """The node key of a stopped node and its newest key of group ``all`` (its storage
+    key opened with ``passphrase``, by default the test nodes' one)."""
     d = DataDir(data_dir)
+    storage_key = load_storage_key(d, Passphrase(passphrase, "originator_keys")).key
     conn = open_database(d.database)
     try:
-        keys = group_keys(conn, network_id, load_storage_key(d))
+        keys = group_keys(conn, network_id, storage_key)
     finally:
         conn.close()
     newest = max((k for k in keys if k.group == "all"), key=lambda k: k.epoch)

@@ -4,21 +4,32 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from doorwatch.crypto import NodeIdentity, StorageKey, hash_password
+from doorwatch.crypto import KdfCost, NodeIdentity, hash_password
 from doorwatch.node import _users
 from doorwatch.node._config import CONFIG_NAME, NodeConfig, load_config, save_config
-from doorwatch.node._datadir import DataDir
+from doorwatch.node._datadir import IDENTITY_KEY, DataDir
 from doorwatch.node._errors import DataDirError
 from doorwatch.node._roles import Role
+from doorwatch.node._storage_key import Passphrase, check_passphrase_rules, create_storage_key
 from doorwatch.node._store import open_database
 
-IDENTITY_KEY = "node.key"
-STORAGE_KEY = "storage.key"
 
+def init_node(
+    data_dir: Path,
+    *,
+    venue: str,
+    admin_user: str,
+    password: str,
+    passphrase: Passphrase,
+    cost: KdfCost,
+    now: int,
+) -> str:
+    """Create a node; returns its peer id. Refuses a directory already initialised.
 
-def init_node(data_dir: Path, *, venue: str, admin_user: str, password: str, now: int) -> str:
-    """Create a node; returns its peer id. Refuses a directory already initialised."""
+    The storage key is sealed under ``passphrase`` at ``cost`` (``STORAGE_KEY_COST``;
+    ``TEST_ONLY_COST`` in tests only)."""
     _users.check_password_rules(password)
+    check_passphrase_rules(passphrase.text, passphrase.source)
     d = DataDir(data_dir)
     if (data_dir / CONFIG_NAME).exists():
         raise DataDirError(f"{data_dir} already holds a Doorwatch node")
@@ -27,7 +38,7 @@ def init_node(data_dir: Path, *, venue: str, admin_user: str, password: str, now
     try:
         identity = NodeIdentity.generate()
         d.write_secret(IDENTITY_KEY, identity.to_seed())
-        d.write_secret(STORAGE_KEY, StorageKey.generate().to_bytes())
+        create_storage_key(d, passphrase, cost)
         save_config(data_dir / CONFIG_NAME, NodeConfig(venue=venue))
         conn = open_database(d.database)
         try:
@@ -50,10 +61,6 @@ def init_node(data_dir: Path, *, venue: str, admin_user: str, password: str, now
 
 def load_identity(d: DataDir) -> NodeIdentity:
     return NodeIdentity.from_seed(d.read_secret(IDENTITY_KEY))
-
-
-def load_storage_key(d: DataDir) -> StorageKey:
-    return StorageKey.from_bytes(d.read_secret(STORAGE_KEY))
 
 
 def load_node_config(d: DataDir) -> NodeConfig:

@@ -4,6 +4,12 @@ Used by Doorwatch's own tests and usable by a scanner integrator's: ``Daemon``
 starts ``doorwatch run`` as a separate process (so it can be killed with
 SIGKILL), ``RpcClient`` is a blocking JSON-RPC client of the local socket,
 ``sample_document`` a valid scanned ID document (fictional) to submit.
+
+Every command and daemon started here gets the storage key's passphrase
+``PASSPHRASE`` in ``DOORWATCH_PASSPHRASE`` (pass ``passphrase=None`` to start
+one without) and ``DOORWATCH_INSECURE_TEST_KDF=1``, so that the keys of the
+nodes a test makes are sealed with the test-only Argon2id cost: never set
+that variable for a venue's node.
 """
 
 from __future__ import annotations
@@ -18,7 +24,29 @@ import time
 from pathlib import Path
 from typing import Any
 
+from doorwatch.node._storage_key import (
+    CREDENTIALS_ENV,
+    PASSPHRASE_ENV,
+    PASSPHRASE_FILE_ENV,
+    TEST_KDF_ENV,
+)
+
 PASSWORD = "correct horse battery"  # noqa: S105 - a test account
+PASSPHRASE = "test nodes' storage key passphrase"  # noqa: S105 - test nodes only
+
+
+def environment(passphrase: str | None = PASSPHRASE, **extra: str) -> dict[str, str]:
+    """This process's environment for a `doorwatch` child: ``passphrase`` as the only
+    source of the storage key's passphrase (none with None), the test-only Argon2id cost
+    for the keys it seals, and ``extra``."""
+    env = dict(os.environ)
+    for name in (PASSPHRASE_ENV, CREDENTIALS_ENV, PASSPHRASE_FILE_ENV):
+        env.pop(name, None)
+    if passphrase is not None:
+        env[PASSPHRASE_ENV] = passphrase
+    env[TEST_KDF_ENV] = "1"
+    env.update(extra)
+    return env
 
 
 # A fictional UK passport, valid until 2033, of an adult: the fields of the
@@ -41,14 +69,19 @@ def sample_document(**overrides: Any) -> dict[str, Any]:
     return {k: v for k, v in document.items() if v is not None}
 
 
-def doorwatch(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    """Run the `doorwatch` command to completion; the caller checks the outcome."""
+def doorwatch(
+    *args: str, timeout: float = 120, passphrase: str | None = PASSPHRASE, **env: str
+) -> subprocess.CompletedProcess[str]:
+    """Run the `doorwatch` command to completion (stdin not a terminal, so it never
+    prompts; ``environment(passphrase, **env)``); the caller checks the outcome."""
     return subprocess.run(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "doorwatch.cli", *args],
+        stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         timeout=timeout,
         check=False,
+        env=environment(passphrase, **env),
     )
 
 
@@ -96,16 +129,18 @@ class RpcClient:
 
 
 class Daemon:
-    def __init__(self, data_dir: Path, log_path: Path) -> None:
+    def __init__(
+        self, data_dir: Path, log_path: Path, *, passphrase: str | None = PASSPHRASE
+    ) -> None:
         self.data_dir = data_dir
         self.log_path = log_path
+        self.passphrase = passphrase
         self.proc: subprocess.Popen[bytes] | None = None
         self.clients: list[RpcClient] = []
 
     def start(self, *extra_args: str) -> None:
         """Start `doorwatch run` (``extra_args`` e.g. ``--listen ...``); wait for its socket."""
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps it
-        env = dict(os.environ, DOORWATCH_LOG_FORMAT="json")
         self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [
                 sys.executable,
@@ -116,9 +151,10 @@ class Daemon:
                 str(self.data_dir),
                 *extra_args,
             ],
+            stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
-            env=env,
+            env=self.environment(),
         )
         log.close()
         deadline = time.monotonic() + 90
@@ -132,6 +168,10 @@ class Daemon:
             else:
                 return
         raise AssertionError("daemon did not open its socket within 90 s")
+
+    def environment(self) -> dict[str, str]:
+        """The daemon's environment (``environment`` with its passphrase, JSON logs)."""
+        return environment(self.passphrase, DOORWATCH_LOG_FORMAT="json")
 
     def client(self, user: str = "admin", password: str = PASSWORD) -> RpcClient:
         c = RpcClient(self.data_dir / "doorwatch.sock")

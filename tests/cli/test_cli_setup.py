@@ -92,7 +92,7 @@ def test_help_lists_every_command_and_lazy_commands_run() -> None:
         ["alert", "review"], ["alert", "dispute"], ["alert", "withdraw"],
         ["alert", "reinstate"], ["alert", "delete"], ["ban", "add"],
         ["ban", "list"], ["ban", "remove"], ["audit"], ["visits", "export"], ["sar", "export"],
-        ["config", "show"], ["config", "set"], ["init"], ["run"],
+        ["config", "show"], ["config", "set"], ["init"], ["run"], ["passphrase", "change"],
     ],
 )  # fmt: skip
 def test_every_command_has_help_with_an_example(command: list[str]) -> None:

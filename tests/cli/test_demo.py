@@ -7,6 +7,7 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -164,6 +165,29 @@ def test_demo_refuses_a_data_dir_in_use(tmp_path: Path) -> None:
     out, _ = proc.communicate(timeout=60)
     assert proc.returncode == 1
     assert out.strip() == f"doorwatch: --data-dir {tmp_path} must be a new or empty directory"
+
+
+@pytest.mark.slow
+def test_a_kept_demo_leaves_each_node_its_passphrase_file(short_tmp: Path) -> None:
+    proc = start_demo(short_tmp, "--keep")
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.startswith(" 3. "):  # the three nodes run
+            break
+    proc.send_signal(signal.SIGINT)
+    rest, _ = proc.communicate(timeout=120)
+    (root,) = re.findall(r"Kept the venues' data and logs in (\S+)", rest)
+    crown = Path(root) / "crown"
+    passphrase = Path(root) / "crown.passphrase"
+    assert stat.S_IMODE(passphrase.stat().st_mode) == 0o600
+    (short_tmp / "new").write_text("a new passphrase for the demo\n")
+    # The kept node's storage key opens with that file (passphrase change must open it).
+    changed = doorwatch(
+        "passphrase", "change", "--data-dir", str(crown),
+        "--new-passphrase-file", str(short_tmp / "new"),
+        passphrase=None, DOORWATCH_PASSPHRASE_FILE=str(passphrase),
+    )  # fmt: skip
+    assert changed.returncode == 0, changed.stderr
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ import shutil
 from pathlib import Path
 
 from doorwatch.node._config import load_config
+from doorwatch.node._storage_key import CREDENTIAL_NAME
 
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 LINK = re.compile(r"\]\(([^)#:]+)(?:#[^)]*)?\)")
@@ -35,3 +36,5 @@ def test_the_systemd_unit_runs_the_daemon_from_the_data_directory_variable() -> 
     assert re.search(r"^ExecStart=\S+/doorwatch run$", unit, re.MULTILINE)
     assert "Environment=DOORWATCH_DATA_DIR=" in unit
     assert "DOORWATCH_LOG_FORMAT=json" in unit
+    # The storage key's passphrase, as the systemd credential the daemon reads.
+    assert re.search(rf"^LoadCredential={CREDENTIAL_NAME}:/\S+$", unit, re.MULTILINE)

@@ -46,7 +46,8 @@ from doorwatch.node._network import NetworkService, encode_item, gossip_topic
 from doorwatch.node._p2p_errors import P2PError
 from doorwatch.node._p2p_gossip import encode_batch
 from doorwatch.node._p2p_logging import ROUTINE_ERRORS
-from doorwatch.node._setup import load_identity, load_storage_key
+from doorwatch.node._setup import load_identity
+from doorwatch.node._storage_key import Passphrase, load_storage_key
 from doorwatch.node._store import AsyncStore
 from doorwatch.node._sync_service import (
     FETCH_BATCH,
@@ -54,7 +55,7 @@ from doorwatch.node._sync_service import (
     PUSH_PROTOCOL,
     SYNC_PROTOCOL,
 )
-from doorwatch.node.testing import Daemon
+from doorwatch.node.testing import PASSPHRASE, Daemon
 from doorwatch.protocol import AlertPublish, AlertUpdate, decode, encode
 
 from .conftest import Nodes
@@ -127,7 +128,7 @@ async def rogue(data_dir: Path, refuse: set[str]) -> AsyncIterator[NetworkServic
     ``refuse``: peer ids B's own gate refuses at the handshake while they are in the set
     (so that what B sends reaches them only through others)."""
     d = DataDir(data_dir)
-    identity, key = load_identity(d), load_storage_key(d)
+    identity, key = load_identity(d), load_storage_key(d, Passphrase(PASSPHRASE, "test")).key
     async with AsyncStore.open(d.database) as store, trio.open_nursery() as nursery:
         service = NetworkService(
             store=store,
