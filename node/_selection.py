@@ -93,13 +93,23 @@ def selection_context(conn: sqlite3.Connection, storage_key: StorageKey) -> Sele
 
 
 def choose_segments(
-    keys: MatchKeys, context: SelectionContext, *, tables: FrequencyTable
+    keys: MatchKeys,
+    context: SelectionContext,
+    *,
+    tables: FrequencyTable,
+    prefer: FrequencyTable | None = None,
 ) -> SegmentSet:
     """The subject's segment set: a function of its name and date of birth and the key.
 
-    ``tables`` are the disclosure tables. Raises BudgetError if nothing fits.
+    ``tables`` are the disclosure tables, ``prefer`` the matcher's (see
+    ``select_segments``). Both must be the shipped, unrefined tables: every venue
+    must make the same choice. Raises BudgetError if nothing fits.
     """
     seed = selection_seed(context.key, selection_identity(keys))
     return select_segments(
-        keys, SelectionStream(seed), tables=tables, budget_bits=context.budget_bits
+        keys,
+        SelectionStream(seed),
+        tables=tables,
+        budget_bits=context.budget_bits,
+        prefer=prefer,
     )

@@ -139,6 +139,7 @@ def calibrate(
             identity_keys(subject),
             rng,
             tables=disclosure or tables,
+            prefer=tables if disclosure is not None else None,
             budget_bits=budget_bits,
             reference_population=reference_population,
             catalogue=catalogue,

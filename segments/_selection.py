@@ -18,7 +18,11 @@ position whose value fits in what remains of the budget is taken (at most
 one position per field, see ``_factors``). Up to sixteen such draws are made
 (fewer when one comes within 0.1 bit of the budget) and the most informative
 one is kept, so the budget is used well (fewer innocent look-alikes) without
-ever being exceeded.
+ever being exceeded. With ``prefer`` (the matcher's door tables) all sixteen
+are made and the one most informative *at the door* is kept: the budget is a
+UK-wide measure, but the innocent customers a set flags are door customers
+(for a young subject, the birth year is rare in the UK and common at the
+door, so sets that spend the budget on it flag more innocents).
 
 For alerts the chooser is a ``SelectionStream``: a deterministic byte stream
 (keyed BLAKE2b in counter mode) from a seed that the node derives from the
@@ -228,8 +232,14 @@ def select_segments(
     reference_population: int = UK_POPULATION,
     catalogue: Sequence[str] = DEFAULT_CATALOGUE,
     draws: int = 16,
+    prefer: FrequencyTable | None = None,
 ) -> SegmentSet:
     """A segment set of the subject whose information stays within ``budget_bits``.
+
+    ``tables`` measure the information (the disclosure tables). ``prefer``: among
+    the draws, keep the one most informative under these tables (the matcher's,
+    at the door: fewest innocent customers share it) rather than under
+    ``tables``; every draw is made then (no early stop).
 
     The choices come from ``rng``: a ``SelectionStream`` makes the set a
     function of its seed (the same for every alert about one person); a
@@ -259,6 +269,7 @@ def select_segments(
     fields = sorted(by_field)
     best: list[tuple[str, str, float]] = []
     best_bits = -1.0
+    best_score = -1.0
     for _ in range(draws):
         order = list(fields)
         rng.shuffle(order)
@@ -276,10 +287,17 @@ def select_segments(
                     chosen.append(option)
                     total = bits
                     break
-        if chosen and total > best_bits:
-            best, best_bits = chosen, total
-            if best_bits >= budget_bits - _GOOD_ENOUGH_BITS:
-                break
+        if not chosen:
+            continue
+        if prefer is None:
+            if total > best_bits:
+                best, best_bits = chosen, total
+                if best_bits >= budget_bits - _GOOD_ENOUGH_BITS:
+                    break
+            continue
+        score = prefer.joint_bits((c, v) for c, v, _ in chosen)
+        if score > best_score or (score == best_score and total > best_bits):
+            best, best_bits, best_score = chosen, total, score
     if not best:
         raise BudgetError("no factor of the subject fits within the privacy budget")
     best.sort()

@@ -23,12 +23,14 @@ from doorwatch.segments import (
     DEFAULT_BUDGET_BITS,
     UK_POPULATION,
     budget_bits_for_floor,
+    load_default_tables,
     load_disclosure_tables,
     match_keys,
     synthetic_population,
 )
 
 DISCLOSURE = load_disclosure_tables()
+DOOR = load_default_tables()
 PEOPLE = synthetic_population(random.Random(14), 200, today=dt.date(2026, 6, 1))
 NETWORK_KEY = AuthorityKey.from_seed(bytes(range(32))).selection_key()
 
@@ -91,6 +93,7 @@ def test_many_alerts_on_one_identity_disclose_one_sets_worth(
             ),
             context,
             tables=DISCLOSURE,
+            prefer=DOOR,
         )
         for number, middle, postcode in venues
     ]
