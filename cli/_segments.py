@@ -276,7 +276,7 @@ def evaluate_command(
         for row in _read_rows(subjects, "subjects", bad):
             try:
                 segments = select_segments(
-                    row.keys, rng, tables=disclosure, budget_bits=budget_bits
+                    row.keys, rng, tables=disclosure, budget_bits=budget_bits, prefer=tables
                 )
             except MatchingError as exc:
                 bad.append(f"{subjects} line {row.line}: {exc}.")
