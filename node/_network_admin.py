@@ -35,6 +35,7 @@ transaction (``AsyncStore.run`` in the daemon, the offline CLI's own).
 from __future__ import annotations
 
 import base64
+import math
 import re
 import sqlite3
 from collections.abc import Sequence
@@ -92,6 +93,7 @@ from doorwatch.node._network_errors import (
     UnknownMember,
     UnknownNetwork,
 )
+from doorwatch.segments import UK_POPULATION
 
 ALL_GROUP = "all"
 CERTIFICATE_DAYS = 365
@@ -234,6 +236,7 @@ def set_policy(
     network_id: str,
     anonymity_floor: int,
     now: int,
+    actor: str = "local-admin",
 ) -> NetworkPolicy:
     """Sign and store the next network policy (members get it with their next sync)."""
     authority = _authority(conn, network_id, storage_key)
@@ -245,7 +248,51 @@ def set_policy(
         anonymity_floor=anonymity_floor,
     )
     db.put_policy(conn, policy)
+    audit.record(
+        conn,
+        at=now,
+        actor=actor,
+        action="network.policy_signed",
+        detail={
+            "network_id": network_id,
+            "serial": policy.serial,
+            "anonymity_floor": policy.anonymity_floor,
+        },
+    )
     return policy
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyView:
+    network_id: str
+    serial: int
+    """0: no signed policy held yet (the defaults apply)."""
+    issued_at: int | None
+    anonymity_floor: int
+    budget_bits: float
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "network_id": self.network_id,
+            "serial": self.serial,
+            "issued_at": self.issued_at,
+            "anonymity_floor": self.anonymity_floor,
+            "budget_bits": round(self.budget_bits, 2),
+        }
+
+
+def policy_view(conn: sqlite3.Connection, network_id: str) -> PolicyView:
+    """The network policy this node holds (or the defaults, if none has arrived)."""
+    _network(conn, network_id)
+    policy = db.network_policy(conn, network_id)
+    floor = policy.anonymity_floor if policy is not None else DEFAULT_ANONYMITY_FLOOR
+    return PolicyView(
+        network_id=network_id,
+        serial=policy.serial if policy is not None else 0,
+        issued_at=policy.issued_at if policy is not None else None,
+        anonymity_floor=floor,
+        budget_bits=math.log2(UK_POPULATION / floor),
+    )
 
 
 def _ensure_group_keys(
@@ -1028,6 +1075,7 @@ __all__ = [
     "LeaveResult",
     "Member",
     "MembershipBundle",
+    "PolicyView",
     "accept_join",
     "add_group",
     "apply_revocation_list",
@@ -1044,6 +1092,7 @@ __all__ = [
     "list_groups",
     "members",
     "membership_bundle",
+    "policy_view",
     "read_authority_file",
     "remove_authority",
     "remove_group",

@@ -8,6 +8,8 @@ A (the authority) and C run as daemons; B is a member whose node runs in this pr
 
 from __future__ import annotations
 
+import json
+import math
 import sqlite3
 import time
 from typing import Any
@@ -40,6 +42,7 @@ from .test_misbehaving import (  # noqa: F401 - no_errors_here is an autouse fix
     rogue,
     until,
 )
+from .test_network_daemons import cli, cli_fails, wait_for
 
 WITHIN = [["dd", "17"], ["mm", "05"], ["yy", "90"]]  # SUBJECT's date of birth
 ELSE = [["dd", "03"], ["mm", "02"], ["yy", "71"]]  # somebody else's
@@ -174,3 +177,33 @@ def test_two_venues_disclose_one_set_and_over_budget_sets_are_refused(nodes: Nod
             assert b.host.is_connected(net.a_id)  # refused and reported, not banned
 
     trio.run(scenario)
+
+
+def policy_of(node: Daemon, *extra: str) -> dict[str, Any]:
+    out = cli("network", "policy", "--data-dir", str(node.data_dir), "--json", *extra)
+    result = json.loads(out)
+    assert isinstance(result, dict)
+    return result
+
+
+def test_a_new_floor_signed_at_the_hub_reaches_members_and_binds_their_alerts(
+    nodes: Nodes,
+) -> None:
+    net = network(nodes)
+    a, c = net.a, net.c
+    assert policy_of(c)["serial"] == 1
+    assert policy_of(c)["anonymity_floor"] == 50
+    message = cli_fails(
+        "network", "policy", "--anonymity-floor", "500", "--data-dir", str(c.data_dir)
+    )
+    assert "administers no network" in message  # only the authority signs
+
+    signed = policy_of(a, "--anonymity-floor", "2000")
+    assert (signed["serial"], signed["anonymity_floor"]) == (2, 2000)
+    wait_for("C holds the new policy", lambda: policy_of(c)["serial"] == 2)
+    assert policy_of(c)["budget_bits"] == round(math.log2(67_000_000 / 2000), 2)
+    made = call(c, "alert.create", document=SUBJECT, category="theft", reason="r")
+    detail = call(c, "alert.get", alert_id=made["alert_id"])
+    assert detail["anonymity_set"] >= 2000 * (1 - 1e-9)
+    entries = audit_entries(a, "network.policy_signed")
+    assert len(entries) == 1
