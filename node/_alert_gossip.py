@@ -491,9 +491,9 @@ class AlertReplication:
     async def _open_missing(
         self, todo: list[tuple[str, bytes]], progress: LoadProgress | None = None
     ) -> list[str]:
-        # The start-up load (with progress) does not report over-budget records again.
         """Open and index the records of ``todo`` whose current version is not indexed
-        yet; return their ids. Runs in slices of ``LOAD_SLICE_S``."""
+        yet; return their ids. Runs in slices of ``LOAD_SLICE_S``. The start-up load
+        (with ``progress``) does not report over-budget records again."""
         opened: list[str] = []
         pause = _Slices()
         for done, (network_id, alert_id) in enumerate(todo):
