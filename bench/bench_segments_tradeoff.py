@@ -10,7 +10,9 @@ disagreeing factor (pigeonhole index with two parts, threshold 0 bits).
 Prints a table and writes a PNG (matplotlib, Agg backend). The ratio column
 divides the innocent-flag rate by ``floor_probability``, the chance that an
 innocent shares every value of at least one alert (``N*K/P`` saturates at
-small budgets, where that chance approaches 1).
+small budgets, where that chance approaches 1). Bits and K are measured with the
+UK-wide disclosure tables, as ``alert.create`` does; the floor columns are the door's
+(the matcher's tables).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from doorwatch.segments import (
     CalibrationReport,
     calibrate,
     load_default_tables,
+    load_disclosure_tables,
 )
 
 DEFAULT_PLOT = Path(__file__).resolve().parent.parent / "docs" / "img" / "segments-tradeoff.png"
@@ -51,6 +54,7 @@ def main(argv: list[str]) -> None:
     args = parser.parse_args(argv)
     budgets = [float(b) for b in args.budgets.split(",")]
     tables = load_default_tables()
+    disclosure = load_disclosure_tables()  # K and bits as alert.create measures them
     print(
         f"{args.alerts:,} alerts, {args.population - args.alerts:,} innocent scans, "
         "reference population 67,000,000"
@@ -75,6 +79,7 @@ def main(argv: list[str]) -> None:
                 alerts=args.alerts,
                 budget_bits=budget,
                 max_disagreements=k,
+                disclosure=disclosure,
                 **kwargs,  # type: ignore[arg-type]
             )
             out.append(report)

@@ -104,7 +104,11 @@ def show(
         ("Review due", format_time(a["review_due"]) + (" OVERDUE" if a["review_overdue"] else "")),
         ("Groups", ", ".join(a["groups"]) or "the whole network"),
         ("Photo", "yes" if a.get("has_photo") else "no"),
-        ("Anonymity set", f"{a.get('anonymity_set', 0):,.0f} people share the segments"),
+        (
+            "Anonymity set",
+            f"about {a.get('anonymity_set', 0):,.0f} people in the UK expected to share "
+            "the segments (an estimate from population tables, not a count)",
+        ),
     ]
     subject = a.get("subject")
     if subject is None:

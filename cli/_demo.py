@@ -308,8 +308,9 @@ class Demo:
         detail = self.a.client(MANAGER).ask("alert.get", alert_id=self.alert_id)
         expect(detail["has_photo"], "The Crown's alert has no photo, though the scan had one")
         self.say.note(
-            f"only {len(detail['segments'])} fragments of the identity are shared (about "
-            f"{detail['anonymity_set']:,.0f} people in the UK share them); the identity, "
+            f"only {len(detail['segments'])} fragments of the identity are shared (on "
+            f"average {detail['anonymity_set']:,.0f} people in the UK would share them, "
+            "an expectation from population tables); the identity, "
             "photo and details stay at The Crown, encrypted"
         )
 

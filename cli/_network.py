@@ -716,3 +716,58 @@ def group_list(
     typer.echo(f"Network {r['network_id']}")
     for name, venues in r["groups"].items():
         typer.echo(f"{name:<16} {len(venues)} venue(s): {', '.join(venues)}")
+
+
+@network_app.command()
+def policy(
+    anonymity_floor: Annotated[
+        int | None,
+        typer.Option(
+            min=2,
+            max=1_000_000,
+            help="Sign a new policy with this anonymity floor (people in the UK expected to "
+            "share an alert's segments; authority node). Omitted: show the policy held.",
+        ),
+    ] = None,
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    network: NetworkOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Show the network's signed policy, or (authority node) sign a new one.
+
+    The anonymity floor sets the privacy budget every member selects segments
+    within and enforces on received alerts; members get a new policy with their
+    next membership sync. Alerts already made keep their segments: a member
+    refuses those over a raised floor's budget.
+
+    Example: doorwatch network policy --anonymity-floor 100 --data-dir /var/lib/doorwatch
+    """
+
+    def offline(d: DataDir) -> dict[str, Any]:
+        network_id = _offline(
+            d, admin.choose_network, network, authority=anonymity_floor is not None
+        )
+        if anonymity_floor is not None:
+            _offline(
+                d,
+                admin.set_policy,
+                storage_key=_storage_key(d),
+                network_id=network_id,
+                anonymity_floor=anonymity_floor,
+                now=_now(),
+                actor=LOCAL_ADMIN,
+            )
+        return _offline(d, admin.policy_view, network_id).to_json()
+
+    params: dict[str, object] = {"network_id": network}
+    if anonymity_floor is not None:
+        params["anonymity_floor"] = anonymity_floor
+    r = _either(data_dir, "network.policy", params, offline)
+    if json_:
+        typer.echo(json.dumps(r, indent=2))
+        return
+    signed = f"serial {r['serial']}" if r["serial"] else "none signed yet: defaults"
+    typer.echo(
+        f"Network {r['network_id']} policy ({signed}): anonymity floor "
+        f"{r['anonymity_floor']} people (expected, in the UK), budget {r['budget_bits']} bits"
+    )

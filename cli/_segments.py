@@ -34,6 +34,7 @@ from doorwatch.segments import (
     SegmentIndex,
     calibrate,
     load_default_tables,
+    load_disclosure_tables,
     match_keys,
     scan_factors,
     select_segments,
@@ -82,9 +83,21 @@ def calibrate_command(
         int, typer.Option(help="Population P that anonymity sets are counted in (the UK).")
     ] = UK_POPULATION,
     threshold: ThresholdOption = DEFAULT_THRESHOLD,
+    door_disclosure: Annotated[
+        bool,
+        typer.Option(
+            "--door-disclosure",
+            help="Measure bits and K with the door-age tables (before issue 14) "
+            "instead of the UK-wide disclosure tables; for comparison only.",
+        ),
+    ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Measure hit rate, innocent-flag rate, anonymity sets and latency on synthetic people.
+
+    K (the anonymity set) is an expectation: how many people in the UK are
+    expected to share every disclosed value, measured with the UK-wide
+    disclosure tables; the matcher scores with the door-age tables.
 
     Example: doorwatch segments calibrate --alerts 1000 --seed 1
     """
@@ -104,6 +117,7 @@ def calibrate_command(
             budget_bits=budget_bits,
             reference_population=reference_population,
             threshold=threshold,
+            disclosure=None if door_disclosure else load_disclosure_tables(),
         )
     except MatchingError as exc:
         raise _fail(f"calibration failed: {exc}") from None
@@ -121,8 +135,16 @@ def _report_table(r: CalibrationReport) -> str:
         ("privacy budget", f"{r.budget_bits:.2f} bits per alert"),
         ("reference population", f"{r.reference_population:,}"),
         ("threshold", f"{r.threshold:g} bits"),
-        ("anonymity set K, mean", f"{r.mean_anonymity_set:.1f} people"),
-        ("anonymity set K, minimum", f"{r.min_anonymity_set:.1f} people"),
+        ("expected anonymity set K, mean", f"{r.mean_anonymity_set:.1f} people"),
+        (
+            "K, median / 10th percentile",
+            f"{r.median_anonymity_set:.1f} / {r.p10_anonymity_set:.1f} people",
+        ),
+        (
+            "K under 30, median / 10th pct",
+            f"{r.median_anonymity_set_under_30:.1f} / {r.p10_anonymity_set_under_30:.1f} people",
+        ),
+        ("K, minimum", f"{r.min_anonymity_set:.1f} people"),
         (
             "information, min / mean / max",
             f"{r.min_bits:.2f} / {r.mean_bits:.2f} / {r.max_bits:.2f} bits",
@@ -136,8 +158,8 @@ def _report_table(r: CalibrationReport) -> str:
             f"{r.innocents_flagged:,} of {r.innocent_scans:,} "
             f"= {r.innocent_flag_rate:.4f} per scan",
         ),
-        ("floor N*K/P", f"{r.floor_rate:.4f} per scan"),
-        ("floor, exact 1-prod(1-K/P)", f"{r.floor_probability:.4f} per scan"),
+        ("floor sum(u) at the door", f"{r.floor_rate:.4f} per scan"),
+        ("floor, exact 1-prod(1-u)", f"{r.floor_probability:.4f} per scan"),
         ("innocent-flag rate / floor", f"{r.flag_to_floor:.2f}x"),
         ("scan latency p50 / p99", f"{r.latency_p50_ms:.3f} / {r.latency_p99_ms:.3f} ms"),
     ]
@@ -246,13 +268,16 @@ def evaluate_command(
     if not 0 < budget_bits < 64:
         raise _fail("--budget-bits must be a positive number of bits below 64.")
     tables = load_default_tables()
+    disclosure = load_disclosure_tables()
     rng = random.Random(seed)  # noqa: S311 - statistics, not key material
     index = SegmentIndex(tables, threshold=threshold)
     bad: list[str] = []
     try:
         for row in _read_rows(subjects, "subjects", bad):
             try:
-                segments = select_segments(row.keys, rng, tables=tables, budget_bits=budget_bits)
+                segments = select_segments(
+                    row.keys, rng, tables=disclosure, budget_bits=budget_bits, prefer=tables
+                )
             except MatchingError as exc:
                 bad.append(f"{subjects} line {row.line}: {exc}.")
                 continue

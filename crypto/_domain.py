@@ -36,6 +36,9 @@ class Purpose(StrEnum):
     SEAL_EPHEMERAL = "seal-ephemeral"  # the hedged ephemeral key of a sealed box
     NONCE = "nonce"  # hedged AEAD nonces
     NETWORK = "network"
+    POLICY = "network-policy"  # the authority's signed network policy
+    SELECTION_KEY = "selection-key"  # the network's selection key, from the authority seed
+    SELECTION = "segment-selection"  # the seed of one subject's segment selection
     SHORTID = "shortid"
 
 

@@ -127,6 +127,14 @@ class StaleRevocationList(RevocationListError):
     default_message = "the revocation list's serial is not higher than the one already held"
 
 
+class PolicyError(CryptoError):
+    default_message = "the network policy is not valid"
+
+
+class StalePolicy(PolicyError):
+    default_message = "the network policy's serial is not higher than the one already held"
+
+
 class InviteError(CryptoError):
     default_message = "the invite is not valid"
 

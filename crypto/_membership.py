@@ -39,7 +39,9 @@ from doorwatch.crypto._errors import (
     InviteExpired,
     InviteReplayed,
     InviteUnknown,
+    PolicyError,
     RevocationListError,
+    StalePolicy,
     StaleRevocationList,
     WrongNetwork,
 )
@@ -67,6 +69,9 @@ from doorwatch.crypto._wire import (
 )
 
 INVITE_PREFIX = "dwinv1-"
+DEFAULT_ANONYMITY_FLOOR = 50
+"""The anonymity floor of a network that has not signed another (people, K >= floor)."""
+MAX_ANONYMITY_FLOOR = 1_000_000
 _INVITE_CHECK_SIZE = 5
 _MAX_GROUPS = 64
 _MAX_BOOTSTRAP = 16
@@ -129,6 +134,31 @@ class RevocationList(WireModel):
             certificate.peer_id in self.revoked_peer_ids
             or certificate.serial in self.revoked_certificate_serials
         )
+
+
+class NetworkPolicy(WireModel):
+    """The network's rules every member applies, signed by the authority (purpose
+    ``network-policy``). A newer policy has a higher serial and replaces the old
+    one whole.
+
+    ``anonymity_floor``: the smallest expected anonymity set K (people in the UK
+    sharing every disclosed value) an alert may have; members select segments
+    within ``log2(67 million / floor)`` bits and refuse received sets above it.
+
+    Extending: new rules are new fields with defaults. A node that does not know
+    a field cannot decode (so cannot verify) a policy carrying it and keeps the
+    policy it holds; networks raise the fields' use only once members run a
+    version that knows them.
+    """
+
+    network_id: NetworkId
+    serial: Counter
+    issued_at: Time
+    anonymity_floor: Annotated[int, Field(strict=True, ge=2, le=MAX_ANONYMITY_FLOOR)]
+    signature: Bytes64
+
+    def signed_bytes(self) -> bytes:
+        return self._body("signature")
 
 
 class InviteToken(WireModel):
@@ -345,6 +375,30 @@ class AuthorityKey(SigningKey):
             update={"signature": self.sign(Purpose.REVOCATION, draft.signed_bytes())}
         )
 
+    def sign_policy(self, *, serial: int, issued_at: int, anonymity_floor: int) -> NetworkPolicy:
+        """Sign a network policy (it replaces every policy of a lower serial)."""
+        draft = NetworkPolicy.from_dict(
+            {
+                "network_id": self.network_id,
+                "serial": serial,
+                "issued_at": issued_at,
+                "anonymity_floor": anonymity_floor,
+                "signature": bytes(64),
+            }
+        )
+        return draft.model_copy(
+            update={"signature": self.sign(Purpose.POLICY, draft.signed_bytes())}
+        )
+
+    def selection_key(self) -> bytes:
+        """The network's selection key: a PRF of the authority seed and the network id.
+
+        Fixed for the network's life (group-key rotations do not touch it) and
+        recomputable from the authority key alone, so an authority moved to
+        another node (export, import) still hands members the same key.
+        """
+        return derive(self.to_seed(), Purpose.SELECTION_KEY, self.network_id.encode())
+
     def _invite_secret(
         self, token_id: bytes, venue: str, groups: Sequence[str], expires_at: int
     ) -> bytes:
@@ -455,6 +509,31 @@ def accept_revocation_list(
     verify_revocation_list(new, authority_public_key=authority_public_key, network_id=network_id)
     if current is not None and new.serial <= current.serial:
         raise StaleRevocationList()
+    return new
+
+
+def accept_policy(
+    new: NetworkPolicy,
+    current: NetworkPolicy | None,
+    *,
+    authority_public_key: bytes,
+    network_id: str,
+) -> NetworkPolicy:
+    """Verify ``new`` and return it if its serial is higher than ``current``'s.
+
+    Raises PolicyError (another network's, or a bad signature) or StalePolicy
+    (an equal or lower serial: replay or rollback).
+    """
+    if new.network_id != network_id:
+        raise PolicyError("the network policy's network_id is not this network's")
+    try:
+        verify(Purpose.POLICY, authority_public_key, new.signed_bytes(), new.signature)
+    except BadSignature as exc:
+        raise PolicyError(
+            "the network policy's signature does not verify: it was altered or forged"
+        ) from exc
+    if current is not None and new.serial <= current.serial:
+        raise StalePolicy()
     return new
 
 

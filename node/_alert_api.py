@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import base64
 import json
-import random
 import secrets
 import sqlite3
 
@@ -58,6 +57,7 @@ from doorwatch.node._match_slots import opened
 from doorwatch.node._notify import NewAlertNotice
 from doorwatch.node._roles import Role
 from doorwatch.node._scan import Match, MatchState
+from doorwatch.node._selection import choose_segments, selection_context
 from doorwatch.node._subjects import (
     identity_json,
     seal,
@@ -76,7 +76,7 @@ from doorwatch.node._venue import (
     actor,
     decode_photo,
 )
-from doorwatch.segments import BudgetError, Identity, identity_keys, select_segments
+from doorwatch.segments import BudgetError, Identity, identity_keys
 
 _spec = MethodSpec
 CATEGORIES_SPEC = _spec(
@@ -315,10 +315,9 @@ class AlertApi:
         identity = await self.subject(p.scan_id, p.document)
         if photo is None:
             photo = identity.photo
+        context = await v.store.run(selection_context, v.key)
         try:
-            segments = select_segments(
-                identity_keys(identity), random.SystemRandom(), tables=v.engine.tables
-            )
+            segments = choose_segments(identity_keys(identity), context, tables=v.engine.disclosure)
         except BudgetError:
             raise InvalidParams(
                 "document: no part of this identity fits within the privacy budget"

@@ -31,6 +31,17 @@ stores and relays the envelope but cannot read it, and indexes nothing. A
 refused item is logged with the alert id and peer id only, counted by
 reason, and the node carries on.
 
+The privacy budget: a decrypted segment set whose bits (measured with the
+UK-wide disclosure tables, as ``alert.create`` does) exceed the budget of the
+network's signed policy (``log2(67 million / anonymity_floor)``, plus
+``BUDGET_TOLERANCE_BITS``) is refused: not stored, not indexed, the version
+held before (if any) stays. The originator is reported: a warning log, an
+``alert.refused_over_budget`` audit entry naming its peer id, and a notice to
+the super administrator, once per alert version and run. At start-up a held
+record over the budget (stored before the budget was enforced, or before the
+floor was raised) is not indexed either; its row is kept, and the load only
+counts it (``unopened_over_budget``), so restarts do not repeat the report.
+
 Gossip loses items (full queues, an offline node); anti-entropy sync
 (``_sync_service``) repairs that with the same ingest path.
 
@@ -88,6 +99,7 @@ from doorwatch.node._errors import NodeError, NotFound
 from doorwatch.node._failures import failure_fields
 from doorwatch.node._network import NetworkRuntime, NetworkService
 from doorwatch.node._network_store import forget_received
+from doorwatch.node._notify import OverBudgetNotice
 from doorwatch.node._received import ReceivedAlert
 from doorwatch.node._venue import Venue
 from doorwatch.protocol import (
@@ -107,7 +119,7 @@ from doorwatch.protocol import (
     record_from_message,
     verify_message,
 )
-from doorwatch.segments import MalformedSegmentsError, SegmentSet
+from doorwatch.segments import MalformedSegmentsError, SegmentSet, budget_bits_for_floor
 
 log = structlog.get_logger("doorwatch.alerts.network")
 
@@ -122,6 +134,9 @@ LOGGED_IDS: Final = 32
 """Alert ids named in one ``alerts.received`` log line, at most."""
 LOAD_SLICE_S: Final = 0.002
 """Longest the start-up loader works before letting other tasks (scans) run."""
+BUDGET_TOLERANCE_BITS: Final = 0.01
+"""Bits a received set may exceed the budget by: rounding only (every venue measures with
+the same shipped disclosure tables, which are never refined)."""
 HOLD_LOAD_ENV: Final = "DOORWATCH_TEST_HOLD_ALERT_LOAD"
 """Tests only: while the file this names exists, the loader waits before opening alerts."""
 
@@ -347,6 +362,9 @@ class AlertReplication:
         self.replicas: dict[str, Replica] = {}
         self.counters: Counter[str] = Counter()
         self.forged_by_peer: Counter[str] = Counter()  # forged items received, per member
+        self.over_budget_by_peer: Counter[str] = Counter()  # over-budget sets, per originator
+        self._reported: set[tuple[bytes, int]] = set()  # (alert id, version) reported this run
+        self._reports_send, self._reports = trio.open_memory_channel[OverBudgetNotice](1024)
         self._lock = trio.Lock()  # one ingest batch at a time: replica, then store, then memory
         self._changes_send, self._changes = trio.open_memory_channel[str](1 << 20)
         self._inbox_send, self._inbox = trio.open_memory_channel[tuple[str, str, bytes]](INBOX)
@@ -508,7 +526,8 @@ class AlertReplication:
         self, todo: list[tuple[str, bytes]], progress: LoadProgress | None = None
     ) -> list[str]:
         """Open and index the records of ``todo`` whose current version is not indexed
-        yet; return their ids. Runs in slices of ``LOAD_SLICE_S``."""
+        yet; return their ids. Runs in slices of ``LOAD_SLICE_S``. The start-up load
+        (with ``progress``) does not report over-budget records again."""
         opened: list[str] = []
         pause = _Slices()
         for done, (network_id, alert_id) in enumerate(todo):
@@ -533,7 +552,7 @@ class AlertReplication:
             # have this node index segments in that member's name. About half of the
             # cost of this loop; kept.
             try:
-                payload = self._open(net, record.message)
+                payload = self._open(net, record.message, report=progress is None)
             except Rejected as exc:
                 self.counters[f"unopened_{exc.reason}"] += 1
                 continue
@@ -559,6 +578,7 @@ class AlertReplication:
             nursery.start_soon(self._applier)
             nursery.start_soon(self._purger)
             nursery.start_soon(self._rekeyer)
+            nursery.start_soon(self._reporter)
 
     async def catch_up(self) -> int:
         """Queue every own alert some network's replica lags behind; return how many.
@@ -877,8 +897,13 @@ class AlertReplication:
             raise Rejected("group_not_permitted", header.alert_id)
         return message
 
-    def _open(self, net: NetworkRuntime, message: AlertMessage) -> Payload | None:
-        """The payload, if this node holds the key of the envelope's group and epoch."""
+    def _open(
+        self, net: NetworkRuntime, message: AlertMessage, *, report: bool = True
+    ) -> Payload | None:
+        """The payload, if this node holds the key of the envelope's group and epoch.
+
+        Raises Rejected("over_budget") for a set over the network's budget (and
+        reports its originator, unless ``report`` is False)."""
         envelope = message.envelope
         if envelope.is_tombstone:
             return None
@@ -889,7 +914,69 @@ class AlertReplication:
             plaintext = open_envelope(envelope, key)
         except CryptoError:
             raise Rejected("undecryptable", envelope.header.alert_id) from None
-        return decode_payload(plaintext, self.venue)
+        payload = decode_payload(plaintext, self.venue)
+        floor = net.anonymity_floor
+        budget = budget_bits_for_floor(floor)
+        if payload.segments.bits > budget + BUDGET_TOLERANCE_BITS:
+            if report:
+                self._report_over_budget(net, message, payload.segments.bits, budget, floor)
+            raise Rejected("over_budget", envelope.header.alert_id)
+        return payload
+
+    def _report_over_budget(
+        self, net: NetworkRuntime, message: AlertMessage, bits: float, budget: float, floor: int
+    ) -> None:
+        header = message.envelope.header
+        key = (header.alert_id, header.version)
+        if key in self._reported:
+            return
+        self._reported.add(key)
+        self.over_budget_by_peer[header.originator] += 1
+        log.warning(
+            "alerts.over_budget",
+            network_id=net.network_id,
+            alert_id=header.alert_id.hex(),
+            originator=header.originator,
+            bits=round(bits, 2),
+            budget_bits=round(budget, 2),
+            anonymity_floor=floor,
+        )
+        notice = OverBudgetNotice(
+            alert_id=header.alert_id.hex(),
+            originator=header.originator,
+            network_id=net.network_id,
+            at=self.venue.clock.now(),
+            bits=round(bits, 2),
+            budget_bits=round(budget, 2),
+            anonymity_floor=floor,
+        )
+        try:
+            self._reports_send.send_nowait(notice)
+        except trio.WouldBlock:
+            self.counters["over_budget_report_dropped"] += 1
+
+    async def _reporter(self) -> None:
+        """Audit (and notify the super administrator of) every over-budget set refused."""
+        async for notice in self._reports:
+            try:
+                await self.venue.store.run(
+                    _audit.record,
+                    at=notice.at,
+                    actor="network",
+                    action="alert.refused_over_budget",
+                    alert_id=notice.alert_id,
+                    peer_id=notice.originator,
+                    detail={
+                        "network_id": notice.network_id,
+                        "bits": notice.bits,
+                        "budget_bits": notice.budget_bits,
+                        "anonymity_floor": notice.anonymity_floor,
+                    },
+                )
+            except Exception as exc:  # one report must not stop the reporter (or the node)
+                log.error("alerts.over_budget_audit_failed", **failure_fields(exc))
+                continue
+            self.venue.notifier.notify(notice)
 
     def _apply(
         self,

@@ -64,11 +64,15 @@ def membership_tag(
     key_ids: Iterable[tuple[str, int]],
     addresses: Mapping[str, tuple[str, ...]],
     now: int,
+    policy_serial: int = -1,
 ) -> bytes:
     """The tag of what the key manager would send ``peer_id`` (see the module doc).
 
     ``key_ids`` are ``(group, epoch)`` of every group key held; only the groups of
     ``peer_id``'s certificate count. ``addresses`` are the members' known addresses.
+    ``policy_serial``: the signed network policy's (-1: none). The body's first
+    element names its layout, so that tags changed once when the policy and the
+    selection key joined the bundle (every member then gets one full answer).
     """
     held = list(certificates)
     certs = sorted((c.peer_id, c.serial) for c in held)
@@ -80,6 +84,8 @@ def membership_tag(
     hour = (now + offset) // _HOUR
     body = canonical_pack(
         [
+            "policy-selection-v1",
+            policy_serial,
             [list(c) for c in certs],
             revocations.serial if revocations is not None else -1,
             [list(k) for k in keys],

@@ -46,11 +46,13 @@ import structlog
 import trio
 
 from doorwatch.crypto import (
+    DEFAULT_ANONYMITY_FLOOR,
     Certificate,
     CryptoError,
     GroupKey,
     InviteToken,
     JoinRequest,
+    NetworkPolicy,
     NodeIdentity,
     RevocationList,
     StorageKey,
@@ -163,6 +165,12 @@ class NetworkRuntime:
     gossip: Gossip
     certificates: dict[str, Certificate] = field(default_factory=dict)
     revocations: RevocationList | None = None
+    policy: NetworkPolicy | None = None
+    """The authority-signed network policy held (None: none received yet, defaults apply)."""
+
+    @property
+    def anonymity_floor(self) -> int:
+        return self.policy.anonymity_floor if self.policy is not None else DEFAULT_ANONYMITY_FLOOR
 
     def group_epochs(self) -> dict[str, int]:
         return dict(self.keyring.epochs())
@@ -173,6 +181,7 @@ class _State:
     networks: list[db.NetworkRow]
     certificates: dict[str, list[Certificate]]
     revocations: dict[str, RevocationList | None]
+    policies: dict[str, NetworkPolicy | None]
     keys: dict[str, list[GroupKey]]
     addresses: dict[str, db.PeerAddress]
     invites: list[db.InviteRow]
@@ -184,6 +193,7 @@ def _load_state(conn: sqlite3.Connection, key: StorageKey, now: int) -> _State:
         networks=networks,
         certificates={n.network_id: db.certificates(conn, n.network_id) for n in networks},
         revocations={n.network_id: db.revocations(conn, n.network_id) for n in networks},
+        policies={n.network_id: db.network_policy(conn, n.network_id) for n in networks},
         keys={n.network_id: db.group_keys(conn, n.network_id, key) for n in networks},
         addresses=db.addresses(conn),
         invites=db.open_invites(conn, now),
@@ -201,6 +211,7 @@ def _relay_bundle(conn: sqlite3.Connection, network_id: str) -> admin.Membership
         revocations=db.revocations(conn, network_id),
         sealed_group_keys=(),
         addresses={},
+        policy=db.network_policy(conn, network_id),
     )
 
 
@@ -430,6 +441,9 @@ class NetworkService:
             if rl is not None and (net.revocations is None or rl.serial > net.revocations.serial):
                 net.membership.set_revocations(rl)
                 net.revocations = rl
+            policy = state.policies[row.network_id]
+            if policy is not None and (net.policy is None or policy.serial > net.policy.serial):
+                net.policy = policy
             for key in state.keys[row.network_id]:
                 if net.keyring.key_for(key.group, key.epoch) is None:
                     net.keyring.add(key)
@@ -676,6 +690,7 @@ class NetworkService:
             key_ids=_key_ids(net),
             addresses=addresses,
             now=now,
+            policy_serial=net.policy.serial if net.policy is not None else -1,
         )
 
     @staticmethod
@@ -739,7 +754,13 @@ class NetworkService:
             if result is None:
                 return
             self._membership_tags[(net.network_id, manager)] = answer.tag
-            changed = result.new_certificates or result.new_revocations or result.new_group_keys
+            changed = (
+                result.new_certificates
+                or result.new_revocations
+                or result.new_group_keys
+                or result.new_policy
+                or result.new_selection_key
+            )
             bundle_addrs = {p: tuple(a) for p, a in bundle.addresses.items()}
             if changed or any(
                 self._addresses.get(p, db.PeerAddress((), None)).addrs != a
@@ -752,6 +773,8 @@ class NetworkService:
                     certificates=result.new_certificates,
                     revocations=result.new_revocations,
                     group_keys=result.new_group_keys,
+                    policy=result.new_policy,
+                    selection_key=result.new_selection_key,
                 )
                 await self.refresh()
             return
@@ -782,7 +805,7 @@ class NetworkService:
             return
         if result is None:
             return
-        if result.new_certificates or result.new_revocations:
+        if result.new_certificates or result.new_revocations or result.new_policy:
             log.info(
                 "network.synced_from_member",
                 network_id=net.network_id,

@@ -6,8 +6,18 @@ authority key (encrypted at rest) and is the network's group-key manager
 (its own certificate has ``key_manager=True``). It is the hub of membership:
 it issues certificates on join, signs revocation lists, generates and rotates
 group keys, and answers members' membership syncs with a ``MembershipBundle``
-(every certificate, the revocation list, the group keys of the member's
-groups sealed to that member, and the members' last reported addresses).
+(every certificate, the revocation list, the signed network policy, the group
+keys of the member's groups and the network's selection key sealed to that
+member, and the members' last reported addresses).
+
+The network policy (``crypto.NetworkPolicy``: the anonymity floor, later more
+rules) is signed by the authority when the network is created (serial 1,
+the default floor), or on first use for a network created before policies
+existed; ``set_policy`` signs the next serial. Any member relays it, like the
+revocation list. The selection key (``AuthorityKey.selection_key``) is stored
+by the hub when the network is created (or first needed) and sealed to
+members only: relaying members never send it. It survives the authority key
+going offline, since the hub keeps its own encrypted copy.
 
 Invites: ``issue_invite`` records the invite's token id and its *join
 identity*, an Ed25519 key both sides derive from the invite's secret
@@ -25,6 +35,7 @@ transaction (``AsyncStore.run`` in the daemon, the offline CLI's own).
 from __future__ import annotations
 
 import base64
+import math
 import re
 import sqlite3
 from collections.abc import Sequence
@@ -40,6 +51,7 @@ import nacl.utils
 from pydantic import Field, StrictBytes, StrictStr
 
 from doorwatch.crypto import (
+    DEFAULT_ANONYMITY_FLOOR,
     AuthorityKey,
     Certificate,
     CryptoError,
@@ -47,20 +59,25 @@ from doorwatch.crypto import (
     InviteToken,
     JoinRequest,
     KdfCost,
+    NetworkPolicy,
     NodeIdentity,
     PassphraseSealed,
     RevocationList,
+    StalePolicy,
     StaleRevocationList,
     StorageKey,
     WrongPassphrase,
+    accept_policy,
     accept_revocation_list,
     network_id_from_public_key,
     new_group_key,
     open_group_key,
+    open_selection_key,
     open_with_passphrase,
     peer_id_to_public_key,
     rotate,
     seal_group_key,
+    seal_selection_key,
     seal_with_passphrase,
     short_id,
     verify_certificate,
@@ -81,6 +98,7 @@ from doorwatch.node._network_errors import (
     UnknownMember,
     UnknownNetwork,
 )
+from doorwatch.segments import UK_POPULATION
 
 ALL_GROUP = "all"
 CERTIFICATE_DAYS = 365
@@ -105,6 +123,8 @@ class MembershipBundle(WireModel):
     revocations: RevocationList | None
     sealed_group_keys: tuple[StrictBytes, ...] = Field(max_length=10_000)
     addresses: dict[PeerIdStr, tuple[Addr, ...]] = Field(max_length=100_000)
+    policy: NetworkPolicy | None = None
+    sealed_selection_key: StrictBytes | None = Field(default=None, max_length=1024)
 
 
 def join_identity(token: InviteToken) -> NodeIdentity:
@@ -193,7 +213,91 @@ def create_network(
     )
     db.put_certificate(conn, certificate)
     db.put_group_key(conn, new_group_key(network_id, ALL_GROUP), storage_key)
+    _ensure_hub_state(conn, network_id, authority, storage_key, now)
     return network_id
+
+
+def _ensure_hub_state(
+    conn: sqlite3.Connection,
+    network_id: str,
+    authority: AuthorityKey,
+    storage_key: StorageKey,
+    now: int,
+) -> None:
+    """The hub holds the network's selection key and a signed policy (made here for a
+    network created before either existed)."""
+    db.put_selection_key(conn, network_id, authority.selection_key(), storage_key)
+    if db.network_policy(conn, network_id) is None:
+        db.put_policy(
+            conn,
+            authority.sign_policy(serial=1, issued_at=now, anonymity_floor=DEFAULT_ANONYMITY_FLOOR),
+        )
+
+
+def set_policy(
+    conn: sqlite3.Connection,
+    *,
+    storage_key: StorageKey,
+    network_id: str,
+    anonymity_floor: int,
+    now: int,
+    actor: str = "local-admin",
+) -> NetworkPolicy:
+    """Sign and store the next network policy (members get it with their next sync)."""
+    authority = _authority(conn, network_id, storage_key)
+    _ensure_hub_state(conn, network_id, authority, storage_key, now)
+    current = db.network_policy(conn, network_id)
+    policy = authority.sign_policy(
+        serial=(current.serial + 1) if current is not None else 1,
+        issued_at=now,
+        anonymity_floor=anonymity_floor,
+    )
+    db.put_policy(conn, policy)
+    audit.record(
+        conn,
+        at=now,
+        actor=actor,
+        action="network.policy_signed",
+        detail={
+            "network_id": network_id,
+            "serial": policy.serial,
+            "anonymity_floor": policy.anonymity_floor,
+        },
+    )
+    return policy
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyView:
+    network_id: str
+    serial: int
+    """0: no signed policy held yet (the defaults apply)."""
+    issued_at: int | None
+    anonymity_floor: int
+    budget_bits: float
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "network_id": self.network_id,
+            "serial": self.serial,
+            "issued_at": self.issued_at,
+            "anonymity_floor": self.anonymity_floor,
+            "budget_bits": round(self.budget_bits, 2),
+        }
+
+
+def policy_view(conn: sqlite3.Connection, network_id: str) -> PolicyView:
+    """The network policy this node holds (or the defaults, if none has arrived)."""
+    _network(conn, network_id)
+    policy = db.network_policy(conn, network_id)
+    floor = policy.anonymity_floor if policy is not None else DEFAULT_ANONYMITY_FLOOR
+    return PolicyView(
+        network_id=network_id,
+        serial=policy.serial if policy is not None else 0,
+        issued_at=policy.issued_at if policy is not None else None,
+        anonymity_floor=floor,
+        budget_bits=math.log2(UK_POPULATION / floor),
+    )
 
 
 def _ensure_group_keys(
@@ -270,6 +374,7 @@ def accept_join(
         raise InviteRefused(str(exc)) from exc
     db.mark_invite_used(conn, request.network_id, request.token_id, certificate.peer_id, now)
     db.put_certificate(conn, certificate)
+    _ensure_hub_state(conn, request.network_id, authority, storage_key, now)
     _ensure_group_keys(conn, request.network_id, certificate.groups, storage_key)
     return membership_bundle(
         conn,
@@ -305,17 +410,26 @@ def membership_bundle(
     first when the authority key is here (``renew_certificates``).
     """
     network = next(n for n in db.list_networks(conn) if n.network_id == network_id)
-    if now is not None and network.is_authority and not network.authority_offline:
-        renew_certificates(conn, storage_key=storage_key, network_id=network_id, now=now)
+    if network.is_authority and not network.authority_offline:
+        authority = _authority(conn, network_id, storage_key)
+        _ensure_hub_state(
+            conn, network_id, authority, storage_key, network.joined_at if now is None else now
+        )
+        if now is not None:
+            renew_certificates(conn, storage_key=storage_key, network_id=network_id, now=now)
     certs = db.certificates(conn, network_id)
     revocations = db.revocations(conn, network_id)
     member = next((c for c in certs if c.peer_id == peer_id), None)
     sealed: list[bytes] = []
+    sealed_selection: bytes | None = None
     if member is not None and not (revocations is not None and revocations.covers(member)):
         recipient = x25519_public_from_ed25519(member.public_key)
         for key in db.group_keys(conn, network_id, storage_key):
             if key.group in member.groups:
                 sealed.append(seal_group_key(key, recipient, identity))
+        selection_key = db.selection_key(conn, network_id, storage_key)
+        if selection_key is not None:
+            sealed_selection = seal_selection_key(network_id, selection_key, recipient, identity)
     wanted = {c.peer_id for c in certs}
     addresses = {p: a.addrs for p, a in db.addresses(conn).items() if p in wanted and a.addrs}
     if own_addrs:
@@ -328,6 +442,8 @@ def membership_bundle(
         revocations=revocations,
         sealed_group_keys=tuple(sealed),
         addresses=addresses,
+        policy=db.network_policy(conn, network_id),
+        sealed_selection_key=sealed_selection,
     )
 
 
@@ -338,6 +454,8 @@ class InstallResult:
     new_group_keys: int
     left: LeaveResult | None = None
     """Set when the revocation list revoked this node: it has left the network."""
+    new_policy: bool = False
+    new_selection_key: bool = False
 
 
 def install_bundle(
@@ -405,8 +523,38 @@ def install_bundle(
         if certificate.peer_id == sender_peer_id and certificate.key_manager:
             manager = not (current is not None and current.covers(certificate))
         new_certs += db.put_certificate(conn, certificate)
+    new_policy = False
+    if bundle.policy is not None:
+        try:
+            policy = accept_policy(
+                bundle.policy,
+                db.network_policy(conn, bundle.network_id),
+                authority_public_key=authority_public_key,
+                network_id=bundle.network_id,
+            )
+        except StalePolicy:
+            pass
+        except CryptoError as exc:
+            raise JoinFailed(f"the network policy was refused: {exc}") from exc
+        else:
+            new_policy = db.put_policy(conn, policy)
     own = _certificate_of(conn, bundle.network_id, identity.peer_id)
     new_keys = 0
+    new_selection = False
+    if manager and bundle.sealed_selection_key is not None:
+        try:
+            selection_key = open_selection_key(
+                bundle.sealed_selection_key,
+                identity,
+                peer_id_to_public_key(sender_peer_id),
+                bundle.network_id,
+            )
+        except CryptoError:
+            pass
+        else:
+            new_selection = db.put_selection_key(
+                conn, bundle.network_id, selection_key, storage_key
+            )
     if manager:
         sender_key = peer_id_to_public_key(sender_peer_id)
         for sealed in bundle.sealed_group_keys:
@@ -424,7 +572,9 @@ def install_bundle(
     for peer_id, addrs in bundle.addresses.items():
         if peer_id != identity.peer_id:
             db.set_addresses(conn, peer_id, list(addrs), now)
-    return InstallResult(new_certs, new_rl, new_keys)
+    return InstallResult(
+        new_certs, new_rl, new_keys, new_policy=new_policy, new_selection_key=new_selection
+    )
 
 
 def revoke_member(
@@ -917,6 +1067,7 @@ __all__ = [
     "LeaveResult",
     "Member",
     "MembershipBundle",
+    "PolicyView",
     "accept_join",
     "add_group",
     "apply_revocation_list",
@@ -933,9 +1084,11 @@ __all__ = [
     "list_groups",
     "members",
     "membership_bundle",
+    "policy_view",
     "read_authority_file",
     "remove_authority",
     "remove_group",
     "renew_certificates",
     "revoke_member",
+    "set_policy",
 ]

@@ -3,8 +3,8 @@ when the node runs): ``network.create``, ``network.invite``, ``network.join``,
 ``network.members``, ``network.revoke``, ``network.leave``,
 ``network.export_authority``, ``network.remove_authority``,
 ``network.import_authority``, ``network.groups``,
-``network.group_add``, ``network.group_remove``. Super administrator (or the
-local cookie) only.
+``network.group_add``, ``network.group_remove``, ``network.policy``. Super
+administrator (or the local cookie) only.
 
 It also serves ``/doorwatch/revocation/1``: when the hub revokes a member, it
 sends that member the signed revocation list before it drops the connection;
@@ -164,6 +164,25 @@ class GroupsResult(Result):
     groups: dict[str, list[str]]
 
 
+class PolicyParams(Params):
+    network_id: str | None = None
+    anonymity_floor: int | None = Field(
+        default=None,
+        ge=2,
+        le=1_000_000,
+        description="Sign a new policy with this anonymity floor (authority node only); "
+        "omitted: show the policy held.",
+    )
+
+
+class PolicyResult(Result):
+    network_id: str
+    serial: int
+    issued_at: int | None
+    anonymity_floor: int
+    budget_bits: float
+
+
 _ADMIN = Role.SUPER_ADMINISTRATOR
 CREATE = MethodSpec(
     "network.create",
@@ -251,6 +270,14 @@ GROUP_REMOVE = MethodSpec(
     role=_ADMIN,
     summary="Remove a distribution group from every member's certificate.",
 )
+POLICY = MethodSpec(
+    "network.policy",
+    PolicyParams,
+    PolicyResult,
+    role=_ADMIN,
+    summary="Show the network's signed policy (anonymity floor), or sign a new one "
+    "(authority node).",
+)
 SPECS = (
     CREATE,
     INVITE,
@@ -264,6 +291,7 @@ SPECS = (
     GROUPS,
     GROUP_ADD,
     GROUP_REMOVE,
+    POLICY,
 )
 
 
@@ -306,6 +334,7 @@ class NetworkApi:
             (GROUPS, self.groups),
             (GROUP_ADD, self.group_add),
             (GROUP_REMOVE, self.group_remove),
+            (POLICY, self.policy),
         ):
             dispatcher.add(spec.bind(handler))
 
@@ -532,6 +561,32 @@ class NetworkApi:
 
     async def group_remove(self, session: Session, p: GroupParams) -> GroupResult:
         return await self._group(admin.remove_group, p)
+
+    async def policy(self, session: Session, p: PolicyParams) -> PolicyResult:
+        s = self.service
+        floor = p.anonymity_floor
+
+        async def go() -> PolicyResult:
+            network_id = await s.store.run(
+                admin.choose_network, p.network_id, authority=floor is not None
+            )
+            if floor is not None:
+                await s.store.run(
+                    partial(
+                        admin.set_policy,
+                        storage_key=s.storage_key,
+                        network_id=network_id,
+                        anonymity_floor=floor,
+                        now=s.clock.now(),
+                        actor=_actor(session),
+                    )
+                )
+                await s.refresh()
+                s.announce_membership(network_id)
+            view = await s.store.run(admin.policy_view, network_id)
+            return PolicyResult.model_validate(view.to_json())
+
+        return await _mapped(go)
 
     async def _group(
         self, change: Callable[..., admin.GroupChange], p: GroupParams, **extra: object

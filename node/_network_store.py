@@ -3,13 +3,18 @@
 Plain functions on a ``sqlite3.Connection``: the daemon runs them through
 ``AsyncStore.run``; the offline CLI runs them on a connection of its own while
 it holds the data directory's lock. Secrets (the authority key seed on the
-network-creating node, group keys) are encrypted under the node's
-``StorageKey`` with the row's identity as context, so a blob cannot be moved
-to another row.
+network-creating node, group keys, the network's selection key) are
+encrypted under the node's ``StorageKey`` with the row's identity as context,
+so a blob cannot be moved to another row.
+
+The selection key and the network policy live in ``meta`` rows
+(``network.selection_key:<id>``, ``network.policy:<id>``, base64): no schema
+change was needed for two values per network.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 from dataclasses import dataclass
@@ -18,6 +23,7 @@ from doorwatch.crypto import (
     AuthorityKey,
     Certificate,
     GroupKey,
+    NetworkPolicy,
     RevocationList,
     StorageKey,
 )
@@ -86,6 +92,9 @@ CREATE TABLE peer_addresses (
 
 _SEED_PURPOSE = "network-authority-seed"
 _GROUP_KEY_PURPOSE = "network-group-key"
+_SELECTION_KEY_PURPOSE = "network-selection-key"
+_SELECTION_PREFIX = "network.selection_key:"
+_POLICY_PREFIX = "network.policy:"
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,6 +293,56 @@ def group_keys(
     ]
 
 
+# -- selection key and network policy ----------------------------------------------------
+
+
+def put_selection_key(
+    conn: sqlite3.Connection, network_id: str, key: bytes, storage_key: StorageKey
+) -> bool:
+    """Store the network's selection key, encrypted, if none is held; True if stored.
+
+    The first key held is kept: the key never changes in a network's life, and
+    a different one would make this node's re-alerts disclose a second set.
+    """
+    blob = storage_key.encrypt(_SELECTION_KEY_PURPOSE, key, context=network_id.encode())
+    cur = conn.execute(
+        "INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
+        (_SELECTION_PREFIX + network_id, base64.b64encode(blob).decode()),
+    )
+    return cur.rowcount > 0
+
+
+def selection_key(
+    conn: sqlite3.Connection, network_id: str, storage_key: StorageKey
+) -> bytes | None:
+    row = conn.execute(
+        "SELECT value FROM meta WHERE key = ?", (_SELECTION_PREFIX + network_id,)
+    ).fetchone()
+    if row is None:
+        return None
+    blob = base64.b64decode(row[0])
+    return storage_key.decrypt(_SELECTION_KEY_PURPOSE, blob, context=network_id.encode())
+
+
+def put_policy(conn: sqlite3.Connection, policy: NetworkPolicy) -> bool:
+    """Store a (verified) network policy if its serial is higher than the stored one."""
+    current = network_policy(conn, policy.network_id)
+    if current is not None and current.serial >= policy.serial:
+        return False
+    conn.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+        (_POLICY_PREFIX + policy.network_id, base64.b64encode(policy.to_bytes()).decode()),
+    )
+    return True
+
+
+def network_policy(conn: sqlite3.Connection, network_id: str) -> NetworkPolicy | None:
+    row = conn.execute(
+        "SELECT value FROM meta WHERE key = ?", (_POLICY_PREFIX + network_id,)
+    ).fetchone()
+    return None if row is None else NetworkPolicy.from_bytes(base64.b64decode(row[0]))
+
+
 # -- invites (authority node) -------------------------------------------------------------
 
 
@@ -412,7 +471,8 @@ def delete_network(conn: sqlite3.Connection, network_id: str) -> None:
         "networks",
     ):
         conn.execute(f"DELETE FROM {table} WHERE network_id = ?", (network_id,))  # noqa: S608
-    conn.execute("DELETE FROM meta WHERE key = ?", (_OFFLINE_PREFIX + network_id,))
+    for prefix in (_OFFLINE_PREFIX, _SELECTION_PREFIX, _POLICY_PREFIX):
+        conn.execute("DELETE FROM meta WHERE key = ?", (prefix + network_id,))
     conn.execute(
         "DELETE FROM peer_addresses WHERE peer_id NOT IN (SELECT peer_id FROM network_certificates)"
     )

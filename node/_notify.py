@@ -1,5 +1,7 @@
-"""Email to the super administrator about each new alert (agreement 6.1.3), and about
-the disclosure ladder's limits and alarms (someone may be guessing).
+"""Email to the super administrator about each new alert (agreement 6.1.3), about
+the disclosure ladder's limits and alarms (someone may be guessing), and about
+a member whose alert was refused for disclosing more than the network's privacy
+budget (``OverBudgetNotice``: alert id and the originator's peer id).
 
 The audit entry written with the alert is the notification of record; the
 email is sent afterwards from a worker thread (smtplib blocks), so a slow or
@@ -88,7 +90,37 @@ class SecurityNotice:
         )
 
 
-Notice = NewAlertNotice | SecurityNotice
+@dataclass(frozen=True)
+class OverBudgetNotice:
+    """A received segment set over the network's budget was refused (issue 14)."""
+
+    alert_id: str
+    originator: str
+    network_id: str
+    at: int
+    bits: float
+    budget_bits: float
+    anonymity_floor: int
+
+    def subject(self, venue: str) -> str:
+        return f"Doorwatch: refused alert {self.alert_id[:8]} over the privacy budget at {venue}"
+
+    def body(self, venue: str) -> str:
+        return (
+            f"{venue} refused a received alert whose segments disclose more than "
+            "the network's privacy budget allows.\n\n"
+            f"Alert id:        {self.alert_id}\n"
+            f"Originator peer: {self.originator}\n"
+            f"Network:         {self.network_id}\n"
+            f"Disclosed:       {self.bits} bits (budget {self.budget_bits} bits, "
+            f"anonymity floor {self.anonymity_floor} people)\n\n"
+            "The set is not used here. Up-to-date member nodes never publish such a set; "
+            "an older version, a policy not yet synced, or tampering can. Tell the "
+            "network's coordinator.\n"
+        )
+
+
+Notice = NewAlertNotice | SecurityNotice | OverBudgetNotice
 
 
 class Notifier:
@@ -129,6 +161,8 @@ class Notifier:
         prefix = "alert" if isinstance(notice, NewAlertNotice) else "security"
         if isinstance(notice, SecurityNotice):
             detail["rule"] = notice.rule
+        elif isinstance(notice, OverBudgetNotice):
+            detail["rule"] = "segments over the network's privacy budget"
         await self._store.run(
             _audit.record,
             at=notice.at,

@@ -40,6 +40,7 @@ from doorwatch.protocol import AlertPublish, record_from_message
 from doorwatch.segments import (
     identity_keys,
     load_default_tables,
+    load_disclosure_tables,
     select_segments,
     synthetic_population,
 )
@@ -65,10 +66,14 @@ def originator_keys(
 
 
 def segment_pool(rng: random.Random, distinct: int) -> list[list[list[str]]]:
-    """The wire form of ``distinct`` segment selections of synthetic people."""
-    tables = load_default_tables()
+    """The wire form of ``distinct`` segment selections of synthetic people, within the
+    default budget as recipients measure it (the disclosure tables)."""
+    door, disclosure = load_default_tables(), load_disclosure_tables()
     people = synthetic_population(rng, distinct, today=dt.date.today())
-    return [select_segments(identity_keys(p), rng, tables=tables).to_wire() for p in people]
+    return [
+        select_segments(identity_keys(p), rng, tables=disclosure, prefer=door).to_wire()
+        for p in people
+    ]
 
 
 def write_received(

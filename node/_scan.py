@@ -29,6 +29,7 @@ from doorwatch.segments import (
     age_on,
     identity_keys,
     is_expired,
+    load_disclosure_tables,
     scan_factors,
 )
 
@@ -112,6 +113,9 @@ class ScanEngine:
     """What a scan is matched against, and the matches it produced."""
 
     tables: FrequencyTable
+    """The matcher's tables (u at the door): scoring."""
+    disclosure: FrequencyTable = field(default_factory=load_disclosure_tables)
+    """The UK-wide tables: what a segment set discloses (bits, K), here and at every venue."""
     index: SegmentIndex = field(init=False)
     harm: dict[str, float] = field(default_factory=dict)
     local_alerts: set[str] = field(default_factory=set)
@@ -142,7 +146,7 @@ class ScanEngine:
         self.local_alerts.discard(set_id)
 
     def segments_from_wire(self, wire: object) -> SegmentSet:
-        return SegmentSet.from_wire(wire, tables=self.tables)
+        return SegmentSet.from_wire(wire, tables=self.disclosure)
 
     # -- bans -----------------------------------------------------------------
 

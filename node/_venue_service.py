@@ -20,7 +20,7 @@ from doorwatch.node._purge import run_scheduler
 from doorwatch.node._scan import ScanEngine
 from doorwatch.node._store import AsyncStore
 from doorwatch.node._venue import Venue, load_memory
-from doorwatch.segments import FrequencyTable, load_default_tables
+from doorwatch.segments import FrequencyTable, load_default_tables, load_disclosure_tables
 
 
 async def start_venue(
@@ -40,11 +40,12 @@ async def start_venue(
     """Load the index and bans, register the methods, start the notifier and scheduler."""
     if tables is None:
         tables = await trio.to_thread.run_sync(load_default_tables)
+    disclosure = await trio.to_thread.run_sync(load_disclosure_tables)
     notifier = Notifier(config, store)
     venue = Venue(
         store=store,
         key=key,
-        engine=ScanEngine(tables),
+        engine=ScanEngine(tables, disclosure),
         clock=clock,
         config=config,
         notifier=notifier,

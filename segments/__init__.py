@@ -22,11 +22,13 @@ from doorwatch.segments._factors import (
     match_keys,
     name_fold,
     scan_factors,
+    selection_identity,
 )
 from doorwatch.segments._frequencies import (
     TABLES_REFERENCE_DATE,
     FrequencyTable,
     load_default_tables,
+    load_disclosure_tables,
 )
 from doorwatch.segments._identity import (
     MAX_PHOTO_BYTES,
@@ -88,8 +90,10 @@ from doorwatch.segments._selection import (
     DEFAULT_ANONYMITY_FLOOR,
     DEFAULT_BUDGET_BITS,
     UK_POPULATION,
+    Chooser,
     Factor,
     SegmentSet,
+    SelectionStream,
     budget_bits_for_floor,
     select_segments,
 )
@@ -110,6 +114,7 @@ __all__ = [
     "UK_POPULATION",
     "BudgetError",
     "CalibrationReport",
+    "Chooser",
     "DocumentType",
     "DuplicateSegmentSetError",
     "Factor",
@@ -131,6 +136,7 @@ __all__ = [
     "ScanFactors",
     "SegmentIndex",
     "SegmentSet",
+    "SelectionStream",
     "UnknownSegmentSetError",
     "age_on",
     "alert_value",
@@ -147,6 +153,7 @@ __all__ = [
     "identity_keys",
     "is_expired",
     "load_default_tables",
+    "load_disclosure_tables",
     "match_keys",
     "mrz_name_field",
     "mrz_transliterate",
@@ -163,6 +170,7 @@ __all__ = [
     "scan_factors",
     "score",
     "select_segments",
+    "selection_identity",
     "surname_variants",
     "synthetic_people",
     "synthetic_population",

@@ -13,10 +13,14 @@ population (the innocents: never subjects). It reports:
 * the innocent-flag rate: the share of innocent scans with at least one match;
 * the floor that rate cannot go below whatever the scoring: an innocent who
   shares every value of an alert is indistinguishable from its subject, which
-  happens with probability ``K_i / P`` per alert, so the floor per scan is
-  ``sum(K_i) / P`` (``N * mean K / P``; 0.0075 for 10,000 alerts at K = 50 in
-  67 million);
-* the mean and minimum anonymity set K per alert, and the mean bits;
+  happens with probability ``u_i`` (the set's joint frequency among door
+  customers, the matcher's tables) per alert, so the floor per scan is
+  ``sum(u_i)`` (``N * mean K / P`` when bits are measured with the same
+  tables; 0.0075 for 10,000 alerts at K = 50 in 67 million);
+* the anonymity set K per alert (mean, median, 10th percentile, minimum, and
+  the median and 10th percentile for subjects under 30) and the bits, both
+  measured with the ``disclosure`` tables (UK-wide) when given, as
+  ``alert.create`` does, while matching and scoring use ``tables`` (the door);
 * the scan latency (factor extraction, candidate look-up and scoring), p50 and
   p99, measured with the injected ``timer``.
 
@@ -34,6 +38,7 @@ from typing import Any
 
 from doorwatch.segments._factors import DEFAULT_CATALOGUE, identity_keys, scan_factors
 from doorwatch.segments._frequencies import TABLES_REFERENCE_DATE, FrequencyTable
+from doorwatch.segments._identity import age_on
 from doorwatch.segments._index import SegmentIndex
 from doorwatch.segments._matching_errors import BudgetError
 from doorwatch.segments._population import synthetic_population
@@ -73,6 +78,10 @@ class CalibrationReport:
     flag_to_floor: float
     mean_anonymity_set: float
     min_anonymity_set: float
+    median_anonymity_set: float
+    p10_anonymity_set: float
+    median_anonymity_set_under_30: float
+    p10_anonymity_set_under_30: float
     mean_bits: float
     min_bits: float
     max_bits: float
@@ -106,8 +115,13 @@ def calibrate(
     read_errors: ReadErrorModel = DEFAULT_READ_ERRORS,
     catalogue: Sequence[str] = DEFAULT_CATALOGUE,
     today: dt.date = TABLES_REFERENCE_DATE,
+    disclosure: FrequencyTable | None = None,
 ) -> CalibrationReport:
-    """Run one calibration; ``timer`` returns seconds (e.g. ``time.perf_counter``)."""
+    """Run one calibration; ``timer`` returns seconds (e.g. ``time.perf_counter``).
+
+    ``disclosure``: the tables selection measures bits (and K) with; ``tables``
+    when None.
+    """
     if alerts < 1:
         raise BudgetError("alerts must be at least 1")
     if population <= alerts:
@@ -117,18 +131,25 @@ def calibrate(
     innocents = people[alerts:]
     index = SegmentIndex(tables, threshold=threshold, max_disagreements=max_disagreements)
     anonymity: list[float] = []
+    young: list[float] = []
+    innocent_share: list[float] = []
     bits: list[float] = []
     for i, subject in enumerate(subjects):
         segments = select_segments(
             identity_keys(subject),
             rng,
-            tables=tables,
+            tables=disclosure or tables,
+            prefer=tables if disclosure is not None else None,
             budget_bits=budget_bits,
             reference_population=reference_population,
             catalogue=catalogue,
         )
         index.add(f"alert-{i}", segments)
         anonymity.append(segments.anonymity_set)
+        if age_on(subject, today) < 30:
+            young.append(segments.anonymity_set)
+        # Among the door's customers (the matcher's u), the chance an innocent shares them.
+        innocent_share.append(tables.joint_frequency((f.code, f.value) for f in segments.factors))
         bits.append(segments.bits)
 
     latencies: list[float] = []
@@ -147,10 +168,10 @@ def calibrate(
             flagged += 1
     innocent_hits = sum(1 for person in innocents if scan(person))
 
-    floor = sum(anonymity) / reference_population
+    floor = sum(innocent_share)
     # With many alerts an innocent may share the values of several: the chance
-    # of at least one is 1 - prod(1 - K_i / P), which N*K/P approximates.
-    log_none = sum(math.log1p(-min(k / reference_population, 1.0 - 1e-12)) for k in anonymity)
+    # of at least one is 1 - prod(1 - u_i), which sum(u_i) approximates.
+    log_none = sum(math.log1p(-min(u, 1.0 - 1e-12)) for u in innocent_share)
     floor_probability = -math.expm1(log_none)
     rate = innocent_hits / len(innocents)
     return CalibrationReport(
@@ -170,6 +191,10 @@ def calibrate(
         flag_to_floor=rate / floor if floor > 0 else math.inf,
         mean_anonymity_set=sum(anonymity) / alerts,
         min_anonymity_set=min(anonymity),
+        median_anonymity_set=percentile(anonymity, 50),
+        p10_anonymity_set=percentile(anonymity, 10),
+        median_anonymity_set_under_30=percentile(young, 50),
+        p10_anonymity_set_under_30=percentile(young, 10),
         mean_bits=sum(bits) / alerts,
         min_bits=min(bits),
         max_bits=max(bits),

@@ -66,6 +66,7 @@ __all__ = [
     "match_keys",
     "name_fold",
     "scan_factors",
+    "selection_identity",
 ]
 
 
@@ -179,6 +180,22 @@ def identity_keys(identity: _HasIdentityFields) -> MatchKeys:
         postcode=identity.postcode,
         document_number=identity.document_number,
     )
+
+
+def selection_identity(keys: MatchKeys) -> bytes:
+    """The normalised identity that seeds an alert's segment selection.
+
+    The first given name's key, the full surname's key and the date of birth:
+    exactly what the default catalogue's factors are sliced from, so two
+    documents of one person (a passport and a driving licence, with or
+    without middle names, another document number or postcode) give the same
+    bytes. A surname recorded in another form (one part of a double surname)
+    gives other bytes. Keys are upper-case letters, so the separator is
+    unambiguous.
+    """
+    surname = keys.surnames[0] if keys.surnames else ""
+    dob = keys.date_of_birth.isoformat() if keys.date_of_birth is not None else ""
+    return f"{keys.given_name}\x1f{surname}\x1f{dob}".encode()
 
 
 Extractor = Callable[[MatchKeys], tuple[str, ...]]

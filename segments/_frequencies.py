@@ -11,7 +11,12 @@ follow: agreement adds ``log2(m/u)``, disagreement adds
 ``log2((1-m)/(1-u))``. The information a factor discloses about its subject is
 ``-log2(u)`` bits.
 
-The shipped table (``data/tables.json.gz``) is built by
+Two tables are shipped. The *matcher's* (``data/tables.json.gz``, u as seen
+at a venue door) scores scans and predicts innocent-flag rates. The
+*disclosure* tables (``data/disclosure.json.gz``, u over the whole UK
+population: ONS-style age structure, surnames at their UK shares) measure
+what an alert discloses (bits, and so the anonymity set K); they are never
+refined, so every venue measures a segment set alike. The matcher's table is built by
 ``data/build_tables.py`` from the name lists and weights the synthetic
 population samples from and an approximation of the UK age structure; m comes
 from simulating the read-error model. A node may *refine* u with aggregate
@@ -39,12 +44,15 @@ from doorwatch.segments._matching_errors import FrequencyTableError
 
 __all__ = [
     "DEFAULT_TABLES_RESOURCE",
+    "DISCLOSURE_TABLES_RESOURCE",
     "TABLES_REFERENCE_DATE",
     "FrequencyTable",
     "load_default_tables",
+    "load_disclosure_tables",
 ]
 
 DEFAULT_TABLES_RESOURCE = "tables.json.gz"
+DISCLOSURE_TABLES_RESOURCE = "disclosure.json.gz"
 TABLES_REFERENCE_DATE = dt.date(2026, 6, 1)
 """The date at which the shipped birth-year frequencies describe the population."""
 _DEFAULT_M = 0.99
@@ -322,8 +330,18 @@ def _load_components(
     return weights, tables
 
 
+def _load(resource: str) -> FrequencyTable:
+    raw = resources.files("doorwatch.segments.data").joinpath(resource).read_bytes()
+    return FrequencyTable.from_json(json.loads(gzip.decompress(raw)))
+
+
 @lru_cache(maxsize=1)
 def load_default_tables() -> FrequencyTable:
-    """The frequency tables shipped as package data (read once, then cached)."""
-    raw = resources.files("doorwatch.segments.data").joinpath(DEFAULT_TABLES_RESOURCE).read_bytes()
-    return FrequencyTable.from_json(json.loads(gzip.decompress(raw)))
+    """The matcher's frequency tables (door population), shipped as package data, cached."""
+    return _load(DEFAULT_TABLES_RESOURCE)
+
+
+@lru_cache(maxsize=1)
+def load_disclosure_tables() -> FrequencyTable:
+    """The UK-wide tables that measure disclosure (bits, K), shipped as package data, cached."""
+    return _load(DISCLOSURE_TABLES_RESOURCE)

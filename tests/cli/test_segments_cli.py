@@ -65,7 +65,8 @@ def test_calibrate_prints_a_table_for_people() -> None:
     code, out, _ = run("calibrate", "--population", "600", "--alerts", "100", "--seed", "2")
     assert code == 0
     assert "hit rate" in out
-    assert "floor N*K/P" in out
+    assert "floor sum(u) at the door" in out
+    assert "K under 30, median / 10th pct" in out
     assert "p50 / p99" in out
 
 

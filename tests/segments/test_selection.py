@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import math
 import random
 
@@ -18,15 +19,19 @@ from doorwatch.segments import (
     BudgetError,
     MalformedSegmentsError,
     SegmentSet,
+    SelectionStream,
     budget_bits_for_floor,
     identity_keys,
     load_default_tables,
+    load_disclosure_tables,
     match_keys,
     select_segments,
+    selection_identity,
     synthetic_population,
 )
 
 TABLES = load_default_tables()
+UK = load_disclosure_tables()
 PEOPLE = synthetic_population(random.Random(11), 300, today=dt.date(2026, 6, 1))
 JOHN = match_keys(given_names="John", surname="Smith", date_of_birth=dt.date(1990, 4, 7))
 
@@ -111,3 +116,100 @@ def test_wire_round_trip_through_msgpack() -> None:
 def test_malformed_wire_forms_are_rejected(wire: object, rule: str) -> None:
     with pytest.raises(MalformedSegmentsError, match=rule):
         SegmentSet.from_wire(wire, tables=TABLES)
+
+
+# -- deterministic selection (issue 14) ---------------------------------------------------------
+
+
+def _reference_shuffle(seed: bytes, items: list[int]) -> list[int]:
+    """The stream as specified, written out again: BLAKE2b-512 blocks keyed by the seed
+    (person "dw-segsel-v1", counter as 8 big-endian bytes), 8-byte words, rejection
+    sampling, Fisher-Yates from the end."""
+    words: list[int] = []
+    counter = 0
+
+    def below(n: int) -> int:
+        nonlocal counter
+        limit = (1 << 64) - (1 << 64) % n
+        while True:
+            if not words:
+                block = hashlib.blake2b(
+                    counter.to_bytes(8, "big"), key=seed, person=b"dw-segsel-v1"
+                ).digest()
+                counter += 1
+                words.extend(int.from_bytes(block[i : i + 8], "big") for i in range(0, 64, 8))
+            x = words.pop(0)
+            if x < limit:
+                return x % n
+
+    out = list(items)
+    for i in range(len(out) - 1, 0, -1):
+        j = below(i + 1)
+        out[i], out[j] = out[j], out[i]
+    return out
+
+
+@settings(max_examples=100, deadline=None)
+@given(seed=st.binary(min_size=32, max_size=32), n=st.integers(0, 40), rounds=st.integers(1, 5))
+def test_the_selection_stream_is_the_specified_one(seed: bytes, n: int, rounds: int) -> None:
+    """Not random.Random: every venue, whatever its Python, makes the same choices."""
+    stream = SelectionStream(seed)
+    expected = _reference_shuffle(seed, list(range(n)) * rounds)
+    items = list(range(n)) * rounds
+    stream.shuffle(items)
+    assert items == expected
+
+
+def test_the_same_seed_selects_the_same_set_and_another_seed_may_not() -> None:
+    seeds = [hashlib.blake2b(bytes([i]), digest_size=32).digest() for i in range(20)]
+    picks = {str(select_segments(JOHN, SelectionStream(s), tables=UK).to_wire()) for s in seeds}
+    assert len(picks) > 1
+    for s in seeds[:5]:
+        assert select_segments(JOHN, SelectionStream(s), tables=UK) == select_segments(
+            JOHN, SelectionStream(s), tables=UK
+        )
+
+
+def test_a_short_seed_is_refused() -> None:
+    with pytest.raises(BudgetError, match="seed"):
+        SelectionStream(b"short")
+
+
+def test_the_selection_identity_is_name_and_date_of_birth_only() -> None:
+    base = match_keys(
+        given_names="Jordan", surname="Pemberton-Hale", date_of_birth=dt.date(2004, 3, 9)
+    )
+    same = [
+        match_keys(
+            given_names="Jordan Alexander",
+            surname="Pemberton-Hale",
+            date_of_birth=dt.date(2004, 3, 9),
+            postcode="LS6 2AB",
+            document_number="PEMBE403094J99AB",
+        ),
+        match_keys(
+            given_names="JORDAN", surname="pemberton hale", date_of_birth=dt.date(2004, 3, 9)
+        ),
+    ]
+    for keys in same:
+        assert selection_identity(keys) == selection_identity(base)
+    other = [
+        match_keys(given_names="Jordan", surname="Pemberton-Hale", date_of_birth=None),
+        match_keys(given_names="Jordan", surname="Pemberton", date_of_birth=dt.date(2004, 3, 9)),
+        match_keys(
+            given_names="Jordan", surname="Pemberton-Hale", date_of_birth=dt.date(2004, 3, 10)
+        ),
+    ]
+    for keys in other:
+        assert selection_identity(keys) != selection_identity(base)
+
+
+def test_the_disclosure_tables_describe_the_uk_not_the_door() -> None:
+    """At the door a third of the customers were born 2004-2007; in the UK about 5%."""
+    door = sum(TABLES.frequency("yy", f"{y:02d}") for y in range(4, 8))
+    uk = sum(UK.frequency("yy", f"{y:02d}") for y in range(4, 8))
+    assert door > 0.3
+    assert 0.04 < uk < 0.07
+    # Each listed English surname at its own UK share, not renormalised to all surnames.
+    assert UK.frequency("s12", "SN") < TABLES.frequency("s12", "SN") * 0.8
+    assert UK.source.startswith("doorwatch build_tables (disclosure)")
