@@ -29,7 +29,7 @@ import trio
 from doorwatch.node._api_server import Session
 from doorwatch.node._ladder_testing import ladder_pair
 from doorwatch.node._roles import Role
-from doorwatch.protocol import RateLimits
+from doorwatch.protocol import RateLimits, RequesterLimits
 
 DOC = {
     "document_type": "passport",
@@ -62,10 +62,16 @@ async def _run(rounds: int, photo_kb: int) -> None:
         identity_checks_per_alert=rounds + 10,
         photos_per_requester=rounds + 10,
         details_per_requester=rounds + 10,
+        identity_checks_per_requester_alert_lifetime=rounds + 10,
+        identity_checks_per_alert_lifetime=rounds + 10,
+    )
+    # The same customer scanned ``rounds`` times: lift the requesting venue's own budget too.
+    own = RequesterLimits(
+        checks_per_alert=rounds + 10, checks_per_alert_lifetime=rounds + 10, checks=rounds + 10
     )
     photo = b"\xff\xd8\xff\xe0" + os.urandom(photo_kb * 1024 - 4)
     with tempfile.TemporaryDirectory() as tmp:
-        async with ladder_pair(Path(tmp), limits=limits) as pair:
+        async with ladder_pair(Path(tmp), limits=limits, requester_limits=own) as pair:
             made = await pair.a.h.call(
                 "alert.create",
                 document=DOC,

@@ -134,6 +134,8 @@ LOGGED_IDS: Final = 32
 """Alert ids named in one ``alerts.received`` log line, at most."""
 LOAD_SLICE_S: Final = 0.002
 """Longest the start-up loader works before letting other tasks (scans) run."""
+MAX_REPORTED: Final = 10_000
+"""(alert id, version) pairs remembered as already reported over budget, at most."""
 BUDGET_TOLERANCE_BITS: Final = 0.01
 """Bits a received set may exceed the budget by: rounding only (every venue measures with
 the same shipped disclosure tables, which are never refined)."""
@@ -930,6 +932,10 @@ class AlertReplication:
         key = (header.alert_id, header.version)
         if key in self._reported:
             return
+        if len(self._reported) >= MAX_REPORTED:
+            # A member sending endless over-budget versions must not grow this set
+            # without bound: forget, and report again (the audit may repeat).
+            self._reported.clear()
         self._reported.add(key)
         self.over_budget_by_peer[header.originator] += 1
         log.warning(

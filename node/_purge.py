@@ -21,6 +21,7 @@ and its table refuses updates and deletes (migration 5).
 from __future__ import annotations
 
 import sqlite3
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -178,15 +179,29 @@ def purge_pass(conn: sqlite3.Connection, *, now: int, visit_retention_days: int)
     return report
 
 
-def checkpoint(database: Path) -> None:
-    """Copy the WAL into the database and truncate it (blocking: run in a thread)."""
+CHECKPOINT_TRIES = 10
+
+
+def checkpoint(database: Path) -> bool:
+    """Copy the WAL into the database and truncate it (blocking: run in a thread).
+
+    Only a truncating checkpoint removes purged data from the WAL file: a busy
+    one (the node's writer in a transaction for longer than the busy timeout)
+    leaves the old frames in it, so it is tried again. Returns whether the WAL
+    was truncated; the next purge pass tries again if not."""
     conn = sqlite3.connect(database, isolation_level=None)
     try:
-        conn.execute("PRAGMA busy_timeout=5000")
+        conn.execute("PRAGMA busy_timeout=2000")
         conn.execute("PRAGMA secure_delete=ON")
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        for attempt in range(CHECKPOINT_TRIES):
+            busy = conn.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            if not busy:
+                return True
+            time.sleep(0.05 * (attempt + 1))
     finally:
         conn.close()
+    log.warning("store.checkpoint_busy", tries=CHECKPOINT_TRIES)
+    return False
 
 
 async def purge_once(

@@ -120,8 +120,8 @@ class Venue:
                 f"{first['field']}: {first['rule']}", data={"problems": problems}
             ) from None
 
-    async def checkpoint(self) -> None:
-        await trio.to_thread.run_sync(checkpoint, self.database)
+    async def checkpoint(self) -> bool:
+        return await trio.to_thread.run_sync(checkpoint, self.database)
 
 
 def actor(session: Session) -> str:

@@ -99,10 +99,10 @@ def no_errors(caplog: pytest.LogCaptureFixture) -> Iterator[list[dict[str, Any]]
         gc.collect()
 
 
-async def create_alert(pair: LadderPair, groups: list[str] | None = None) -> str:
+async def create_alert(pair: LadderPair, groups: list[str] | None = None, **subject: Any) -> str:
     made = await pair.a.h.call(
         "alert.create",
-        document=doc(),
+        document=doc(**subject),
         category="weapon",
         reason="carried a knife",
         notes="CCTV kept",
@@ -486,14 +486,7 @@ async def wait_for_action(venue_h: Any, alert_id: str, action: str) -> list[dict
 async def test_a_first_name_and_birthday_alone_release_no_photo(tmp_path: Path) -> None:
     with trio.fail_after(60):
         async with ladder_pair(tmp_path) as pair:
-            made = await pair.a.h.call(
-                "alert.create",
-                document=doc(**JORDAN),
-                category="weapon",
-                reason="carried a knife",
-                photo=base64.b64encode(PHOTO).decode(),
-            )
-            alert_id = made["alert_id"]
+            alert_id = await create_alert(pair, **JORDAN)
             await pair.install_received(alert_id, segments=DOB_SEGMENTS)
             scanner = Scanner(pair)
             scan = await scanner.call("scan.submit", document=doc(**PEMBROKE))

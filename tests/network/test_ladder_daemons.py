@@ -81,7 +81,8 @@ def disclosures(scanner: Scanner, alert_id: str) -> list[dict[str, Any]]:
     return [e for e in entries if e["action"].startswith("disclosure.")]
 
 
-def test_ladder_across_daemons(nodes: Nodes) -> None:
+def two_venues(nodes: Nodes) -> tuple[Daemon, Daemon]:
+    """The Crown (network authority) and The Swan, running and connected."""
     a = nodes.new("a", "The Crown")
     cli("network", "create", "--data-dir", str(a.data_dir), "--name", "Town")
     a.start()
@@ -89,6 +90,11 @@ def test_ladder_across_daemons(nodes: Nodes) -> None:
     b.start()
     cli("network", "join", invite(a, "The Swan"), "--data-dir", str(b.data_dir))
     wait_for("B connects to A", lambda: connected_venues(b) == {"The Crown"})
+    return a, b
+
+
+def test_ladder_across_daemons(nodes: Nodes) -> None:
+    a, b = two_venues(nodes)
 
     at_a, at_b = Scanner(a), Scanner(b)
     try:
@@ -159,13 +165,7 @@ def test_ladder_across_daemons(nodes: Nodes) -> None:
 
 
 def test_a_flood_of_matches_does_not_push_out_the_one_a_door_acts_on(nodes: Nodes) -> None:
-    a = nodes.new("a", "The Crown")
-    cli("network", "create", "--data-dir", str(a.data_dir), "--name", "Town")
-    a.start()
-    b = nodes.new("b", "The Swan")
-    b.start()
-    cli("network", "join", invite(a, "The Swan"), "--data-dir", str(b.data_dir))
-    wait_for("B connects to A", lambda: connected_venues(b) == {"The Crown"})
+    a, b = two_venues(nodes)
     at_a, door, flooder = Scanner(a), Scanner(b), Scanner(b)
     try:
         at_a.result(
@@ -203,13 +203,7 @@ def test_a_flood_of_matches_does_not_push_out_the_one_a_door_acts_on(nodes: Node
 def test_the_identity_check_budget_survives_sigkill(nodes: Nodes) -> None:
     """A door that keeps scanning one alert's subject runs out of identity checks, and
     killing its node does not give them back (issue 14: limits persist in SQLite)."""
-    a = nodes.new("a", "The Crown")
-    cli("network", "create", "--data-dir", str(a.data_dir), "--name", "Town")
-    a.start()
-    b = nodes.new("b", "The Swan")
-    b.start()
-    cli("network", "join", invite(a, "The Swan"), "--data-dir", str(b.data_dir))
-    wait_for("B connects to A", lambda: connected_venues(b) == {"The Crown"})
+    a, b = two_venues(nodes)
     at_a = Scanner(a)
     alert_id = at_a.result(
         "alert.create", document=sample_document(), category="theft", reason="took a till"

@@ -83,10 +83,13 @@ def test_a_revoked_originators_alerts_are_dropped_by_every_member_and_stay_dropp
     assert stored_envelopes(b) == {a_alert}
 
     def files_hold_canaries() -> bool:
-        raw = b"".join(
-            f.read_bytes() for f in b.data_dir.iterdir() if f.name.startswith("doorwatch.sqlite")
-        )
-        return any(c in raw for c in canaries)
+        held = {
+            f.name: sum(c in f.read_bytes() for c in canaries)
+            for f in b.data_dir.iterdir()
+            if f.name.startswith("doorwatch.sqlite")
+        }
+        print("canaries held:", held)  # shown if the wait below fails
+        return any(held.values())
 
     # secure_delete, then the WAL checkpointed (after the index: wait for the files).
     wait_for("B's files no longer hold O's envelopes", lambda: not files_hold_canaries())

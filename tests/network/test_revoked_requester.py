@@ -32,7 +32,7 @@ from doorwatch.node._alert_gossip import AlertReplication, encode_payload
 from doorwatch.node._errors import ErrorCode
 from doorwatch.node._ladder import DISCLOSE_PROTOCOL
 from doorwatch.node._ladder_testing import LadderPair, ladder_pair
-from doorwatch.protocol import AlertPublish, encode
+from doorwatch.protocol import AlertPublish, RequesterLimits, encode
 
 from .test_ladder import WAIT, Scanner, actions, audit, create_alert, doc, no_errors
 
@@ -73,8 +73,11 @@ def answered(entries: list[dict[str, Any]]) -> list[str]:
 async def test_a_revoked_requester_is_refused_at_every_step(
     tmp_path: Path, no_errors: list[dict[str, Any]]
 ) -> None:
+    # More identity checks on one alert than B's own daily budget allows: this test is
+    # about A refusing a revoked requester, not B's budget.
+    own = RequesterLimits(checks_per_alert=10)
     with trio.fail_after(90):
-        async with ladder_pair(tmp_path) as pair:
+        async with ladder_pair(tmp_path, requester_limits=own) as pair:
             alert_id = await create_alert(pair)
             await pair.install_received(alert_id)
             scanner = Scanner(pair)
