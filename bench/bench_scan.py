@@ -152,7 +152,9 @@ class _SlowStartDaemon(Daemon):
             ],
             stdout=log,
             stderr=log,
-            env=dict(os.environ, DOORWATCH_LOG_FORMAT="json"),
+            env=dict(
+                os.environ, DOORWATCH_LOG_FORMAT="json", DOORWATCH_CONSOLE_LISTEN="127.0.0.1:0"
+            ),
         )
         log.close()
         deadline = time.monotonic() + timeout

@@ -149,6 +149,7 @@ class DemoNode:
         # DOORWATCH_DEBUG: a node that fails leaves its traceback in its log.
         env = dict(os.environ, DOORWATCH_LOG_FORMAT="json", DOORWATCH_DEBUG="1")
         env[DEMO_CLOCK_ENV] = "1"
+        env.setdefault("DOORWATCH_CONSOLE_LISTEN", "127.0.0.1:0")  # three nodes, three consoles
         with open(self.log_path, "ab") as log:
             run = ["run", "--data-dir", str(self.data_dir), "--listen", LOOPBACK]
             self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module

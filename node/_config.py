@@ -46,6 +46,14 @@ class NodeConfig(BaseModel):
     smtp_host: str | None = None
     smtp_port: int = Field(default=25, ge=1, le=65535)
     super_admin_email: str | None = None
+    # The web console (node/_console.py): loopback over HTTP, any other address
+    # over HTTPS only, with the certificate made at init or these PEM files.
+    console_listen: str = Field(
+        default="127.0.0.1:8470",
+        pattern=r"^(https?://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$",
+    )
+    console_cert: str | None = None
+    console_key: str | None = None
 
 
 # What each key means, for `doorwatch config show` and the flags of `doorwatch run`.
@@ -60,6 +68,9 @@ KEY_HELP: dict[str, str] = {
     "smtp_host": "mail server for new-alert notices to the super administrator",
     "smtp_port": "that mail server's port",
     "super_admin_email": "where new-alert notices go",
+    "console_listen": "the web console's host:port (port 0: any free port; off loopback: HTTPS)",
+    "console_cert": "PEM certificate for the console's HTTPS (default: the one made at init)",
+    "console_key": "PEM private key of console_cert",
 }
 KEYS: tuple[str, ...] = tuple(KEY_HELP)
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from doorwatch.crypto import NodeIdentity, StorageKey, hash_password
 from doorwatch.node import _users
 from doorwatch.node._config import CONFIG_NAME, NodeConfig, load_config, save_config
+from doorwatch.node._console_tls import ensure_certificate
 from doorwatch.node._datadir import DataDir
 from doorwatch.node._errors import DataDirError
 from doorwatch.node._roles import Role
@@ -29,6 +30,8 @@ def init_node(data_dir: Path, *, venue: str, admin_user: str, password: str, now
         d.write_secret(IDENTITY_KEY, identity.to_seed())
         d.write_secret(STORAGE_KEY, StorageKey.generate().to_bytes())
         save_config(data_dir / CONFIG_NAME, NodeConfig(venue=venue))
+        # The web console's HTTPS certificate, for when it listens off loopback.
+        ensure_certificate(d, venue)
         conn = open_database(d.database)
         try:
             with conn:

@@ -106,6 +106,8 @@ class Daemon:
         """Start `doorwatch run` (``extra_args`` e.g. ``--listen ...``); wait for its socket."""
         log = open(self.log_path, "ab")  # noqa: SIM115 - the child keeps it
         env = dict(os.environ, DOORWATCH_LOG_FORMAT="json")
+        # Many daemons at once: each console on a free loopback port (node.status says which).
+        env.setdefault("DOORWATCH_CONSOLE_LISTEN", "127.0.0.1:0")
         self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module
             [
                 sys.executable,

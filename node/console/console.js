@@ -1,0 +1,303 @@
+// Doorwatch door console. Every action is one call of the node's API (POST
+// /api/rpc, with the CSRF token held here in memory only); scans and ladder
+// changes arrive by server-sent events. Nothing is written to the browser's
+// storage, and nothing personal goes into a URL.
+"use strict";
+
+const REASONS = {
+  under_age: "Under 18",
+  document_expired: "The ID has expired",
+  not_authentic: "The scanner says the ID may not be genuine",
+  banned_here: "Banned from this venue",
+  possible_alert_match: "Possible match with another venue's alert: follow the check below",
+  alerts_loading: "Alerts are still loading: check the ID yourself",
+  typed: "Typed in by hand: no scanner checked this ID",
+};
+const WORDS = { admit: "ADMIT", check: "CHECK", refuse: "REFUSE" };
+const BANDS = { low: "low", medium: "medium", high: "high" };
+const DONE_STATES = {
+  checking: [],
+  pending: [],
+  identity_confirmed: ["checking"],
+  photo_shown: ["checking", "identity"],
+  confirmed: ["checking", "identity", "photo"],
+  dismissed: ["checking", "identity", "photo"],
+};
+const MESSAGES = {
+  checking: "Checking the customer's identity with the venue that made the alert…",
+  identity_confirmed: "Identity confirmed by the other venue. Fetching the photo…",
+  identity_partial: "Only the first name and date of birth agree: no photo. Check the ID yourself.",
+  not_subject: "Not the person in the alert: this is no longer a match.",
+  originator_unreachable: "The other venue cannot be reached now. Treat as a possible match and ask a supervisor.",
+  rate_limited: "Too many checks for this alert. Treat as a possible match and ask a supervisor.",
+  expired: "The alert is no longer active: this is no longer a match.",
+  refused: "The other venue refused the check. Ask a supervisor.",
+  photo_shown: "Compare the two photos with the customer in front of you.",
+  confirmed: "Same person: the alert's details are below.",
+  dismissed: "Not the same person: the alert does not apply.",
+};
+
+const $ = (id) => document.getElementById(id);
+let csrf = "";
+let events = null;
+let current = null; // {scan, match, photoUrl}
+
+async function post(path, body) {
+  const response = await fetch(path, {
+    method: "POST",
+    credentials: "same-origin",
+    cache: "no-store",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+    body: JSON.stringify(body),
+  });
+  let data = {};
+  try { data = await response.json(); } catch (e) { data = { error: "The node sent no answer." }; }
+  if (response.status === 401 && path !== "/api/login") { showLogin(""); }
+  return { status: response.status, data };
+}
+
+async function rpc(method, params) {
+  const { data } = await post("/api/rpc", { method, params });
+  if (data.error !== undefined) { throw new Error(data.error); }
+  return data.result;
+}
+
+function showLogin(message) {
+  if (events) { events.close(); events = null; }
+  $("door-view").hidden = true;
+  $("login-view").hidden = false;
+  $("password").value = "";
+  $("login-error").textContent = message;
+  refreshToken();
+  $("username").focus();
+}
+
+async function refreshToken() {
+  const response = await fetch("/api/session", { credentials: "same-origin", cache: "no-store" });
+  const data = await response.json();
+  csrf = data.csrf;
+  return data;
+}
+
+function showDoor(user) {
+  $("login-view").hidden = true;
+  $("door-view").hidden = false;
+  $("who").textContent = `${user.username} (${user.role.replace("_", " ")}) at door ${user.lane}`;
+  $("lane-name").textContent = user.lane;
+  follow();
+}
+
+function follow() {
+  if (events) { events.close(); }
+  events = new EventSource("/api/events");
+  events.addEventListener("open", () => { setLink(true); });
+  events.addEventListener("error", async () => {
+    setLink(false);
+    if (events && events.readyState === EventSource.CLOSED) {
+      const data = await refreshToken();
+      if (!data.user) { showLogin("Your session ended. Log in again."); }
+    }
+  });
+  events.addEventListener("ended", () => { showLogin("Your session ended. Log in again."); });
+  events.addEventListener("scan", (e) => { onScan(JSON.parse(e.data)); });
+  events.addEventListener("match", (e) => { onMatch(JSON.parse(e.data)); });
+}
+
+function setLink(up) {
+  $("link").textContent = up ? "Live" : "Reconnecting…";
+  $("link").classList.toggle("down", !up);
+}
+
+function setVerdict(verdict, reasons, age) {
+  const box = $("verdict");
+  box.hidden = false;
+  box.className = `verdict ${verdict}`;
+  $("verdict-word").textContent = WORDS[verdict] || verdict;
+  $("verdict-age").textContent = age === undefined ? "" : `Age ${age}`;
+  const list = $("verdict-reasons");
+  list.replaceChildren(...reasons.map((r) => {
+    const li = document.createElement("li");
+    li.textContent = REASONS[r] || r;
+    return li;
+  }));
+}
+
+function onScan(scan) {
+  if (current && current.photoUrl) { URL.revokeObjectURL(current.photoUrl); }
+  current = { scan, match: scan.matches.find((m) => !["not_subject", "dismissed"].includes(m.state)) || null };
+  $("waiting").hidden = true;
+  setVerdict(scan.verdict, scan.reasons, scan.age);
+  $("note").value = "";
+  $("decision-status").textContent = "";
+  for (const id of ["admit", "refuse"]) { $(id).disabled = false; }
+  $("decision").hidden = false;
+  $("photos").hidden = true;
+  $("question").hidden = true;
+  $("details").hidden = true;
+  $("photo-alert").removeAttribute("src");
+  $("photo-scan").removeAttribute("src");
+  if (!current.match) { $("match").hidden = true; return; }
+  $("match").hidden = false;
+  const band = BANDS[current.match.harm_band] || "unknown";
+  const level = document.createElement("span");
+  level.className = `level ${band}`;
+  level.textContent = band.toUpperCase();
+  $("band").replaceChildren("Harm band of the alert: ", level);
+  showState(current.match.state, "");
+  if (current.match.state === "pending") { fetchPhoto(); } // this venue's own alert
+}
+
+function onMatch(update) {
+  if (!current || !current.match || current.match.match_id !== update.match_id) { return; }
+  current.match.state = update.state;
+  showState(update.state, update.message || "");
+  if (update.state === "identity_confirmed") { fetchPhoto(); }
+}
+
+function showState(state, message) {
+  const done = DONE_STATES[state];
+  for (const li of $("ladder").children) {
+    const step = li.dataset.step;
+    li.className = "";
+    if (done && done.includes(step)) { li.classList.add("done"); }
+  }
+  const next = { checking: "checking", pending: "checking", identity_confirmed: "photo" }[state];
+  if (next) {
+    for (const li of $("ladder").children) {
+      if (li.dataset.step === next) { li.classList.add("active"); }
+    }
+  }
+  if (!done) {
+    const first = [...$("ladder").children].find((li) => !li.classList.contains("done"));
+    if (first) { first.classList.add("failed"); }
+  }
+  $("ladder-message").textContent = MESSAGES[state] ? (MESSAGES[state] + (message && !["not_subject", "dismissed", "identity_partial"].includes(state) ? ` (${message})` : "")) : message;
+  if (["not_subject", "dismissed", "expired"].includes(state) && current) {
+    const rest = current.scan.reasons.filter((r) => r !== "possible_alert_match");
+    const refusing = rest.some((r) => ["under_age", "document_expired", "not_authentic", "banned_here"].includes(r));
+    setVerdict(refusing ? "refuse" : (rest.length ? "check" : "admit"), rest, current.scan.age);
+  }
+}
+
+async function fetchPhoto() {
+  const match = current.match;
+  try {
+    const shown = await rpc("match.photo", { match_id: match.match_id, timeout_s: 20 });
+    if (current.match !== match) { return; }
+    match.state = shown.state;
+    showState(shown.state, "");
+    if (shown.photo) {
+      const bytes = Uint8Array.from(atob(shown.photo), (c) => c.charCodeAt(0));
+      current.photoUrl = URL.createObjectURL(new Blob([bytes], { type: "image/jpeg" }));
+      $("photo-alert").src = current.photoUrl;
+    } else {
+      $("photo-alert").alt = "The alert has no photo";
+    }
+    $("photo-scan").src = `/api/scan-photo/${encodeURIComponent(current.scan.scan_id)}`;
+    $("photos").hidden = false;
+    $("question").hidden = false;
+    $("same-yes").disabled = false;
+    $("same-no").disabled = false;
+    $("same-yes").focus();
+  } catch (e) {
+    if (current.match === match) { $("ladder-message").textContent = e.message; }
+  }
+}
+
+async function answer(same) {
+  const match = current.match;
+  $("same-yes").disabled = true;
+  $("same-no").disabled = true;
+  try {
+    const result = await rpc("match.confirm", { match_id: match.match_id, same_person: same });
+    $("question").hidden = true;
+    if (result.details) {
+      match.state = "confirmed";
+      showState("confirmed", "");
+      showDetails(result.details);
+      $("refuse").focus();
+    } else {
+      match.state = "dismissed";
+      showState("dismissed", "");
+      $("photos").hidden = true;
+      $("admit").focus();
+    }
+  } catch (e) {
+    $("ladder-message").textContent = e.message;
+    $("same-yes").disabled = false;
+    $("same-no").disabled = false;
+  }
+}
+
+function showDetails(d) {
+  const when = (t) => new Date(t * 1000).toLocaleDateString();
+  const rows = [
+    ["Category", d.category.replaceAll("_", " ")],
+    ["What happened", d.reason || "(not given)"],
+    ["Alert from", d.originating_venue],
+    ["Made on", when(d.created_at)],
+    ["Ends on", when(d.expires_at)],
+  ];
+  if (d.notes) { rows.push(["Notes", d.notes]); }
+  for (const a of d.annotations || []) { rows.push(["Note added", a.text || ""]); }
+  $("details-list").replaceChildren(...rows.flatMap(([k, v]) => {
+    const dt = document.createElement("dt");
+    dt.textContent = k;
+    const dd = document.createElement("dd");
+    dd.textContent = v;
+    return [dt, dd];
+  }));
+  $("details").hidden = false;
+}
+
+async function decide(admitted) {
+  const scan = current.scan;
+  const note = $("note").value.trim();
+  for (const id of ["admit", "refuse"]) { $(id).disabled = true; }
+  try {
+    await rpc("admission.decide", { scan_id: scan.scan_id, admitted, note: note || null });
+    $("decision-status").textContent = admitted ? "Recorded: admitted." : "Recorded: refused tonight.";
+  } catch (e) {
+    $("decision-status").textContent = e.message;
+    for (const id of ["admit", "refuse"]) { $(id).disabled = false; }
+  }
+}
+
+async function login(event) {
+  event.preventDefault();
+  $("login-button").disabled = true;
+  const { status, data } = await post("/api/login", {
+    username: $("username").value,
+    password: $("password").value,
+    lane: $("lane").value,
+  });
+  $("login-button").disabled = false;
+  if (status !== 200) {
+    $("password").value = "";
+    $("login-error").textContent = data.error || "Login refused.";
+    if (status === 403) { await refreshToken(); }
+    return;
+  }
+  csrf = data.csrf;
+  $("password").value = "";
+  $("login-error").textContent = "";
+  showDoor(data.user);
+}
+
+async function logout() {
+  await post("/api/logout", {});
+  showLogin("");
+}
+
+async function start() {
+  $("login-form").addEventListener("submit", login);
+  $("logout").addEventListener("click", logout);
+  $("same-yes").addEventListener("click", () => answer(true));
+  $("same-no").addEventListener("click", () => answer(false));
+  $("admit").addEventListener("click", () => decide(true));
+  $("refuse").addEventListener("click", () => decide(false));
+  const data = await refreshToken();
+  if (data.user) { showDoor(data.user); } else { showLogin(""); }
+}
+
+document.addEventListener("DOMContentLoaded", start);
