@@ -12,6 +12,7 @@ const REASONS = {
   possible_alert_match: "Possible match with another venue's alert: follow the check below",
   alerts_loading: "Alerts are still loading: check the ID yourself",
   typed: "Typed in by hand: no scanner checked this ID",
+  clear: "Of age, ID in date, no ban and no alert",
 };
 const WORDS = { admit: "ADMIT", check: "CHECK", refuse: "REFUSE" };
 const BANDS = { low: "low", medium: "medium", high: "high" };
@@ -19,7 +20,7 @@ const DONE_STATES = {
   checking: [],
   pending: [],
   identity_confirmed: ["checking"],
-  photo_shown: ["checking", "identity"],
+  photo_shown: ["checking", "identity", "photo"],
   confirmed: ["checking", "identity", "photo"],
   dismissed: ["checking", "identity", "photo"],
 };
@@ -115,7 +116,8 @@ function setVerdict(verdict, reasons, age) {
   $("verdict-word").textContent = WORDS[verdict] || verdict;
   $("verdict-age").textContent = age === undefined ? "" : `Age ${age}`;
   const list = $("verdict-reasons");
-  list.replaceChildren(...reasons.map((r) => {
+  const words = reasons.length || verdict !== "admit" ? reasons : ["clear"];
+  list.replaceChildren(...words.map((r) => {
     const li = document.createElement("li");
     li.textContent = REASONS[r] || r;
     return li;
@@ -129,6 +131,7 @@ function onScan(scan) {
   setVerdict(scan.verdict, scan.reasons, scan.age);
   $("note").value = "";
   $("decision-status").textContent = "";
+  $("decision-status").className = "message";
   for (const id of ["admit", "refuse"]) { $(id).disabled = false; }
   $("decision").hidden = false;
   $("photos").hidden = true;
@@ -196,9 +199,12 @@ async function fetchPhoto() {
     $("photo-scan").src = `/api/scan-photo/${encodeURIComponent(current.scan.scan_id)}`;
     $("photos").hidden = false;
     $("question").hidden = false;
+    // First the question, then the decision: the answer releases the details.
+    $("decision").hidden = true;
     $("same-yes").disabled = false;
     $("same-no").disabled = false;
-    $("same-yes").focus();
+    $("same-yes").focus({ preventScroll: true });
+    $("question").scrollIntoView({ block: "end", behavior: "instant" });
   } catch (e) {
     if (current.match === match) { $("ladder-message").textContent = e.message; }
   }
@@ -211,11 +217,19 @@ async function answer(same) {
   try {
     const result = await rpc("match.confirm", { match_id: match.match_id, same_person: same });
     $("question").hidden = true;
+    $("decision").hidden = false;
     if (result.details) {
       match.state = "confirmed";
       showState("confirmed", "");
+      const box = $("verdict");
+      box.className = "verdict refuse";
+      $("verdict-word").textContent = "ALERT";
+      const li = document.createElement("li");
+      li.textContent = `Same person as the alert from ${result.details.originating_venue}: read it below`;
+      $("verdict-reasons").replaceChildren(li);
       showDetails(result.details);
-      $("refuse").focus();
+      $("refuse").focus({ preventScroll: true });
+      $("details").scrollIntoView({ block: "start", behavior: "instant" });
     } else {
       match.state = "dismissed";
       showState("dismissed", "");
@@ -230,9 +244,10 @@ async function answer(same) {
 }
 
 function showDetails(d) {
-  const when = (t) => new Date(t * 1000).toLocaleDateString();
+  const when = (t) => new Date(t * 1000).toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric" });
+  const category = d.category.replaceAll("_", " ");
   const rows = [
-    ["Category", d.category.replaceAll("_", " ")],
+    ["Category", category.charAt(0).toUpperCase() + category.slice(1)],
     ["What happened", d.reason || "(not given)"],
     ["Alert from", d.originating_venue],
     ["Made on", when(d.created_at)],
@@ -257,6 +272,7 @@ async function decide(admitted) {
   try {
     await rpc("admission.decide", { scan_id: scan.scan_id, admitted, note: note || null });
     $("decision-status").textContent = admitted ? "Recorded: admitted." : "Recorded: refused tonight.";
+    $("decision-status").className = `message recorded ${admitted ? "yes" : "no"}`;
   } catch (e) {
     $("decision-status").textContent = e.message;
     for (const id of ["admit", "refuse"]) { $(id).disabled = false; }

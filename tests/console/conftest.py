@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import http.client
 import json
+import os
+import shutil
 import signal
 import ssl
 from collections.abc import Iterator
@@ -139,3 +141,58 @@ def node(tmp_path: Path) -> Iterator[Daemon]:
     if daemon.proc is not None:
         daemon.stop(signal.SIGTERM)
     assert daemon.unexpected_errors() == []
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+TABLET = {"width": 1180, "height": 820}  # a 10-11 inch tablet, landscape
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium driven by Playwright (Playwright's own browser download is never
+    used: `.ci/run` installs chromium with apt)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+class Shots:
+    """Screenshots of each screen, numbered in the story's order, as test artifacts
+    (and copied to $DOORWATCH_SHOTS_DIR when it is set, for a person to look at)."""
+
+    def __init__(self, root: Path, prefix: str) -> None:
+        self.root = root
+        self.prefix = prefix
+        self.root.mkdir(parents=True, exist_ok=True)
+        extra = os.environ.get("DOORWATCH_SHOTS_DIR")
+        self.extra = Path(extra) if extra else None
+        self.n = 0
+
+    def take(self, page: Any, name: str) -> Path:
+        self.n += 1
+        path = self.root / f"{self.prefix}-{self.n:02d}-{name}.png"
+        page.screenshot(path=str(path))  # what the tablet shows, scrolled as it is
+        if self.extra is not None:
+            self.extra.mkdir(parents=True, exist_ok=True)
+            shutil.copy(path, self.extra / path.name)
+        return path
+
+
+@pytest.fixture
+def shots(tmp_path: Path, request: pytest.FixtureRequest) -> Shots:
+    name = request.node.name.removeprefix("test_")
+    return Shots(tmp_path / "screenshots", name.split("_")[1] if "_" in name else name)
