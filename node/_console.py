@@ -75,7 +75,10 @@ STATIC: Final = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/static/console.js": ("console.js", "text/javascript; charset=utf-8"),
     "/static/console.css": ("console.css", "text/css; charset=utf-8"),
+    "/static/manage.js": ("manage.js", "text/javascript; charset=utf-8"),
 }
+MANAGER_PAGES: Final = {"/manage": ("manage.html", "text/html; charset=utf-8")}
+MANAGER_ROLE: Final = Role.SUPERVISOR
 LOGIN_REFUSED: Final = "Login refused: check your user name and password, or ask a supervisor."
 CSP: Final = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
@@ -170,6 +173,10 @@ class ConsoleServer:
             path: ((STATIC_DIR / name).read_bytes(), ctype)
             for path, (name, ctype) in STATIC.items()
         }
+        self._manager_pages = {
+            path: ((STATIC_DIR / name).read_bytes(), ctype)
+            for path, (name, ctype) in MANAGER_PAGES.items()
+        }
 
     # -- serving ----------------------------------------------------------------------------
 
@@ -227,6 +234,16 @@ class ConsoleServer:
         if method == "GET" and path in self._static:
             body, ctype = self._static[path]
             await _send(send, 200, body, ctype, cache="no-cache")
+            return
+        if method == "GET" and path in self._manager_pages:
+            # Not even the page for door staff (its data is role-checked call by call).
+            web = self._session(scope)
+            if web is None or web.api.role is None:
+                await _send(send, 303, b"", "text/plain", cache="no-store", location="/")
+                return
+            self._authorise(web, MANAGER_ROLE, "the manager pages")
+            body, ctype = self._manager_pages[path]
+            await _send(send, 200, body, ctype, cache="no-store")
             return
         if method == "GET" and path == "/api/session":
             await self._session_info(scope, send)
@@ -377,11 +394,14 @@ class ConsoleServer:
         web = self._session(scope)
         if web is None:
             raise _Reply(401, "Log in first.")
+        self._authorise(web, Role.DOOR_STAFF, "the door console")
+        return web
+
+    def _authorise(self, web: _WebSession, role: Role, what: str) -> None:
         try:
-            self.dispatcher.authorise(web.api, Role.DOOR_STAFF, "the door console")
+            self.dispatcher.authorise(web.api, role, what)
         except ApiError as exc:
             raise _Reply(401 if isinstance(exc, Unauthenticated) else 403, exc.message) from None
-        return web
 
     async def _events(self, scope: Scope, receive: Receive, send: Send) -> None:
         web = self._follower(scope)
@@ -481,12 +501,21 @@ def _security_headers(ctype: str, *, cache: str) -> list[tuple[bytes, bytes]]:
 
 
 async def _send(
-    send: Send, status: int, body: bytes, ctype: str, *, cache: str, cookie: str | None = None
+    send: Send,
+    status: int,
+    body: bytes,
+    ctype: str,
+    *,
+    cache: str,
+    cookie: str | None = None,
+    location: str | None = None,
 ) -> None:
     headers = _security_headers(ctype, cache=cache)
     headers.append((b"content-length", str(len(body)).encode()))
     if cookie is not None:
         headers.append((b"set-cookie", cookie.encode()))
+    if location is not None:
+        headers.append((b"location", location.encode()))
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 

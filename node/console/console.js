@@ -85,6 +85,7 @@ function showDoor(user) {
   $("door-view").hidden = false;
   $("who").textContent = `${user.username} (${user.role.replace("_", " ")}) at door ${user.lane}`;
   $("lane-name").textContent = user.lane;
+  $("manage-link").hidden = user.role === "door_staff";
   follow();
 }
 

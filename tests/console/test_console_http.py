@@ -104,6 +104,15 @@ def test_door_staff_cannot_call_a_manager_method(node: Daemon) -> None:
     sup = Web(console_url(node))
     assert sup.login("sup1") == 200
     assert "result" in sup.rpc("ban.list")
+    # Not even the manager page itself, asked for directly.
+    code, _, body, _ = web.request("GET", "/manage")
+    assert code == 403
+    assert b"manage" not in body.lower() or b"supervisor" in body
+    code, _, _, _ = sup.request("GET", "/manage")
+    assert code == 200
+    code, headers, _, _ = Web(console_url(node)).request("GET", "/manage")
+    assert code == 303
+    assert headers["location"] == "/"
 
 
 def test_not_logged_in_gets_nothing(node: Daemon) -> None:

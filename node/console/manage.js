@@ -1,0 +1,152 @@
+// Doorwatch manager pages: this venue's alerts and the audit log. Every list is one
+// call of the node's API with this page's session, so each role sees only what the
+// API lets it see (the audit log: administrators and above).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+let csrf = "";
+
+async function rpc(method, params) {
+  const response = await fetch("/api/rpc", {
+    method: "POST",
+    credentials: "same-origin",
+    cache: "no-store",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+    body: JSON.stringify({ method, params }),
+  });
+  if (response.status === 401 || response.status === 403) {
+    window.location.assign("/");
+    throw new Error("Log in again.");
+  }
+  const data = await response.json();
+  if (data.error !== undefined) {
+    const error = new Error(data.error);
+    error.code = data.code;
+    throw error;
+  }
+  return data.result;
+}
+
+const day = (t) => new Date(t * 1000).toLocaleString("en-GB", { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" });
+const words = (code) => { const s = code.replaceAll("_", " "); return s.charAt(0).toUpperCase() + s.slice(1); };
+
+function row(cells) {
+  const tr = document.createElement("tr");
+  for (const c of cells) {
+    const td = document.createElement("td");
+    if (c instanceof Node) { td.append(c); } else { td.textContent = c; }
+    tr.append(td);
+  }
+  return tr;
+}
+
+function detail(d) {
+  if (!d) { return ""; }
+  return Object.entries(d).map(([k, v]) => {
+    const shown = k.endsWith("_at") && typeof v === "number" ? day(v) : (typeof v === "object" ? JSON.stringify(v) : String(v));
+    return `${k.replaceAll("_", " ")}: ${shown}`;
+  }).join(" · ");
+}
+
+function badge(text, kind) {
+  const span = document.createElement("span");
+  span.className = `badge ${kind}`;
+  span.textContent = text;
+  return span;
+}
+
+async function showAlerts(event) {
+  if (event) { event.preventDefault(); }
+  const status = $("alert-status").value;
+  try {
+    const alerts = await rpc("alert.list", status ? { status } : {});
+    const body = $("alerts-table").querySelector("tbody");
+    body.replaceChildren(...alerts.map((a) => row([
+      words(a.category),
+      badge(words(a.status), a.status),
+      day(a.created_at),
+      a.created_by,
+      day(a.expires_at),
+      a.review_overdue ? badge("Review overdue", "overdue") : (a.review_due ? day(a.review_due) : "—"),
+      a.groups.join(", ") || "all members",
+    ])));
+    $("alerts-table").hidden = alerts.length === 0;
+    $("alerts-message").textContent = alerts.length ? `${alerts.length} ${alerts.length === 1 ? "alert" : "alerts"}.` : "No alerts.";
+    const overdue = alerts.filter((a) => a.review_overdue).length;
+    $("tab-alerts").textContent = overdue ? `Alerts (${overdue} to review)` : "Alerts";
+  } catch (e) {
+    $("alerts-message").textContent = e.message;
+  }
+}
+
+function dayStart(value, plus) {
+  if (!value) { return undefined; }
+  const t = Date.parse(`${value}T00:00:00`) / 1000;
+  return Number.isNaN(t) ? undefined : t + plus;
+}
+
+async function showAudit(event) {
+  if (event) { event.preventDefault(); }
+  const params = { limit: 500 };
+  const actor = $("audit-actor").value.trim();
+  const action = $("audit-action").value.trim();
+  const alertId = $("audit-alert").value.trim();
+  if (actor) { params.actor = actor; }
+  if (action) { params.action = action; }
+  if (alertId) { params.alert_id = alertId; }
+  const since = dayStart($("audit-since").value, 0);
+  const until = dayStart($("audit-until").value, 86400);
+  if (since !== undefined) { params.since = since; }
+  if (until !== undefined) { params.until = until; }
+  try {
+    const entries = await rpc("audit.query", params);
+    const body = $("audit-table").querySelector("tbody");
+    body.replaceChildren(...entries.slice().reverse().map((e) => row([
+      day(e.at),
+      e.actor,
+      e.action,
+      e.alert_id ? `${e.alert_id.slice(0, 12)}…` : "",
+      detail(e.detail),
+    ])));
+    $("audit-table").hidden = entries.length === 0;
+    $("audit-message").textContent = entries.length ? `${entries.length} ${entries.length === 1 ? "entry" : "entries"}, newest first.` : "No entries match.";
+  } catch (e) {
+    $("audit-table").hidden = true;
+    $("audit-message").textContent = e.code === 1002
+      ? "The audit log is for administrators and above."
+      : e.message;
+  }
+}
+
+function select(tab) {
+  for (const name of ["alerts", "audit"]) {
+    const on = name === tab;
+    $(`tab-${name}`).setAttribute("aria-selected", on ? "true" : "false");
+    $(name).hidden = !on;
+  }
+  if (tab === "audit") { showAudit(); } else { showAlerts(); }
+}
+
+async function start() {
+  const response = await fetch("/api/session", { credentials: "same-origin", cache: "no-store" });
+  const info = await response.json();
+  csrf = info.csrf;
+  if (!info.user) { window.location.assign("/"); return; }
+  $("who").textContent = `${info.user.username} (${info.user.role.replace("_", " ")})`;
+  $("logout").addEventListener("click", async () => {
+    await fetch("/api/logout", { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: "{}" });
+    window.location.assign("/");
+  });
+  $("tab-alerts").addEventListener("click", () => select("alerts"));
+  $("tab-audit").addEventListener("click", () => select("audit"));
+  $("alerts-filter").addEventListener("submit", showAlerts);
+  $("audit-filter").addEventListener("submit", showAudit);
+  try {
+    const status = await rpc("node.status", {});
+    const n = status.counts.alerts_received_active;
+    $("received").textContent = `${n} alert(s) received from other venues are active here. They are not listed: they stay private unless a scan at your door matches one.`;
+  } catch (e) { $("received").textContent = ""; }
+  select("alerts");
+}
+
+document.addEventListener("DOMContentLoaded", start);

@@ -1,0 +1,72 @@
+"""The manager pages in a real browser: each role sees what the API lets it see."""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import Any
+
+from doorwatch.cli._photos import synthetic_portrait
+from doorwatch.node.testing import PASSWORD, Daemon, sample_document
+
+from .conftest import TABLET, Shots, console_url
+
+
+def _login(browser: Any, node: Daemon, username: str) -> Any:
+    from playwright.sync_api import expect
+
+    page = browser.new_context(viewport=TABLET).new_page()
+    page.goto(console_url(node))
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#link")).to_have_text("Live")
+    return page
+
+
+def test_manager_pages_by_role(node: Daemon, browser: Any, shots: Shots) -> None:
+    from playwright.sync_api import expect
+
+    door = node.client("door1")
+    made = door.result(
+        "alert.create",
+        document=sample_document(),
+        category="theft",
+        reason="took a till",
+        photo=base64.b64encode(synthetic_portrait(3)).decode(),
+    )
+    assert isinstance(made, dict)
+
+    staff = _login(browser, node, "door1")
+    expect(staff.locator("#manage-link")).to_be_hidden()
+    staff.context.close()
+
+    sup = _login(browser, node, "sup1")
+    sup.get_by_role("link", name="Manager pages").click()
+    table = sup.locator("#alerts-table")
+    expect(table).to_be_visible()
+    expect(table).to_contain_text("Theft")
+    expect(table).to_contain_text("door1")
+    expect(table).not_to_contain_text("Pemberton")  # no subject in the list
+    shots.take(sup, "alerts")
+    sup.get_by_role("tab", name="Audit log").click()
+    expect(sup.locator("#audit-message")).to_have_text(
+        "The audit log is for administrators and above."
+    )
+    expect(sup.locator("#audit-table")).to_be_hidden()
+    sup.context.close()
+
+    admin = _login(browser, node, "admin")
+    admin.get_by_role("link", name="Manager pages").click()
+    admin.get_by_role("tab", name="Audit log").click()
+    expect(admin.locator("#audit-table")).to_be_visible()
+    admin.get_by_label("Who").fill("door1")
+    admin.get_by_label("Action").fill("alert.created")
+    admin.get_by_role("button", name="Show").click()
+    rows = admin.locator("#audit-table tbody tr")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("alert.created")
+    expect(rows.first).to_contain_text(made["alert_id"][:12])
+    expect(admin.locator("#audit-message")).to_have_text(re.compile(r"^1 entry, newest first"))
+    shots.take(admin, "audit")
+    admin.context.close()
