@@ -35,6 +35,7 @@ import hmac
 import ipaddress
 import json
 import secrets
+import socket
 import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -173,6 +174,7 @@ class ConsoleServer:
             path: ((STATIC_DIR / name).read_bytes(), ctype)
             for path, (name, ctype) in STATIC.items()
         }
+        self._hostnames = {"localhost", socket.gethostname().lower(), socket.getfqdn().lower()}
         self._manager_pages = {
             path: ((STATIC_DIR / name).read_bytes(), ctype)
             for path, (name, ctype) in MANAGER_PAGES.items()
@@ -221,6 +223,7 @@ class ConsoleServer:
         if scope["type"] != "http":
             return
         try:
+            self._check_host(scope)
             await self._route(scope, receive, send)
         except _Reply as reply:
             await _json(send, reply.status, {"error": reply.message})
@@ -269,6 +272,19 @@ class ConsoleServer:
             return
         raise _Reply(404, "There is no such page.")
 
+    def _check_host(self, scope: Scope) -> None:
+        """Only an address, localhost or this machine's name: a page of another site
+        whose name was made to point here (DNS rebinding) is not answered."""
+        host = _headers(scope).get("host", "")
+        name = host[1:].partition("]")[0] if host.startswith("[") else host.rpartition(":")[0]
+        name = (name or host).lower()
+        if name in self._hostnames:
+            return
+        try:
+            ipaddress.ip_address(name)
+        except ValueError:
+            raise _Reply(421, "Open the console at the address doorwatch status shows.") from None
+
     # -- sessions ---------------------------------------------------------------------------
 
     def _cookie_name(self) -> str:
@@ -301,9 +317,13 @@ class ConsoleServer:
             sid=secrets.token_urlsafe(32), csrf=secrets.token_urlsafe(32), api=api or Session()
         )
         self._sessions[web.sid] = web
-        while len(self._sessions) > MAX_SESSIONS:
-            _, old = self._sessions.popitem(last=False)
-            _logout(old.api)
+        if len(self._sessions) > MAX_SESSIONS:
+            # The least recently used page that is not logged in goes first: a flood of
+            # new visitors must not log staff out.
+            victim = next((w for w in self._sessions.values() if w.api.role is None), None)
+            if victim is None:
+                victim = next(iter(self._sessions.values()))
+            self._end(victim)
         return web
 
     def _end(self, web: _WebSession) -> None:

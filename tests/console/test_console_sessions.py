@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
 import trio
 
+from doorwatch.node import _console
 from doorwatch.node._api_models import LoginParams, LoginResult, NoParams, StatusCounts
 from doorwatch.node._api_server import Dispatcher, Method, Session
 from doorwatch.node._console import ConsoleAddress, ConsoleServer
@@ -36,14 +38,15 @@ def _app(idle_s: float) -> ConsoleServer:
 
 
 class Browser:
-    def __init__(self, app: ConsoleServer) -> None:
+    def __init__(self, app: ConsoleServer, host: str = "127.0.0.1:8470") -> None:
         self.app = app
+        self.host = host
         self.cookie = ""
         self.csrf = ""
 
     async def call(self, method: str, path: str, body: Any = None) -> tuple[int, Any]:
         raw = b"" if body is None else json.dumps(body).encode()
-        headers = [(b"host", b"127.0.0.1"), (b"content-type", b"application/json")]
+        headers = [(b"host", self.host.encode()), (b"content-type", b"application/json")]
         if self.cookie:
             headers.append((b"cookie", self.cookie.encode()))
         headers.append((b"x-csrf-token", self.csrf.encode()))
@@ -112,3 +115,26 @@ async def test_a_refused_login_leaves_the_session_logged_out() -> None:
     assert await browser.login("wrong") == 401
     status, _ = await browser.call("POST", "/api/rpc", {"method": "test.counts"})
     assert status == 401
+
+
+async def test_a_flood_of_new_visitors_logs_nobody_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_console, "MAX_SESSIONS", 3)
+    app = _app(idle_s=600)
+    staff = Browser(app)
+    assert await staff.login() == 200
+    for _ in range(10):
+        await Browser(app).call("GET", "/api/session")
+    status, answer = await staff.call("POST", "/api/rpc", {"method": "test.counts"})
+    assert status == 200
+    assert answer["result"]["alerts_originated_active"] == 1
+
+
+async def test_a_page_reached_by_another_name_is_not_answered() -> None:
+    app = _app(idle_s=600)
+    for host in ("127.0.0.1:8470", "[::1]:8470", "localhost:8470", "192.168.1.10"):
+        status, _ = await Browser(app, host).call("GET", "/api/session")
+        assert status == 200, host
+    # DNS rebinding: a site's name made to point at the node.
+    status, answer = await Browser(app, "evil.example:8470").call("GET", "/api/session")
+    assert status == 421
+    assert "csrf" not in answer
