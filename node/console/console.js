@@ -42,6 +42,9 @@ const $ = (id) => document.getElementById(id);
 let csrf = "";
 let events = null;
 let current = null; // {scan, match, photoUrl}
+let supervisor = false;
+let lane = "main";
+let categories = null;
 
 async function post(path, body) {
   const response = await fetch(path, {
@@ -85,7 +88,11 @@ function showDoor(user) {
   $("door-view").hidden = false;
   $("who").textContent = `${user.username} (${user.role.replace("_", " ")}) at door ${user.lane}`;
   $("lane-name").textContent = user.lane;
+  lane = user.lane;
   $("manage-link").hidden = user.role === "door_staff";
+  // Typing an ID in and reporting an incident: supervisors and above.
+  supervisor = user.role !== "door_staff";
+  $("supervisor").hidden = !supervisor;
   follow();
 }
 
@@ -135,6 +142,10 @@ function onScan(scan) {
   $("decision-status").className = "message";
   for (const id of ["admit", "refuse"]) { $(id).disabled = false; }
   $("decision").hidden = false;
+  $("report").hidden = true;
+  $("report-open").hidden = !supervisor;
+  $("report-status").textContent = "";
+  $("typed").hidden = true;
   $("photos").hidden = true;
   $("question").hidden = true;
   $("details").hidden = true;
@@ -280,6 +291,77 @@ async function decide(admitted) {
   }
 }
 
+async function openReport() {
+  if (!categories) {
+    try { categories = await rpc("alert.categories", {}); } catch (e) { $("report-status").textContent = e.message; return; }
+    $("report-category").replaceChildren(...categories.map((c) => {
+      const option = document.createElement("option");
+      option.value = c.code;
+      option.textContent = c.label;
+      return option;
+    }));
+  }
+  $("report").hidden = false;
+  $("report-form").hidden = false;
+  $("report-reason").value = "";
+  $("report-notes").value = "";
+  $("report-status").textContent = "";
+  $("report-category").focus();
+  $("report").scrollIntoView({ block: "start", behavior: "instant" });
+}
+
+async function sendReport(event) {
+  event.preventDefault();
+  const reason = $("report-reason").value.trim();
+  if (!reason) { $("report-status").textContent = "Say what happened."; $("report-reason").focus(); return; }
+  const notes = $("report-notes").value.trim();
+  $("report-send").disabled = true;
+  try {
+    const made = await rpc("alert.create", {
+      scan_id: current.scan.scan_id, category: $("report-category").value, reason, notes: notes || null,
+    });
+    const until = new Date(made.expires_at * 1000).toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric" });
+    $("report-form").hidden = true;
+    $("report-open").hidden = true;
+    $("report-status").textContent = `Alert made; it is shared with the network until ${until}.`;
+  } catch (e) {
+    $("report-status").textContent = e.message;
+  } finally {
+    $("report-send").disabled = false;
+  }
+}
+
+function openTyped() {
+  $("typed").hidden = false;
+  $("typed-status").textContent = "";
+  $("typed-number").focus();
+  $("typed").scrollIntoView({ block: "start", behavior: "instant" });
+}
+
+async function sendTyped(event) {
+  event.preventDefault();
+  const document_ = {
+    document_type: $("typed-type").value,
+    document_number: $("typed-number").value.trim(),
+    given_names: $("typed-given").value.trim(),
+    surname: $("typed-surname").value.trim(),
+    date_of_birth: $("typed-dob").value,
+    expiry_date: $("typed-expiry").value,
+    issuing_country: $("typed-country").value.trim().toUpperCase(),
+  };
+  $("typed-send").disabled = true;
+  try {
+    // The verdict comes back on this door's live stream, like a scanner's.
+    await rpc("scan.submit", { document: document_, entry: "typed", lane });
+    $("typed-form").reset();
+    $("typed").hidden = true;
+  } catch (e) {
+    $("typed-status").textContent = e.message;
+  } finally {
+    $("typed-send").disabled = false;
+  }
+}
+
 async function login(event) {
   event.preventDefault();
   $("login-button").disabled = true;
@@ -313,6 +395,12 @@ async function start() {
   $("same-no").addEventListener("click", () => answer(false));
   $("admit").addEventListener("click", () => decide(true));
   $("refuse").addEventListener("click", () => decide(false));
+  $("report-open").addEventListener("click", openReport);
+  $("report-form").addEventListener("submit", sendReport);
+  $("report-cancel").addEventListener("click", () => { $("report").hidden = true; });
+  $("typed-open").addEventListener("click", openTyped);
+  $("typed-form").addEventListener("submit", sendTyped);
+  $("typed-cancel").addEventListener("click", () => { $("typed").hidden = true; });
   const data = await refreshToken();
   if (data.user) { showDoor(data.user); } else { showLogin(""); }
 }

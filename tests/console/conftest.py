@@ -153,7 +153,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-TABLET = {"width": 1180, "height": 820}  # a 10-11 inch tablet, landscape
+# A 10-11 inch tablet, landscape, set up for the UK (dates day first).
+TABLET: dict[str, Any] = {"viewport": {"width": 1180, "height": 820}, "locale": "en-GB"}
 
 
 @pytest.fixture(scope="module")

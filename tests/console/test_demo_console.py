@@ -64,7 +64,7 @@ def test_demo_console_keeps_the_venues_up_for_a_person(
         assert len(logins) == 3
         bell_password = logins[2]
 
-        page = browser.new_context(viewport=TABLET).new_page()
+        page = browser.new_context(**TABLET).new_page()
         page.goto(consoles["The Bell"])
         page.get_by_label("User name").fill("door")
         page.get_by_label("Password").fill(bell_password)

@@ -68,7 +68,7 @@ def _story(crown: Daemon, swan: Daemon, browser: Any, shots: Shots) -> None:
     add_user(swan, "door1", "door_staff")
     url = console_url(swan)
 
-    context = browser.new_context(viewport=TABLET)
+    context = browser.new_context(**TABLET)
     page = context.new_page()
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
@@ -174,7 +174,7 @@ def test_every_control_has_a_name_and_a_44px_target(
     node.start()
     try:
         add_user(node, "door1", "door_staff")
-        context = browser.new_context(viewport=TABLET)
+        context = browser.new_context(**TABLET)
         page = context.new_page()
         page.goto(console_url(node))
         page.get_by_label("User name").fill("door1")
@@ -212,3 +212,56 @@ def expect_waiting(page: Any) -> None:
 
     expect(page.get_by_text("Waiting for the next scan at door")).to_be_visible()
     expect(page.locator("#link")).to_have_text("Live")
+
+
+def test_a_supervisor_types_an_id_in_and_reports_an_incident(
+    node: Daemon, browser: Any, shots: Shots
+) -> None:
+    from playwright.sync_api import expect
+
+    staff = browser.new_context(**TABLET).new_page()
+    staff.goto(console_url(node))
+    staff.get_by_label("User name").fill("door1")
+    staff.get_by_label("Password").fill(PASSWORD)
+    staff.keyboard.press("Enter")
+    expect_waiting(staff)
+    expect(staff.get_by_role("button", name="Type in an ID")).to_be_hidden()
+    staff.context.close()
+
+    page = browser.new_context(**TABLET).new_page()
+    page.goto(console_url(node))
+    page.get_by_label("User name").fill("sup1")
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_label("Door").fill("back")
+    page.keyboard.press("Enter")
+    expect_waiting(page)
+    page.get_by_role("button", name="Type in an ID").click()
+    page.get_by_label("Document", exact=True).select_option("driving_licence")
+    page.get_by_label("Document number").fill("PEMBE907045JL9AB")
+    page.get_by_label("Given names").fill("Jordan Lee")
+    page.get_by_label("Surname").fill("Pemberton-Hale")
+    page.get_by_label("Date of birth").fill("1995-07-04")
+    page.get_by_label("Expiry date").fill("2031-01-01")
+    shots.take(page, "typed-form")
+    page.get_by_role("button", name="Check this ID").click()
+    expect(page.locator("#verdict-word")).to_have_text("ADMIT", timeout=WAIT_MS)
+    expect(page.locator("#verdict-reasons")).to_contain_text("Typed in by hand")
+    expect(page.locator("#typed")).to_be_hidden()
+
+    page.get_by_role("button", name="Report an incident").click()
+    page.get_by_label("Category").select_option("theft")
+    page.get_by_label("What happened").fill("took a phone from the bar")
+    shots.take(page, "report")
+    page.get_by_role("button", name="Make the alert").click()
+    expect(page.locator("#report-status")).to_contain_text("Alert made")
+    alerts = node.client().result("alert.list")
+    assert isinstance(alerts, list)
+    [made] = alerts
+    assert made["created_by"] == "sup1"
+    assert made["category"] == "theft"
+    visits = node.client().result("visits.export", **{"from": 0, "to": 253402300799})
+    assert isinstance(visits, dict)
+    [visit] = visits["visits"]
+    assert "typed" in visit["reasons"]
+    assert visit["staff"] == "sup1"
+    page.context.close()

@@ -15,7 +15,7 @@ from .conftest import TABLET, Shots, console_url
 def _login(browser: Any, node: Daemon, username: str) -> Any:
     from playwright.sync_api import expect
 
-    page = browser.new_context(viewport=TABLET).new_page()
+    page = browser.new_context(**TABLET).new_page()
     page.goto(console_url(node))
     page.get_by_label("User name").fill(username)
     page.get_by_label("Password").fill(PASSWORD)
