@@ -28,6 +28,7 @@ async function rpc(method, params) {
 }
 
 const day = (t) => new Date(t * 1000).toLocaleString("en-GB", { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" });
+const date = (t) => new Date(t * 1000).toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric" });
 const words = (code) => { const s = code.replaceAll("_", " "); return s.charAt(0).toUpperCase() + s.slice(1); };
 
 function row(cells) {
@@ -55,6 +56,49 @@ function badge(text, kind) {
   return span;
 }
 
+function actionButton(label, run) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "quiet small";
+  button.textContent = label;
+  button.addEventListener("click", run);
+  return button;
+}
+
+async function act(method, alert, done) {
+  try {
+    await rpc(method, { alert_id: alert.alert_id });
+    await showAlerts();
+    $("alerts-message").textContent = done;
+  } catch (e) {
+    $("alerts-message").textContent = e.message;
+  }
+}
+
+function actions(a) {
+  const box = document.createElement("div");
+  box.className = "actions";
+  const name = words(a.category);
+  if (a.status === "active") {
+    box.append(actionButton("Mark reviewed", () => act("alert.review", a, `${name}: reviewed.`)));
+    box.append(actionButton("Subject disputes it", () => act("alert.dispute", a, `${name}: suspended while the complaint is looked at.`)));
+  }
+  if (a.status === "suspended") {
+    box.append(actionButton("Reinstate", () => act("alert.reinstate", a, `${name}: active again.`)));
+  }
+  if (a.status === "active" || a.status === "suspended") {
+    const withdraw = actionButton("Withdraw", () => {
+      // Two steps: a withdrawal is sent to every venue and cannot be undone.
+      if (withdraw.dataset.armed) { act("alert.withdraw", a, `${name}: withdrawn everywhere.`); return; }
+      withdraw.dataset.armed = "1";
+      withdraw.textContent = "Withdraw: are you sure?";
+      withdraw.classList.add("danger");
+    });
+    box.append(withdraw);
+  }
+  return box;
+}
+
 async function showAlerts(event) {
   if (event) { event.preventDefault(); }
   const status = $("alert-status").value;
@@ -64,11 +108,12 @@ async function showAlerts(event) {
     body.replaceChildren(...alerts.map((a) => row([
       words(a.category),
       badge(words(a.status), a.status),
-      day(a.created_at),
+      date(a.created_at),
       a.created_by,
-      day(a.expires_at),
-      a.review_overdue ? badge("Review overdue", "overdue") : (a.review_due ? day(a.review_due) : "—"),
+      date(a.expires_at),
+      a.review_overdue ? badge("Review overdue", "overdue") : (a.review_due ? date(a.review_due) : "—"),
       a.groups.join(", ") || "all members",
+      actions(a),
     ])));
     $("alerts-table").hidden = alerts.length === 0;
     $("alerts-message").textContent = alerts.length ? `${alerts.length} ${alerts.length === 1 ? "alert" : "alerts"}.` : "No alerts.";

@@ -70,3 +70,41 @@ def test_manager_pages_by_role(node: Daemon, browser: Any, shots: Shots) -> None
     expect(admin.locator("#audit-message")).to_have_text(re.compile(r"^1 entry, newest first"))
     shots.take(admin, "audit")
     admin.context.close()
+
+
+def test_a_manager_reviews_an_alert_made_at_the_door_and_sees_it_audited(
+    node: Daemon, browser: Any, shots: Shots
+) -> None:
+    from playwright.sync_api import expect
+
+    # A supervisor makes the alert from a scan at the door console.
+    page = _login(browser, node, "sup1")
+    node.client("door1").result("scan.submit", document=sample_document())
+    expect(page.locator("#verdict-word")).to_have_text("ADMIT", timeout=30_000)
+    page.get_by_role("button", name="Report an incident").click()
+    page.get_by_label("Category").select_option("disorder")
+    page.get_by_label("What happened").fill("refused to leave at closing")
+    page.get_by_role("button", name="Make the alert").click()
+    expect(page.locator("#report-status")).to_contain_text("Alert made")
+    page.get_by_role("link", name="Manager pages").click()
+    row = page.locator("#alerts-table tbody tr")
+    expect(row).to_have_count(1)
+    row.get_by_role("button", name="Mark reviewed").click()
+    expect(page.locator("#alerts-message")).to_have_text("Disorder: reviewed.")
+    row.get_by_role("button", name="Withdraw").click()
+    row.get_by_role("button", name="Withdraw: are you sure?").click()
+    expect(page.locator("#alerts-message")).to_have_text("Disorder: withdrawn everywhere.")
+    expect(row).to_contain_text("Withdrawn")
+    shots.take(page, "alert-actions")
+    page.context.close()
+
+    admin = _login(browser, node, "admin")
+    admin.get_by_role("link", name="Manager pages").click()
+    admin.get_by_role("tab", name="Audit log").click()
+    admin.get_by_label("Who").fill("sup1")
+    admin.get_by_role("button", name="Show").click()
+    table = admin.locator("#audit-table")
+    for action in ("alert.created", "alert.reviewed", "alert.withdrawn"):
+        expect(table).to_contain_text(action)
+    shots.take(admin, "audit-of-sup1")
+    admin.context.close()
