@@ -163,13 +163,112 @@ async function showAudit(event) {
   }
 }
 
+const ROLE_WORDS = {
+  door_staff: "Door staff", supervisor: "Supervisor", administrator: "Administrator",
+  super_administrator: "Super administrator",
+};
+let me = null;
+
+async function showStaff() {
+  $("staff-add").hidden = me.role !== "super_administrator";
+  try {
+    const users = await rpc("user.list", {});
+    $("staff-table").querySelector("tbody").replaceChildren(...users.map((u) => row([
+      u.username,
+      ROLE_WORDS[u.role] || u.role,
+      u.disabled ? badge("Disabled", "withdrawn") : badge("Active", "active"),
+      date(u.created_at),
+      staffActions(u),
+    ])));
+    $("staff-table").hidden = false;
+    $("staff-message").textContent = `${users.length} ${users.length === 1 ? "account" : "accounts"}.`;
+  } catch (e) {
+    $("staff-table").hidden = true;
+    $("staff-message").textContent = e.code === 1002
+      ? "Staff accounts are for administrators and above."
+      : e.message;
+  }
+}
+
+function staffActions(u) {
+  const box = document.createElement("div");
+  box.className = "actions";
+  if (me.role !== "super_administrator" || u.disabled || u.username === me.username) { return box; }
+  const disable = actionButton("Disable", async () => {
+    if (!disable.dataset.armed) {
+      disable.dataset.armed = "1";
+      disable.textContent = "Disable: are you sure?";
+      disable.classList.add("danger");
+      return;
+    }
+    try {
+      await rpc("user.disable", { username: u.username });
+      await showStaff();
+      $("staff-message").textContent = `${u.username} is disabled and logged out everywhere.`;
+    } catch (e) { $("staff-message").textContent = e.message; }
+  });
+  box.append(disable);
+  return box;
+}
+
+async function addStaff(event) {
+  event.preventDefault();
+  const username = $("new-user").value.trim();
+  try {
+    await rpc("user.add", { username, role: $("new-role").value, password: $("new-password").value });
+    $("staff-add").reset();
+    await showStaff();
+    $("staff-message").textContent = `${username} can log in now.`;
+  } catch (e) {
+    $("new-password").value = "";
+    $("staff-message").textContent = e.message;
+  }
+}
+
+async function showNode() {
+  try {
+    const s = await rpc("node.status", {});
+    const facts = [
+      ["Venue", s.venue],
+      ["Peer id", s.short_id],
+      ["Doorwatch", s.version],
+      ["Up for", `${Math.floor(s.uptime_s / 3600)} h ${Math.floor((s.uptime_s % 3600) / 60)} min`],
+      ["Alerts", `${s.counts.alerts_originated_active} from this venue, ${s.counts.alerts_received_active} received`],
+      ["Networks", s.networks.map((n) => `${n.name} (${n.members} members)`).join(", ") || "none yet"],
+      ["Loading", s.loading ? `${s.loading.phase}: ${s.loading.done} of ${s.loading.total}` : "done"],
+    ];
+    if (s.console_fingerprint) { facts.push(["Console certificate", s.console_fingerprint]); }
+    $("node-facts").replaceChildren(...facts.flatMap(([k, v]) => {
+      const dt = document.createElement("dt");
+      dt.textContent = k;
+      const dd = document.createElement("dd");
+      dd.textContent = v;
+      return [dt, dd];
+    }));
+    const peers = s.peers;
+    $("peers-table").querySelector("tbody").replaceChildren(...peers.map((p) => row([
+      p.venue,
+      p.short_id,
+      p.connected ? badge("Connected", "active") : (p.last_seen ? `last seen ${day(p.last_seen)}` : "never seen"),
+      p.refused || "",
+    ])));
+    $("peers-table").hidden = peers.length === 0;
+    const up = peers.filter((p) => p.connected).length;
+    $("peers-message").textContent = peers.length
+      ? `${up} of ${peers.length} connected now.`
+      : "No other venue yet.";
+  } catch (e) {
+    $("peers-message").textContent = e.message;
+  }
+}
+
 function select(tab) {
-  for (const name of ["alerts", "audit"]) {
+  for (const name of ["alerts", "audit", "staff", "node"]) {
     const on = name === tab;
     $(`tab-${name}`).setAttribute("aria-selected", on ? "true" : "false");
     $(name).hidden = !on;
   }
-  if (tab === "audit") { showAudit(); } else { showAlerts(); }
+  ({ alerts: showAlerts, audit: showAudit, staff: showStaff, node: showNode })[tab]();
 }
 
 async function start() {
@@ -177,6 +276,7 @@ async function start() {
   const info = await response.json();
   csrf = info.csrf;
   if (!info.user) { window.location.assign("/"); return; }
+  me = info.user;
   $("who").textContent = `${info.user.username} (${info.user.role.replace("_", " ")})`;
   $("logout").addEventListener("click", async () => {
     await fetch("/api/logout", { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: "{}" });
@@ -184,6 +284,9 @@ async function start() {
   });
   $("tab-alerts").addEventListener("click", () => select("alerts"));
   $("tab-audit").addEventListener("click", () => select("audit"));
+  $("tab-staff").addEventListener("click", () => select("staff"));
+  $("tab-node").addEventListener("click", () => select("node"));
+  $("staff-add").addEventListener("submit", addStaff);
   $("alerts-filter").addEventListener("submit", showAlerts);
   $("audit-filter").addEventListener("submit", showAudit);
   try {

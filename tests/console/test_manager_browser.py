@@ -54,6 +54,14 @@ def test_manager_pages_by_role(node: Daemon, browser: Any, shots: Shots) -> None
         "The audit log is for administrators and above."
     )
     expect(sup.locator("#audit-table")).to_be_hidden()
+    sup.get_by_role("tab", name="Staff").click()
+    expect(sup.locator("#staff-message")).to_have_text(
+        "Staff accounts are for administrators and above."
+    )
+    sup.get_by_role("tab", name="Node and network").click()
+    expect(sup.locator("#node-facts")).to_contain_text("The Crown")
+    expect(sup.locator("#peers-message")).to_have_text("No other venue yet.")
+    shots.take(sup, "node")
     sup.context.close()
 
     admin = _login(browser, node, "admin")
@@ -69,7 +77,27 @@ def test_manager_pages_by_role(node: Daemon, browser: Any, shots: Shots) -> None
     expect(rows.first).to_contain_text(made["alert_id"][:12])
     expect(admin.locator("#audit-message")).to_have_text(re.compile(r"^1 entry, newest first"))
     shots.take(admin, "audit")
+
+    admin.get_by_role("tab", name="Staff").click()
+    expect(admin.locator("#staff-table")).to_contain_text("door1")
+    admin.get_by_label("New user name").fill("door2")
+    admin.get_by_label("Role").select_option("door_staff")
+    admin.get_by_label("First password (8 or more characters)").fill(PASSWORD)
+    admin.get_by_role("button", name="Add the account").click()
+    expect(admin.locator("#staff-message")).to_have_text("door2 can log in now.")
+    door2 = admin.locator("#staff-table tbody tr", has_text="door2")
+    door2.get_by_role("button", name="Disable").click()
+    door2.get_by_role("button", name="Disable: are you sure?").click()
+    expect(admin.locator("#staff-message")).to_have_text(
+        "door2 is disabled and logged out everywhere."
+    )
+    shots.take(admin, "staff")
     admin.context.close()
+    users = node.client().result("user.list")
+    assert isinstance(users, list)
+    assert {"username": "door2", "disabled": True}.items() <= next(
+        u for u in users if u["username"] == "door2"
+    ).items()
 
 
 def test_a_manager_reviews_an_alert_made_at_the_door_and_sees_it_audited(
