@@ -265,3 +265,39 @@ def test_a_supervisor_types_an_id_in_and_reports_an_incident(
     assert "typed" in visit["reasons"]
     assert visit["staff"] == "sup1"
     page.context.close()
+
+
+def test_the_console_over_https_with_the_node_stopping_under_it(
+    tmp_path: Path, browser: Any, shots: Shots
+) -> None:
+    from playwright.sync_api import expect
+
+    node = init_node(tmp_path, "node", "The Swan")
+    node.start("--console-listen", "0.0.0.0:0")
+    try:
+        add_user(node, "door1", "door_staff")
+        url = console_url(node)
+        assert url.startswith("https://")
+        port = url.rsplit(":", 1)[1].rstrip("/")
+        context = browser.new_context(**TABLET, ignore_https_errors=True)
+        page = context.new_page()
+        page.goto(f"https://127.0.0.1:{port}/")
+        page.get_by_label("User name").fill("door1")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.keyboard.press("Enter")
+        expect_waiting(page)
+        [cookie] = context.cookies()
+        assert cookie["name"].startswith("__Host-")
+        assert cookie["secure"]
+        node.client("door1").result("scan.submit", document=sample_document())
+        expect(page.locator("#verdict-word")).to_have_text("ADMIT", timeout=WAIT_MS)
+        # The node stops with the page's event stream open: a clean stop, and the
+        # page says it lost the node.
+        assert node.stop(signal.SIGTERM) == 0
+        expect(page.locator("#link")).to_have_text("Reconnecting…", timeout=WAIT_MS)
+        shots.take(page, "https-node-stopped")
+        context.close()
+    finally:
+        if node.proc is not None:
+            node.stop(signal.SIGTERM)
+    assert node.unexpected_errors() == []
