@@ -262,13 +262,85 @@ async function showNode() {
   }
 }
 
+async function showBans() {
+  try {
+    const bans = await rpc("ban.list", {});
+    $("bans-table").querySelector("tbody").replaceChildren(...bans.map((b) => row([
+      `${b.subject.given_names || ""} ${b.subject.surname || ""}`.trim(),
+      b.subject.date_of_birth || "",
+      b.reason,
+      date(b.expires_at),
+      b.created_by,
+      banActions(b),
+    ])));
+    $("bans-table").hidden = bans.length === 0;
+    $("bans-message").textContent = bans.length ? `${bans.length} ${bans.length === 1 ? "ban" : "bans"}.` : "No bans.";
+  } catch (e) {
+    $("bans-table").hidden = true;
+    $("bans-message").textContent = e.code === 1002 ? "Bans are for supervisors and above." : e.message;
+  }
+}
+
+function banActions(b) {
+  const box = document.createElement("div");
+  box.className = "actions";
+  if (me.role !== "super_administrator") { return box; }
+  const lift = actionButton("Lift", async () => {
+    if (!lift.dataset.armed) {
+      lift.dataset.armed = "1";
+      lift.textContent = "Lift: are you sure?";
+      lift.classList.add("danger");
+      return;
+    }
+    try {
+      await rpc("ban.remove", { ban_id: b.ban_id });
+      await showBans();
+      $("bans-message").textContent = "Ban lifted.";
+    } catch (e) { $("bans-message").textContent = e.message; }
+  });
+  box.append(lift);
+  return box;
+}
+
+function moment(dateValue, timeValue, plus) {
+  if (!dateValue) { return undefined; }
+  const t = Date.parse(`${dateValue}T${timeValue || "00:00"}:00`) / 1000;
+  return Number.isNaN(t) ? undefined : t + plus;
+}
+
+async function exportVisits(event) {
+  event.preventDefault();
+  const from = moment($("visits-from").value, $("visits-from-time").value, 0);
+  const to = moment($("visits-to").value, $("visits-to-time").value, 60);
+  if (from === undefined || to === undefined) {
+    $("visits-message").textContent = "Give the first and the last day of the window.";
+    return;
+  }
+  try {
+    const result = await rpc("visits.export", { from, to });
+    const blob = new Blob([JSON.stringify(result, null, 2)], { type: "application/json" });
+    const link = document.createElement("a");
+    link.href = URL.createObjectURL(blob);
+    link.download = `visits-${$("visits-from").value}-to-${$("visits-to").value}.json`;
+    document.body.append(link);
+    link.click();
+    link.remove();
+    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+    const n = result.visits.length;
+    $("visits-message").textContent = `${n} ${n === 1 ? "visit" : "visits"} exported; the export is in the audit log.`;
+  } catch (e) {
+    $("visits-message").textContent = e.code === 1002 ? "Exports are for administrators and above." : e.message;
+  }
+}
+
 function select(tab) {
-  for (const name of ["alerts", "audit", "staff", "node"]) {
+  for (const name of ["alerts", "audit", "staff", "bans", "visits", "node"]) {
     const on = name === tab;
     $(`tab-${name}`).setAttribute("aria-selected", on ? "true" : "false");
     $(name).hidden = !on;
   }
-  ({ alerts: showAlerts, audit: showAudit, staff: showStaff, node: showNode })[tab]();
+  const show = { alerts: showAlerts, audit: showAudit, staff: showStaff, bans: showBans, node: showNode }[tab];
+  if (show) { show(); }
 }
 
 async function start() {
@@ -286,6 +358,9 @@ async function start() {
   $("tab-audit").addEventListener("click", () => select("audit"));
   $("tab-staff").addEventListener("click", () => select("staff"));
   $("tab-node").addEventListener("click", () => select("node"));
+  $("tab-bans").addEventListener("click", () => select("bans"));
+  $("tab-visits").addEventListener("click", () => select("visits"));
+  $("visits-form").addEventListener("submit", exportVisits);
   $("staff-add").addEventListener("submit", addStaff);
   $("alerts-filter").addEventListener("submit", showAlerts);
   $("audit-filter").addEventListener("submit", showAudit);

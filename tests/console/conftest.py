@@ -152,6 +152,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
     "--no-first-run",
+    "--lang=en-GB",  # date fields day first, as on a UK venue's tablet
 ]
 # A 10-11 inch tablet, landscape, set up for the UK (dates day first).
 TABLET: dict[str, Any] = {"viewport": {"width": 1180, "height": 820}, "locale": "en-GB"}
@@ -196,4 +197,4 @@ class Shots:
 @pytest.fixture
 def shots(tmp_path: Path, request: pytest.FixtureRequest) -> Shots:
     name = request.node.name.removeprefix("test_")
-    return Shots(tmp_path / "screenshots", name.split("_")[1] if "_" in name else name)
+    return Shots(tmp_path / "screenshots", "-".join(name.split("_")[:3]))

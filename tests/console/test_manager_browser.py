@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+from pathlib import Path
 from typing import Any
 
 from doorwatch.cli._photos import synthetic_portrait
@@ -136,3 +137,61 @@ def test_a_manager_reviews_an_alert_made_at_the_door_and_sees_it_audited(
         expect(table).to_contain_text(action)
     shots.take(admin, "audit-of-sup1")
     admin.context.close()
+
+
+def test_bans_and_the_police_export_by_role(node: Daemon, browser: Any, shots: Shots) -> None:
+    import datetime as dt
+    import json
+    import time
+
+    from playwright.sync_api import expect
+
+    admin_rpc = node.client()
+    scan = admin_rpc.result("scan.submit", document=sample_document())
+    assert isinstance(scan, dict)
+    admin_rpc.result(
+        "ban.add",
+        scan_id=scan["scan_id"],
+        reason="fighting in the car park",
+        expires_at=int(time.time()) + 30 * 86400,
+    )
+
+    sup = _login(browser, node, "sup1")
+    sup.get_by_role("link", name="Manager pages").click()
+    sup.get_by_role("tab", name="Bans").click()
+    bans = sup.locator("#bans-table")
+    expect(bans).to_contain_text("fighting in the car park")
+    expect(bans).to_contain_text("Pemberton-Hale")
+    expect(bans.get_by_role("button", name="Lift")).to_have_count(0)  # super administrator only
+    sup.get_by_role("tab", name="Police request").click()
+    today = dt.date.today().isoformat()
+    sup.get_by_label("From (date)").fill(today)
+    sup.get_by_label("Until (date)").fill(today)
+    sup.get_by_role("button", name="Export and download").click()
+    expect(sup.locator("#visits-message")).to_have_text("Exports are for administrators and above.")
+    sup.context.close()
+
+    admin = _login(browser, node, "admin")
+    admin.get_by_role("link", name="Manager pages").click()
+    admin.get_by_role("tab", name="Police request").click()
+    admin.get_by_label("From (date)").fill(today)
+    admin.get_by_label("Until (date)").fill(today)
+    with admin.expect_download() as got:
+        admin.get_by_role("button", name="Export and download").click()
+    exported = json.loads(Path(got.value.path()).read_text())
+    assert [v["scan_id"] for v in exported["visits"]] == [scan["scan_id"]]
+    expect(admin.locator("#visits-message")).to_have_text(
+        "1 visit exported; the export is in the audit log."
+    )
+    shots.take(admin, "police-export")
+    admin.get_by_role("tab", name="Bans").click()
+    lift = admin.locator("#bans-table").get_by_role("button", name="Lift")
+    lift.click()
+    admin.locator("#bans-table").get_by_role("button", name="Lift: are you sure?").click()
+    expect(admin.locator("#bans-message")).to_have_text("Ban lifted.")
+    admin.context.close()
+    entries = admin_rpc.result("audit.query", actor="admin")
+    assert isinstance(entries, list)
+    actions = [e["action"] for e in entries]
+    assert "visits.exported" in actions
+    assert "ban.removed" in actions
