@@ -197,10 +197,13 @@ class ConsoleServer:
         async with trio.open_nursery() as nursery:
             try:
                 bound: list[str] = await nursery.start(self._hypercorn, config)
-            except OSError as exc:
+            except (OSError, BaseExceptionGroup) as exc:
+                error = _os_error(exc)
+                if error is None:
+                    raise
                 raise ConsoleError(
                     f"console_listen: cannot listen on {self.address.host}:{self.address.port} "
-                    f"({exc.strerror or exc})"
+                    f"({error.strerror or error})"
                 ) from None
             self.url = bound[0] + "/"
             log.info("console.listening", url=self.url)
@@ -470,6 +473,18 @@ class ConsoleServer:
         if photo is None:
             raise _Reply(404, "No photo for that scan.")
         await _send(send, 200, photo, "image/jpeg", cache="no-store")
+
+
+def _os_error(exc: BaseException) -> OSError | None:
+    """The OSError of a failed bind, also from inside (nested) exception groups."""
+    if isinstance(exc, OSError):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            found = _os_error(inner)
+            if found is not None:
+                return found
+    return None
 
 
 def _logout(api: Session) -> None:

@@ -236,3 +236,19 @@ def test_plain_http_off_loopback_is_refused_in_one_sentence(tmp_path: Path) -> N
     assert "console_listen" in line
     assert "loopback" in line
     assert "HTTPS" in line
+
+
+def test_a_taken_console_port_stops_the_start_with_one_line(tmp_path: Path) -> None:
+    import socket
+
+    node = init_node(tmp_path, "node", "The Crown")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = doorwatch(
+            "run", "--data-dir", str(node.data_dir), "--console-listen", f"127.0.0.1:{port}"
+        )
+    assert done.returncode == 1
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith(f"doorwatch: console_listen: cannot listen on 127.0.0.1:{port} (")
