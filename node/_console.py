@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import hmac
+import io
 import ipaddress
 import json
 import secrets
@@ -80,6 +81,7 @@ STATIC: Final = {
 }
 MANAGER_PAGES: Final = {"/manage": ("manage.html", "text/html; charset=utf-8")}
 MANAGER_ROLE: Final = Role.SUPERVISOR
+QR_ROLE: Final = Role.SUPER_ADMINISTRATOR  # who issues invites (network.invite)
 LOGIN_REFUSED: Final = "Login refused: check your user name and password, or ask a supervisor."
 CSP: Final = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
@@ -260,13 +262,15 @@ class ConsoleServer:
         if method == "GET" and path.startswith("/api/scan-photo/"):
             await self._scan_photo(scope, send, path.removeprefix("/api/scan-photo/"))
             return
-        if method == "POST" and path in ("/api/login", "/api/logout", "/api/rpc"):
+        if method == "POST" and path in ("/api/login", "/api/logout", "/api/rpc", "/api/qr"):
             web = self._session(scope)
             if web is None:
                 raise _Reply(403, "Your page is out of date; reload it.")
             posted = await self._post_body(scope, receive, web)
             if path == "/api/login":
                 await self._login(scope, send, web, posted)
+            elif path == "/api/qr":
+                await self._qr(send, web, posted)
             elif path == "/api/logout":
                 self._end(web)
                 await _json(send, 200, {"logged_out": True}, cookie=self._cookie(scope, ""))
@@ -466,6 +470,21 @@ class ConsoleServer:
                 nursery.cancel_scope.cancel()
         with contextlib.suppress(Exception):
             await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+    async def _qr(self, send: Send, web: _WebSession, body: dict[str, Any]) -> None:
+        """An invite token drawn as a QR code (SVG), for the invited venue's phone to read.
+        Only a picture of text the page already holds (from ``network.invite``)."""
+        self._authorise(web, QR_ROLE, "drawing an invite's QR code")
+        text = body.get("text")
+        if not isinstance(text, str) or not 0 < len(text) <= 8192:
+            raise _Reply(400, "text: give the invite, at most 8,192 characters.")
+        import segno  # only here: nothing else in the console needs it
+
+        buf = io.BytesIO()
+        segno.make(text, error="m", micro=False).save(
+            buf, kind="svg", scale=6, border=4, dark="#000", light="#fff"
+        )
+        await _send(send, 200, buf.getvalue(), "image/svg+xml", cache="no-store")
 
     async def _scan_photo(self, scope: Scope, send: Send, scan_id: str) -> None:
         web = self._follower(scope)

@@ -225,7 +225,56 @@ async function addStaff(event) {
   }
 }
 
+function peerActions(p) {
+  const box = document.createElement("div");
+  box.className = "actions";
+  if (me.role !== "super_administrator" || p.refused) { return box; }
+  const revoke = actionButton("Revoke", async () => {
+    if (!revoke.dataset.armed) {
+      revoke.dataset.armed = "1";
+      revoke.textContent = "Revoke: are you sure?";
+      revoke.classList.add("danger");
+      return;
+    }
+    try {
+      await rpc("network.revoke", { peer_id: p.peer_id });
+      await showNode();
+      $("peers-message").textContent = `${p.venue} is revoked; the group keys are being replaced.`;
+    } catch (e) { $("peers-message").textContent = e.message; }
+  });
+  box.append(revoke);
+  return box;
+}
+
+async function makeInvite(event) {
+  event.preventDefault();
+  const venue = $("invite-venue").value.trim();
+  const days = Number($("invite-days").value) || 1;
+  try {
+    const made = await rpc("network.invite", { venue, expires_in_s: days * 86400 });
+    $("invite-token").value = made.token;
+    const response = await fetch("/api/qr", {
+      method: "POST",
+      credentials: "same-origin",
+      cache: "no-store",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify({ text: made.token }),
+    });
+    if (response.ok) {
+      const old = $("invite-qr").src;
+      $("invite-qr").src = URL.createObjectURL(await response.blob());
+      if (old.startsWith("blob:")) { URL.revokeObjectURL(old); }
+    }
+    $("invite-result").hidden = false;
+    $("invite-message").textContent = `Invite for ${venue}, valid until ${day(made.expires_at)}.`;
+  } catch (e) {
+    $("invite-result").hidden = true;
+    $("invite-message").textContent = e.message;
+  }
+}
+
 async function showNode() {
+  $("invite-box").hidden = me.role !== "super_administrator";
   try {
     const s = await rpc("node.status", {});
     const facts = [
@@ -251,6 +300,7 @@ async function showNode() {
       p.short_id,
       p.connected ? badge("Connected", "active") : (p.last_seen ? `last seen ${day(p.last_seen)}` : "never seen"),
       p.refused || "",
+      peerActions(p),
     ])));
     $("peers-table").hidden = peers.length === 0;
     const up = peers.filter((p) => p.connected).length;
@@ -362,6 +412,7 @@ async function start() {
   $("tab-visits").addEventListener("click", () => select("visits"));
   $("visits-form").addEventListener("submit", exportVisits);
   $("staff-add").addEventListener("submit", addStaff);
+  $("invite-form").addEventListener("submit", makeInvite);
   $("alerts-filter").addEventListener("submit", showAlerts);
   $("audit-filter").addEventListener("submit", showAudit);
   try {

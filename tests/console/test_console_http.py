@@ -110,6 +110,9 @@ def test_door_staff_cannot_call_a_manager_method(node: Daemon) -> None:
     assert b"manage" not in body.lower() or b"supervisor" in body
     code, _, _, _ = sup.request("GET", "/manage")
     assert code == 200
+    # Nor the invite's QR drawing (the super administrator issues invites).
+    status, _ = web.post("/api/qr", {"text": "dwinv1-x"})
+    assert status == 403
     code, headers, _, _ = Web(console_url(node)).request("GET", "/manage")
     assert code == 303
     assert headers["location"] == "/"

@@ -195,3 +195,55 @@ def test_bans_and_the_police_export_by_role(node: Daemon, browser: Any, shots: S
     actions = [e["action"] for e in entries]
     assert "visits.exported" in actions
     assert "ban.removed" in actions
+
+
+def test_an_invite_with_its_qr_code_a_join_and_a_revocation(
+    tmp_path: Path, browser: Any, shots: Shots
+) -> None:
+    import signal
+
+    from playwright.sync_api import expect
+
+    from ..network.test_network_daemons import cli, connected_venues, wait_for
+    from .conftest import init_node
+
+    crown = init_node(tmp_path, "crown", "The Crown")
+    cli("network", "create", "--data-dir", str(crown.data_dir), "--name", "Town")
+    crown.start()
+    swan = init_node(tmp_path, "swan", "The Swan")
+    swan.start()
+    try:
+        admin = _login(browser, crown, "admin")
+        admin.get_by_role("link", name="Manager pages").click()
+        admin.get_by_role("tab", name="Node and network").click()
+        admin.get_by_label("Venue's name").fill("The Swan")
+        admin.get_by_role("button", name="Make the invite").click()
+        expect(admin.locator("#invite-message")).to_contain_text("Invite for The Swan")
+        qr = admin.get_by_role("img", name="QR code of the invite")
+        expect(qr).to_be_visible()
+        admin.wait_for_function(
+            "(el) => el.complete && el.naturalWidth > 0", arg=qr.element_handle()
+        )
+        token = admin.get_by_label("Invite", exact=True).input_value()
+        assert token.startswith("dwinv1-")
+        shots.take(admin, "invite")
+
+        cli("network", "join", token, "--data-dir", str(swan.data_dir))
+        wait_for("The Swan connects", lambda: connected_venues(crown) == {"The Swan"})
+        admin.get_by_role("tab", name="Alerts").click()
+        admin.get_by_role("tab", name="Node and network").click()
+        swan_row = admin.locator("#peers-table tbody tr", has_text="The Swan")
+        expect(swan_row).to_contain_text("Connected")
+        swan_row.get_by_role("button", name="Revoke").click()
+        swan_row.get_by_role("button", name="Revoke: are you sure?").click()
+        expect(admin.locator("#peers-message")).to_have_text(
+            "The Swan is revoked; the group keys are being replaced."
+        )
+        expect(admin.locator("#peers-table")).to_contain_text("revoked")
+        shots.take(admin, "revoked")
+        admin.context.close()
+    finally:
+        for node in (crown, swan):
+            if node.proc is not None:
+                node.stop(signal.SIGTERM)
+    assert crown.unexpected_errors() == []
