@@ -432,20 +432,22 @@ class ConsoleServer:
 
     async def _events(self, scope: Scope, receive: Receive, send: Send) -> None:
         web = self._follower(scope)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 200,
-                "headers": _security_headers("text/event-stream", cache="no-store"),
-            }
-        )
 
         async def hang_up(cancel: trio.CancelScope) -> None:
             while (await receive())["type"] != "http.disconnect":
                 pass
             cancel.cancel()
 
+        # Following before the answer starts: once the page sees the stream open, no
+        # scan of its lane can be missed.
         with self.hub.follow(web.lane) as follower:
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": _security_headers("text/event-stream", cache="no-store"),
+                }
+            )
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(hang_up, nursery.cancel_scope)
                 await send({"type": "http.response.body", "body": b": ok\n\n", "more_body": True})

@@ -365,16 +365,17 @@ async function sendTyped(event) {
 async function login(event) {
   event.preventDefault();
   $("login-button").disabled = true;
-  const { status, data } = await post("/api/login", {
-    username: $("username").value,
-    password: $("password").value,
-    lane: $("lane").value,
-  });
+  const form = { username: $("username").value, password: $("password").value, lane: $("lane").value };
+  let { status, data } = await post("/api/login", form);
+  if (status === 403) {
+    // The page's token was out of date (a session ended meanwhile): once more with a new one.
+    await refreshToken();
+    ({ status, data } = await post("/api/login", form));
+  }
   $("login-button").disabled = false;
   if (status !== 200) {
     $("password").value = "";
     $("login-error").textContent = data.error || "Login refused.";
-    if (status === 403) { await refreshToken(); }
     return;
   }
   csrf = data.csrf;

@@ -5,6 +5,11 @@
 
 const $ = (id) => document.getElementById(id);
 let csrf = "";
+const latest = {};
+// Only the answer to a list's latest request is drawn: an earlier, slower one
+// (the list shown when its tab opened) must not overwrite a filtered one.
+function ticket(list) { latest[list] = (latest[list] || 0) + 1; return latest[list]; }
+const stale = (list, n) => latest[list] !== n;
 
 async function rpc(method, params) {
   const response = await fetch("/api/rpc", {
@@ -75,6 +80,35 @@ async function act(method, alert, done) {
   }
 }
 
+function noteForm(box, a, name) {
+  const form = document.createElement("form");
+  form.className = "inline";
+  const id = `note-${a.alert_id}`;
+  const label = document.createElement("label");
+  label.htmlFor = id;
+  label.textContent = "Note for every venue";
+  const input = document.createElement("input");
+  input.id = id;
+  input.maxLength = 4000;
+  const save = document.createElement("button");
+  save.type = "submit";
+  save.className = "quiet small";
+  save.textContent = "Save the note";
+  form.append(label, input, save);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (!text) { input.focus(); return; }
+    try {
+      await rpc("alert.annotate", { alert_id: a.alert_id, text });
+      await showAlerts();
+      $("alerts-message").textContent = `${name}: note added.`;
+    } catch (e) { $("alerts-message").textContent = e.message; }
+  });
+  box.replaceChildren(form);
+  input.focus();
+}
+
 function actions(a) {
   const box = document.createElement("div");
   box.className = "actions";
@@ -85,6 +119,19 @@ function actions(a) {
   }
   if (a.status === "suspended") {
     box.append(actionButton("Reinstate", () => act("alert.reinstate", a, `${name}: active again.`)));
+  }
+  if (a.status === "active" || a.status === "suspended") {
+    box.append(actionButton("Add a note", () => noteForm(box, a, name)));
+  }
+  if (me.role === "super_administrator") {
+    const erase = actionButton("Delete", () => {
+      // Two steps: deletion erases the alert here at once, for good.
+      if (erase.dataset.armed) { act("alert.delete", a, `${name}: deleted; only its audit entries remain.`); return; }
+      erase.dataset.armed = "1";
+      erase.textContent = "Delete for good?";
+      erase.classList.add("danger");
+    });
+    box.append(erase);
   }
   if (a.status === "active" || a.status === "suspended") {
     const withdraw = actionButton("Withdraw", () => {
@@ -103,7 +150,9 @@ async function showAlerts(event) {
   if (event) { event.preventDefault(); }
   const status = $("alert-status").value;
   try {
+    const n = ticket("alerts");
     const alerts = await rpc("alert.list", status ? { status } : {});
+    if (stale("alerts", n)) { return; }
     const body = $("alerts-table").querySelector("tbody");
     body.replaceChildren(...alerts.map((a) => row([
       words(a.category),
@@ -144,7 +193,9 @@ async function showAudit(event) {
   if (since !== undefined) { params.since = since; }
   if (until !== undefined) { params.until = until; }
   try {
+    const n = ticket("audit");
     const entries = await rpc("audit.query", params);
+    if (stale("audit", n)) { return; }
     const body = $("audit-table").querySelector("tbody");
     body.replaceChildren(...entries.slice().reverse().map((e) => row([
       day(e.at),
@@ -172,7 +223,9 @@ let me = null;
 async function showStaff() {
   $("staff-add").hidden = me.role !== "super_administrator";
   try {
+    const n = ticket("staff");
     const users = await rpc("user.list", {});
+    if (stale("staff", n)) { return; }
     $("staff-table").querySelector("tbody").replaceChildren(...users.map((u) => row([
       u.username,
       ROLE_WORDS[u.role] || u.role,
@@ -193,7 +246,38 @@ async function showStaff() {
 function staffActions(u) {
   const box = document.createElement("div");
   box.className = "actions";
-  if (me.role !== "super_administrator" || u.disabled || u.username === me.username) { return box; }
+  if (me.role !== "super_administrator" || u.disabled) { return box; }
+  box.append(actionButton("Set a password", () => {
+    const form = document.createElement("form");
+    form.className = "inline";
+    const id = `pw-${u.username}`;
+    const label = document.createElement("label");
+    label.htmlFor = id;
+    label.textContent = `New password for ${u.username}`;
+    const input = document.createElement("input");
+    input.id = id;
+    input.type = "password";
+    input.autocomplete = "new-password";
+    const save = document.createElement("button");
+    save.type = "submit";
+    save.className = "quiet small";
+    save.textContent = "Save the password";
+    form.append(label, input, save);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        await rpc("user.passwd", { username: u.username, password: input.value });
+        await showStaff();
+        $("staff-message").textContent = `${u.username} has a new password; their other sessions are ended.`;
+      } catch (e) {
+        input.value = "";
+        $("staff-message").textContent = e.message;
+      }
+    });
+    box.replaceChildren(form);
+    input.focus();
+  }));
+  if (u.username === me.username) { return box; }
   const disable = actionButton("Disable", async () => {
     if (!disable.dataset.armed) {
       disable.dataset.armed = "1";
@@ -276,7 +360,9 @@ async function makeInvite(event) {
 async function showNode() {
   $("invite-box").hidden = me.role !== "super_administrator";
   try {
+    const n = ticket("node");
     const s = await rpc("node.status", {});
+    if (stale("node", n)) { return; }
     const facts = [
       ["Venue", s.venue],
       ["Peer id", s.short_id],
@@ -314,7 +400,9 @@ async function showNode() {
 
 async function showBans() {
   try {
+    const n = ticket("bans");
     const bans = await rpc("ban.list", {});
+    if (stale("bans", n)) { return; }
     $("bans-table").querySelector("tbody").replaceChildren(...bans.map((b) => row([
       `${b.subject.given_names || ""} ${b.subject.surname || ""}`.trim(),
       b.subject.date_of_birth || "",
@@ -415,12 +503,13 @@ async function start() {
   $("invite-form").addEventListener("submit", makeInvite);
   $("alerts-filter").addEventListener("submit", showAlerts);
   $("audit-filter").addEventListener("submit", showAudit);
+  // The first tab at once: a click on another tab meanwhile must not be undone.
+  select("alerts");
   try {
     const status = await rpc("node.status", {});
     const n = status.counts.alerts_received_active;
-    $("received").textContent = `${n} alert(s) received from other venues are active here. They are not listed: they stay private unless a scan at your door matches one.`;
+    $("received").textContent = `${n} ${n === 1 ? "alert" : "alerts"} received from other venues ${n === 1 ? "is" : "are"} active here. They are not listed: they stay private unless a scan at your door matches one.`;
   } catch (e) { $("received").textContent = ""; }
-  select("alerts");
 }
 
 document.addEventListener("DOMContentLoaded", start);

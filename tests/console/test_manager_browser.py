@@ -87,6 +87,13 @@ def test_manager_pages_by_role(node: Daemon, browser: Any, shots: Shots) -> None
     admin.get_by_role("button", name="Add the account").click()
     expect(admin.locator("#staff-message")).to_have_text("door2 can log in now.")
     door2 = admin.locator("#staff-table tbody tr", has_text="door2")
+    door2.get_by_role("button", name="Set a password").click()
+    door2.get_by_label("New password for door2").fill("a new door password")
+    door2.get_by_role("button", name="Save the password").click()
+    expect(admin.locator("#staff-message")).to_have_text(
+        "door2 has a new password; their other sessions are ended."
+    )
+    node.client("door2", "a new door password").close()  # logs in with it
     door2.get_by_role("button", name="Disable").click()
     door2.get_by_role("button", name="Disable: are you sure?").click()
     expect(admin.locator("#staff-message")).to_have_text(
@@ -120,6 +127,11 @@ def test_a_manager_reviews_an_alert_made_at_the_door_and_sees_it_audited(
     expect(row).to_have_count(1)
     row.get_by_role("button", name="Mark reviewed").click()
     expect(page.locator("#alerts-message")).to_have_text("Disorder: reviewed.")
+    row.get_by_role("button", name="Add a note").click()
+    row.get_by_label("Note for every venue").fill("seen again on Friday")
+    row.get_by_role("button", name="Save the note").click()
+    expect(page.locator("#alerts-message")).to_have_text("Disorder: note added.")
+    expect(row.get_by_role("button", name="Delete")).to_have_count(0)  # super admin only
     row.get_by_role("button", name="Withdraw").click()
     row.get_by_role("button", name="Withdraw: are you sure?").click()
     expect(page.locator("#alerts-message")).to_have_text("Disorder: withdrawn everywhere.")
@@ -133,9 +145,18 @@ def test_a_manager_reviews_an_alert_made_at_the_door_and_sees_it_audited(
     admin.get_by_label("Who").fill("sup1")
     admin.get_by_role("button", name="Show").click()
     table = admin.locator("#audit-table")
-    for action in ("alert.created", "alert.reviewed", "alert.withdrawn"):
+    for action in ("alert.created", "alert.reviewed", "alert.annotated", "alert.withdrawn"):
         expect(table).to_contain_text(action)
     shots.take(admin, "audit-of-sup1")
+    # The super administrator deletes it for good.
+    admin.get_by_role("tab", name="Alerts").click()
+    row = admin.locator("#alerts-table tbody tr")
+    row.get_by_role("button", name="Delete").click()
+    row.get_by_role("button", name="Delete for good?").click()
+    expect(admin.locator("#alerts-message")).to_have_text(
+        "Disorder: deleted; only its audit entries remain."
+    )
+    assert node.client().result("alert.list") == []
     admin.context.close()
 
 
