@@ -456,18 +456,43 @@ async function exportVisits(event) {
   }
   try {
     const result = await rpc("visits.export", { from, to });
-    const blob = new Blob([JSON.stringify(result, null, 2)], { type: "application/json" });
-    const link = document.createElement("a");
-    link.href = URL.createObjectURL(blob);
-    link.download = `visits-${$("visits-from").value}-to-${$("visits-to").value}.json`;
-    document.body.append(link);
-    link.click();
-    link.remove();
-    setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+    download(result, `visits-${$("visits-from").value}-to-${$("visits-to").value}.json`);
     const n = result.visits.length;
     $("visits-message").textContent = `${n} ${n === 1 ? "visit" : "visits"} exported; the export is in the audit log.`;
   } catch (e) {
     $("visits-message").textContent = e.code === 1002 ? "Exports are for administrators and above." : e.message;
+  }
+}
+
+function download(data, name) {
+  const blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+}
+
+async function exportSar(event) {
+  event.preventDefault();
+  const document_ = {
+    document_type: $("sar-type").value,
+    document_number: $("sar-number").value.trim(),
+    given_names: $("sar-given").value.trim(),
+    surname: $("sar-surname").value.trim(),
+    date_of_birth: $("sar-dob").value,
+    expiry_date: $("sar-expiry").value,
+    issuing_country: $("sar-country").value.trim().toUpperCase(),
+  };
+  try {
+    const result = await rpc("sar.export", { document: document_ });
+    download(result, "subject-access.json");
+    $("sar-form").reset();
+    $("sar-message").textContent = `Exported: ${result.visits.length} visit(s), ${result.bans.length} ban(s), ${result.alerts.length} alert(s); the export is in the audit log.`;
+  } catch (e) {
+    $("sar-message").textContent = e.code === 1002 ? "Exports are for administrators and above." : e.message;
   }
 }
 
@@ -499,6 +524,7 @@ async function start() {
   $("tab-bans").addEventListener("click", () => select("bans"));
   $("tab-visits").addEventListener("click", () => select("visits"));
   $("visits-form").addEventListener("submit", exportVisits);
+  $("sar-form").addEventListener("submit", exportSar);
   $("staff-add").addEventListener("submit", addStaff);
   $("invite-form").addEventListener("submit", makeInvite);
   $("alerts-filter").addEventListener("submit", showAlerts);

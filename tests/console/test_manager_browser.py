@@ -184,27 +184,40 @@ def test_bans_and_the_police_export_by_role(node: Daemon, browser: Any, shots: S
     expect(bans).to_contain_text("fighting in the car park")
     expect(bans).to_contain_text("Pemberton-Hale")
     expect(bans.get_by_role("button", name="Lift")).to_have_count(0)  # super administrator only
-    sup.get_by_role("tab", name="Police request").click()
+    sup.get_by_role("tab", name="Exports").click()
     today = dt.date.today().isoformat()
     sup.get_by_label("From (date)").fill(today)
     sup.get_by_label("Until (date)").fill(today)
-    sup.get_by_role("button", name="Export and download").click()
+    sup.locator("#visits-form").get_by_role("button", name="Export and download").click()
     expect(sup.locator("#visits-message")).to_have_text("Exports are for administrators and above.")
     sup.context.close()
 
     admin = _login(browser, node, "admin")
     admin.get_by_role("link", name="Manager pages").click()
-    admin.get_by_role("tab", name="Police request").click()
+    admin.get_by_role("tab", name="Exports").click()
     admin.get_by_label("From (date)").fill(today)
     admin.get_by_label("Until (date)").fill(today)
     with admin.expect_download() as got:
-        admin.get_by_role("button", name="Export and download").click()
+        admin.locator("#visits-form").get_by_role("button", name="Export and download").click()
     exported = json.loads(Path(got.value.path()).read_text())
     assert [v["scan_id"] for v in exported["visits"]] == [scan["scan_id"]]
     expect(admin.locator("#visits-message")).to_have_text(
         "1 visit exported; the export is in the audit log."
     )
     shots.take(admin, "police-export")
+    # Subject access: the same person, typed from their ID.
+    admin.get_by_label("Document", exact=True).select_option("passport")
+    admin.get_by_label("Document number").fill("925665416")
+    admin.get_by_label("Given names").fill("Jordan Lee")
+    admin.get_by_label("Surname").fill("Pemberton-Hale")
+    admin.get_by_label("Date of birth").fill("1995-07-04")
+    admin.get_by_label("Expiry date").fill("2033-03-01")
+    with admin.expect_download() as got:
+        admin.locator("#sar-form").get_by_role("button", name="Export and download").click()
+    held = json.loads(Path(got.value.path()).read_text())
+    assert [v["scan_id"] for v in held["visits"]] == [scan["scan_id"]]
+    assert [b["reason"] for b in held["bans"]] == ["fighting in the car park"]
+    expect(admin.locator("#sar-message")).to_contain_text("1 visit(s), 1 ban(s), 0 alert(s)")
     admin.get_by_role("tab", name="Bans").click()
     lift = admin.locator("#bans-table").get_by_role("button", name="Lift")
     lift.click()
@@ -215,6 +228,7 @@ def test_bans_and_the_police_export_by_role(node: Daemon, browser: Any, shots: S
     assert isinstance(entries, list)
     actions = [e["action"] for e in entries]
     assert "visits.exported" in actions
+    assert "sar.exported" in actions
     assert "ban.removed" in actions
 
 
