@@ -130,6 +130,7 @@ class Demo:
     expires_at: int = 0
     started_at: int = 0
     created_t0: float = 0.0  # time.monotonic() when alert.create was sent
+    people: Cast | None = None
 
     @property
     def a(self) -> DemoNode:
@@ -145,7 +146,7 @@ class Demo:
 
     def run(self) -> None:
         today = dt.datetime.now(dt.UTC).date()
-        people = cast(self.seed, today)
+        people = self.people = cast(self.seed, today)
         self.say.echo(
             "Doorwatch demo: a Pubwatch of three venues on this computer, with real node "
             "processes talking over loopback only."
@@ -592,6 +593,62 @@ class Demo:
             expect(not lines, f"the node of {venue} logged an error: {lines[0] if lines else ''}")
         self.say.ok("no node logged an error")
 
+    def console_tour(self) -> None:
+        """``--console``: the venues stay up; a fresh alert, and each venue's console."""
+        assert self.people is not None
+        people = self.people
+        self.say.step("The venues stay up: their web consoles, for you to click through")
+        door = self.a.client(DOOR)
+        scan = door.ask("scan.submit", document=document(people.subject))
+        made = door.ask(
+            "alert.create",
+            scan_id=scan["scan_id"],
+            category=CATEGORY,
+            reason=REASON,
+            notes=NOTES,
+            groups=[GROUP],
+        )
+        wait_until(
+            "the new alert reaching The Bell",
+            lambda: self.counts(self.c)["alerts_received_active"] == 1,
+            MESH_TIMEOUT_S,
+        )
+        self.say.ok(f"a new alert {str(made['alert_id'])[:12]}… about the subject, at The Bell")
+        for node in self.nodes.values():
+            if DOOR not in node.users:
+                password = secrets.token_urlsafe(12)
+                node.client(MANAGER).ask(
+                    "user.add", username=DOOR, role="door_staff", password=password
+                )
+                node.users[DOOR] = password
+        for node in self.nodes.values():
+            url = node.client(MANAGER).ask("node.status")["console_url"]
+            self.say.note(f"{node.venue:<10} {url}")
+            self.say.note(
+                f"{'':<10} log in as {DOOR} / {node.users[DOOR]} (door staff) or "
+                f"{MANAGER} / {node.users[MANAGER]} (super administrator), door: main"
+            )
+        self.say.note(
+            "open The Bell's console, log in as door, then press Enter here to scan the "
+            "subject at The Bell's door (i and Enter: the innocent customer)"
+        )
+        self.say.ok("the nodes run until you press Ctrl-C")
+
+    def scanner(self) -> None:
+        """``--console``: The Bell's scanner, one scan a line typed (until Ctrl-C)."""
+        assert self.people is not None
+        door = self.c.client(DOOR)
+        while True:
+            line = sys.stdin.readline()
+            if not line:  # no terminal: the consoles stay up until Ctrl-C
+                while True:
+                    time.sleep(3600)
+            innocent = line.strip().lower().startswith("i")
+            person = self.people.innocent if innocent else self.people.subject_misread
+            scan = door.ask("scan.submit", document=document(person), lane="main")
+            who = "the innocent customer" if innocent else "the subject"
+            self.say.note(f"scanned {who} at The Bell: {scan['verdict']} (see its console)")
+
     # -- reading the nodes ------------------------------------------------------------------
 
     def green_tick_at_c(self, person: Identity, who: str) -> float:
@@ -647,6 +704,14 @@ def demo_command(
         ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Which synthetic customers to use (any integer).")] = 7,
+    console: Annotated[
+        bool,
+        typer.Option(
+            "--console",
+            help="After the story, keep the three venues running and print each venue's web "
+            "console address and logins, until Ctrl-C.",
+        ),
+    ] = False,
 ) -> None:
     """Run the whole Doorwatch story on three real nodes on this computer, narrated.
 
@@ -680,6 +745,12 @@ def demo_command(
     try:
         try:
             demo.run()
+            if console:
+                demo.console_tour()
+                try:
+                    demo.scanner()
+                except KeyboardInterrupt:
+                    say.echo("")  # the person is done: not a failure
         except DemoFailed as exc:
             say.failed(str(exc))
             code = EXIT_FAILED

@@ -156,6 +156,7 @@ class DemoNode:
         for other in (CREDENTIALS_ENV, PASSPHRASE_FILE_ENV):  # the demo's passphrase, no other
             env.pop(other, None)
         env[PASSPHRASE_ENV] = self.passphrase
+        env.setdefault("DOORWATCH_CONSOLE_LISTEN", "127.0.0.1:0")  # three nodes, three consoles
         with open(self.log_path, "ab") as log:
             run = ["run", "--data-dir", str(self.data_dir), "--listen", LOOPBACK]
             self.proc = subprocess.Popen(  # noqa: S603 - our own interpreter and module

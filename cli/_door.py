@@ -214,6 +214,13 @@ def door_command(
     wait: Annotated[
         int, typer.Option(min=1, max=60, help="Seconds to wait for another venue's answer.")
     ] = 20,
+    lane: Annotated[
+        str,
+        typer.Option(
+            help="The door this scanner stands at: the web consoles of that door show "
+            "the scan live."
+        ),
+    ] = "main",
     json_: JsonOption = False,
 ) -> None:
     """Scan an ID at the door: verdict, photos side by side, details, decision.
@@ -233,7 +240,7 @@ def door_command(
                 document, entry = _ask_document(screen), "typed"
             answers = _Answers(same_person, admit, note)
             photos = _PhotoPlace(photo_dir, keep_photos, open_photos)
-            visit = _Door(conn, document, screen, answers, photos, wait, entry).run()
+            visit = _Door(conn, document, screen, answers, photos, wait, entry, lane).run()
     if json_:
         typer.echo(json.dumps(visit.to_json(), indent=2, sort_keys=True))
 
@@ -345,12 +352,15 @@ class _Door:
     photos: _PhotoPlace
     wait: int
     entry: str = "scanner"
+    lane: str = "main"
     categories: dict[str, str] = field(default_factory=dict)
 
     def run(self) -> _Visit:
         screen = self.screen
         try:
-            scan = self.conn.call("scan.submit", document=self.document, entry=self.entry)
+            scan = self.conn.call(
+                "scan.submit", document=self.document, entry=self.entry, lane=self.lane
+            )
         except RpcError as exc:
             raise ClientError(f"the scan was not accepted: {exc}") from None
         visit = _Visit(scan)

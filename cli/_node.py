@@ -128,6 +128,14 @@ def run(
     passphrase_file: Annotated[
         str | None, _setting("File holding the storage key's passphrase", "passphrase_file")
     ] = None,
+    console_listen: Annotated[
+        str | None,
+        _setting("The web console's ADDR:PORT (off loopback: HTTPS)", "console_listen"),
+    ] = None,
+    console_cert: Annotated[
+        str | None, _setting("PEM certificate for the console's HTTPS", "console_cert")
+    ] = None,
+    console_key: Annotated[str | None, _setting("PEM key of --console-cert", "console_key")] = None,
 ) -> None:
     """Run the node's daemon in the foreground until SIGINT or SIGTERM.
 
@@ -156,6 +164,9 @@ def run(
         "smtp_port": smtp_port,
         "super_admin_email": super_admin_email,
         "passphrase_file": passphrase_file,
+        "console_listen": console_listen,
+        "console_cert": console_cert,
+        "console_key": console_key,
     }
     with reported():
         for key, value in overrides.items():
@@ -171,6 +182,7 @@ def run(
     import trio  # the daemon's imports (libp2p) take a second: only once the input is good
 
     from doorwatch.cli._logging import configure_logging
+    from doorwatch.node._console import parse_listen
     from doorwatch.node._daemon import run_daemon
     from doorwatch.node._errors import NodeError
     from doorwatch.node._p2p_host import parse_multiaddr
@@ -178,6 +190,8 @@ def run(
     with reported():
         for addr in listen or []:
             parse_multiaddr(addr, "--listen")
+        # e.g. http:// off loopback: one sentence, before start-up
+        parse_listen(load_config(data_dir / CONFIG_NAME).console_listen)
     configure_logging(fmt)
     try:
         trio.run(partial(run_daemon, data_dir, passphrase=passphrase, listen=listen or None))

@@ -130,6 +130,10 @@ def print_status(s: dict[str, Any], now: int) -> None:
     typer.echo(f"           {s['peer_id']}")
     for addr in s.get("listen_addresses") or ["(not listening)"]:
         typer.echo(f"Listening  {addr}")
+    if url := s.get("console_url"):
+        typer.echo(f"Console    {url}")
+    if fp := s.get("console_fingerprint"):
+        typer.echo(f"           certificate SHA-256 {fp}")
     networks = s.get("networks", [])
     if not networks:
         typer.echo("Networks   none yet (create one, or join with an invite: doorwatch network)")

@@ -172,6 +172,14 @@ class ScanParams(Params):
         "hand (supervisor and above only; the scanner's authenticity verdict is ignored and "
         "the visit is marked 'typed').",
     )
+    lane: str = Field(
+        default="main",
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]*$",
+        description="The door or lane the scanner stands at: the web consoles logged in at "
+        "that lane show the scan and its ladder live. Not personal data; not stored.",
+    )
 
 
 class MatchResult(Result):

@@ -104,6 +104,16 @@ class StatusResult(Result):
         " after a start (the socket opens before); until it is null, scan.submit gives at"
         " least `check` with the reason `alerts_loading`",
     )
+    console_url: str | None = Field(
+        default=None,
+        description="Where the web console is served (http:// on loopback, https:// otherwise),"
+        " or null while it is not",
+    )
+    console_fingerprint: str | None = Field(
+        default=None,
+        description="SHA-256 fingerprint of the console's HTTPS certificate (AB:CD:...), for"
+        " staff to compare once with what the tablet's browser shows; null over HTTP",
+    )
 
 
 class UserAddParams(Params):

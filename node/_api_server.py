@@ -133,20 +133,7 @@ class Dispatcher:
         if method is None:
             raise MethodNotFound(f"there is no method {request.method!r}")
         if method.role is not None:
-            if session.role is None:
-                raise Unauthenticated("log in first with session.login")
-            if (
-                session.expires_at is not None
-                and self._now is not None
-                and self._now() >= session.expires_at
-            ):
-                session.username = session.role = session.expires_at = None
-                raise Unauthenticated("your session has expired; log in again")
-            if not session.role.at_least(method.role):
-                raise Forbidden(
-                    f"{request.method} needs the role {method.role.value} or higher; "
-                    f"you are logged in as {session.role.value}"
-                )
+            self.authorise(session, method.role, request.method)
         try:
             params = method.params.model_validate(request.params)
         except pydantic.ValidationError as exc:
@@ -155,6 +142,24 @@ class Dispatcher:
         if not isinstance(result, method.result):
             raise TypeError(f"{method.name} returned {type(result).__name__}")
         return result.model_dump(mode="json")
+
+    def authorise(self, session: Session, role: Role, what: str) -> None:
+        """Refuse a session that is not logged in, has expired, or is below ``role``
+        (the methods' check, also used by the web console for what is not a method)."""
+        if session.role is None:
+            raise Unauthenticated("log in first with session.login")
+        if (
+            session.expires_at is not None
+            and self._now is not None
+            and self._now() >= session.expires_at
+        ):
+            session.username = session.role = session.expires_at = None
+            raise Unauthenticated("your session has expired; log in again")
+        if not session.role.at_least(role):
+            raise Forbidden(
+                f"{what} needs the role {role.value} or higher; "
+                f"you are logged in as {session.role.value}"
+            )
 
 
 def invalid_params(exc: pydantic.ValidationError) -> InvalidParams:

@@ -49,6 +49,14 @@ class NodeConfig(BaseModel):
     # A file whose first line is the passphrase of storage.key (e.g. on a removable or
     # encrypted volume; a systemd credential is preferred: docs/admin-guide.md).
     passphrase_file: str | None = None
+    # The web console (node/_console.py): loopback over HTTP, any other address
+    # over HTTPS only, with the certificate made at init or these PEM files.
+    console_listen: str = Field(
+        default="127.0.0.1:8470",
+        pattern=r"^(https?://)?(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):[0-9]{1,5}$",
+    )
+    console_cert: str | None = None
+    console_key: str | None = None
 
 
 # What each key means, for `doorwatch config show` and the flags of `doorwatch run`.
@@ -65,6 +73,9 @@ KEY_HELP: dict[str, str] = {
     "super_admin_email": "where new-alert notices go",
     "passphrase_file": "absolute path of a file holding the storage key's passphrase "
     "(when no systemd credential gives it)",
+    "console_listen": "the web console's host:port (port 0: any free port; off loopback: HTTPS)",
+    "console_cert": "PEM certificate for the console's HTTPS (default: the one made at init)",
+    "console_key": "PEM private key of console_cert",
 }
 KEYS: tuple[str, ...] = tuple(KEY_HELP)
 

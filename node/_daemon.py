@@ -40,6 +40,8 @@ from doorwatch.node._clock_api import (
     retention_pass,
 )
 from doorwatch.node._config import NodeConfig
+from doorwatch.node._console import ConsoleServer, parse_listen
+from doorwatch.node._console_tls import ensure_certificate, fingerprint
 from doorwatch.node._datadir import COOKIE_NAME, DataDir
 from doorwatch.node._errors import DataDirError
 from doorwatch.node._ladder_service import start_ladder
@@ -51,6 +53,7 @@ from doorwatch.node._setup import load_identity, load_node_config
 from doorwatch.node._storage_key import Passphrase, load_storage_key
 from doorwatch.node._store import AsyncStore
 from doorwatch.node._sync_service import SyncService
+from doorwatch.node._venue import Venue
 from doorwatch.node._venue_service import db_counts, start_venue
 
 log = structlog.get_logger("doorwatch.node")
@@ -162,6 +165,7 @@ async def run_daemon(
                             local_api.api_token = api_token(d)
                             host, _, port = config.api_tcp.rpartition(":")
                             await nursery.start(server.serve_tcp, host.strip("[]"), int(port))
+                        await start_console(nursery, d, config, dispatcher, venue, local_api)
                         log.info("node.started", peer_id=identity.peer_id, socket=str(d.socket))
                         nursery.start_soon(replicate, nursery, replication)
                         task_status.started()
@@ -189,6 +193,29 @@ async def replicate(nursery: trio.Nursery, replication: AlertReplication) -> Non
     nursery.start_soon(sync.run)
     sync.request_sync()
     await replication.load_alerts()
+
+
+async def start_console(
+    nursery: trio.Nursery,
+    d: DataDir,
+    config: NodeConfig,
+    dispatcher: Dispatcher,
+    venue: Venue,
+    local_api: LocalApi,
+) -> None:
+    """Serve the web console at ``console_listen`` (HTTPS off loopback)."""
+    address = parse_listen(config.console_listen)
+    cert = key = None
+    if address.tls:
+        if config.console_cert and config.console_key:
+            cert, key = Path(config.console_cert), Path(config.console_key)
+        elif config.console_cert or config.console_key:
+            raise DataDirError("console_cert and console_key: give both, or neither")
+        else:
+            cert, key = ensure_certificate(d, config.venue)
+        local_api.console_fingerprint = fingerprint(cert)
+    console = ConsoleServer(dispatcher, venue.console, address, certfile=cert, keyfile=key)
+    local_api.console_url = await nursery.start(console.serve)
 
 
 def socket_group(d: DataDir, config: NodeConfig) -> int | None:

@@ -191,7 +191,7 @@ class DoorApi:
             for m in verdict.matches:
                 if not m.local:
                     v.ladder.start(session, m, identity, typed=typed)
-        return ScanResult(
+        result = ScanResult(
             scan_id=verdict.scan_id,
             verdict=verdict.verdict,
             reasons=verdict.reasons,
@@ -206,6 +206,10 @@ class DoorApi:
                 for m in verdict.matches
             ],
         )
+        if v.console.follows(p.lane):
+            # Only when a console follows this lane: one dict look-up otherwise.
+            v.console.publish_scan(p.lane, scan_id, result.model_dump(mode="json"), identity.photo)
+        return result
 
     async def admission(self, session: Session, p: AdmissionParams) -> RecordedResult:
         v = self.v

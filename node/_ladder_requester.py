@@ -254,9 +254,6 @@ class LadderRequester:
         return scanner
 
     async def _notify(self, r: _Remote) -> None:
-        scanner = self._listening(r)
-        if scanner is None:
-            return
         params: dict[str, object] = {
             "match_id": r.match.match_id,
             "scan_id": r.match.scan_id,
@@ -264,6 +261,11 @@ class LadderRequester:
         }
         if r.why:
             params["message"] = r.why
+        # The web consoles following the scan's lane hear it too (their own sessions).
+        self.venue.console.match_updated(params)
+        scanner = self._listening(r)
+        if scanner is None:
+            return
         await scanner.send(encode_notification(NOTIFICATION, params))
 
     def _set(self, r: _Remote, state: MatchState, why: str = "") -> None:

@@ -138,6 +138,9 @@ class LocalApi:
         self.short_id = short_id
         self._cookie = cookie
         self.api_token: str | None = None
+        # Set once the web console listens (node/_console.py).
+        self.console_url: str | None = None
+        self.console_fingerprint: str | None = None
         self._counts = counts
         self._network_status = network_status
         self._loading = loading
@@ -232,6 +235,8 @@ class LocalApi:
             gate=net.get("gate", {}),
             counts=counts,
             loading=None if self._loading is None else self._loading(),
+            console_url=self.console_url,
+            console_fingerprint=self.console_fingerprint,
         )
 
     async def user_add(self, session: Session, p: UserAddParams) -> UserResult:

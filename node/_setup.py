@@ -7,6 +7,7 @@ from pathlib import Path
 from doorwatch.crypto import KdfCost, NodeIdentity, hash_password
 from doorwatch.node import _users
 from doorwatch.node._config import CONFIG_NAME, NodeConfig, load_config, save_config
+from doorwatch.node._console_tls import ensure_certificate
 from doorwatch.node._datadir import IDENTITY_KEY, DataDir
 from doorwatch.node._errors import DataDirError
 from doorwatch.node._roles import Role
@@ -40,6 +41,8 @@ def init_node(
         d.write_secret(IDENTITY_KEY, identity.to_seed())
         create_storage_key(d, passphrase, cost)
         save_config(data_dir / CONFIG_NAME, NodeConfig(venue=venue))
+        # The web console's HTTPS certificate, for when it listens off loopback.
+        ensure_certificate(d, venue)
         conn = open_database(d.database)
         try:
             with conn:

@@ -19,6 +19,7 @@ from doorwatch.node._alert_models import MatchConfirmResult, MatchPhotoResult
 from doorwatch.node._api_server import Session
 from doorwatch.node._clock import Clock
 from doorwatch.node._config import NodeConfig
+from doorwatch.node._console_hub import ConsoleHub
 from doorwatch.node._errors import ApiError, ErrorCode, InvalidParams
 from doorwatch.node._notify import Notifier
 from doorwatch.node._purge import checkpoint
@@ -93,6 +94,9 @@ class Venue:
         # when the node runs its network service; None: received alerts' matches
         # answer originator_unreachable.
         self.ladder: RemoteLadder | None = None
+        # The web consoles following a lane (node/_console_hub.py): scans and
+        # match.updated changes are fanned out to them, at no cost when none follows.
+        self.console = ConsoleHub()
 
     def alert_changed(self, alert_id: str) -> None:
         for listener in self.alert_listeners:

@@ -171,7 +171,11 @@ class Daemon:
 
     def environment(self) -> dict[str, str]:
         """The daemon's environment (``environment`` with its passphrase, JSON logs)."""
-        return environment(self.passphrase, DOORWATCH_LOG_FORMAT="json")
+        # Many daemons at once: each console on a free loopback port (node.status says which).
+        console = os.environ.get("DOORWATCH_CONSOLE_LISTEN", "127.0.0.1:0")
+        return environment(
+            self.passphrase, DOORWATCH_LOG_FORMAT="json", DOORWATCH_CONSOLE_LISTEN=console
+        )
 
     def client(self, user: str = "admin", password: str = PASSWORD) -> RpcClient:
         c = RpcClient(self.data_dir / "doorwatch.sock")

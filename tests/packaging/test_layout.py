@@ -34,6 +34,9 @@ def test_wheel_installs_only_the_doorwatch_package(tmp_path: Path) -> None:
     assert top == {"doorwatch", next(t for t in top if t.endswith(".dist-info"))}
     for package in ("segments", "crypto", "protocol", "node", "cli"):
         assert f"doorwatch/{package}/__init__.py" in names
+    # The web console's page, script and style ship with the package (no CDN).
+    for asset in ("index.html", "console.js", "console.css", "manage.html", "manage.js"):
+        assert f"doorwatch/node/console/{asset}" in names
     # tests, benchmarks and docs are not installed
     assert not any(
         n.startswith(("doorwatch/tests/", "doorwatch/bench/", "doorwatch/docs/")) for n in names

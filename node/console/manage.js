@@ -1,0 +1,541 @@
+// Doorwatch manager pages: this venue's alerts and the audit log. Every list is one
+// call of the node's API with this page's session, so each role sees only what the
+// API lets it see (the audit log: administrators and above).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+let csrf = "";
+const latest = {};
+// Only the answer to a list's latest request is drawn: an earlier, slower one
+// (the list shown when its tab opened) must not overwrite a filtered one.
+function ticket(list) { latest[list] = (latest[list] || 0) + 1; return latest[list]; }
+const stale = (list, n) => latest[list] !== n;
+
+async function rpc(method, params) {
+  const response = await fetch("/api/rpc", {
+    method: "POST",
+    credentials: "same-origin",
+    cache: "no-store",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+    body: JSON.stringify({ method, params }),
+  });
+  if (response.status === 401 || response.status === 403) {
+    window.location.assign("/");
+    throw new Error("Log in again.");
+  }
+  const data = await response.json();
+  if (data.error !== undefined) {
+    const error = new Error(data.error);
+    error.code = data.code;
+    throw error;
+  }
+  return data.result;
+}
+
+const day = (t) => new Date(t * 1000).toLocaleString("en-GB", { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" });
+const date = (t) => new Date(t * 1000).toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric" });
+const words = (code) => { const s = code.replaceAll("_", " "); return s.charAt(0).toUpperCase() + s.slice(1); };
+
+function row(cells) {
+  const tr = document.createElement("tr");
+  for (const c of cells) {
+    const td = document.createElement("td");
+    if (c instanceof Node) { td.append(c); } else { td.textContent = c; }
+    tr.append(td);
+  }
+  return tr;
+}
+
+function detail(d) {
+  if (!d) { return ""; }
+  return Object.entries(d).map(([k, v]) => {
+    const shown = k.endsWith("_at") && typeof v === "number" ? day(v) : (typeof v === "object" ? JSON.stringify(v) : String(v));
+    return `${k.replaceAll("_", " ")}: ${shown}`;
+  }).join(" · ");
+}
+
+function badge(text, kind) {
+  const span = document.createElement("span");
+  span.className = `badge ${kind}`;
+  span.textContent = text;
+  return span;
+}
+
+function actionButton(label, run) {
+  const button = document.createElement("button");
+  button.type = "button";
+  button.className = "quiet small";
+  button.textContent = label;
+  button.addEventListener("click", run);
+  return button;
+}
+
+async function act(method, alert, done) {
+  try {
+    await rpc(method, { alert_id: alert.alert_id });
+    await showAlerts();
+    $("alerts-message").textContent = done;
+  } catch (e) {
+    $("alerts-message").textContent = e.message;
+  }
+}
+
+function noteForm(box, a, name) {
+  const form = document.createElement("form");
+  form.className = "inline";
+  const id = `note-${a.alert_id}`;
+  const label = document.createElement("label");
+  label.htmlFor = id;
+  label.textContent = "Note for every venue";
+  const input = document.createElement("input");
+  input.id = id;
+  input.maxLength = 4000;
+  const save = document.createElement("button");
+  save.type = "submit";
+  save.className = "quiet small";
+  save.textContent = "Save the note";
+  form.append(label, input, save);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = input.value.trim();
+    if (!text) { input.focus(); return; }
+    try {
+      await rpc("alert.annotate", { alert_id: a.alert_id, text });
+      await showAlerts();
+      $("alerts-message").textContent = `${name}: note added.`;
+    } catch (e) { $("alerts-message").textContent = e.message; }
+  });
+  box.replaceChildren(form);
+  input.focus();
+}
+
+function actions(a) {
+  const box = document.createElement("div");
+  box.className = "actions";
+  const name = words(a.category);
+  if (a.status === "active") {
+    box.append(actionButton("Mark reviewed", () => act("alert.review", a, `${name}: reviewed.`)));
+    box.append(actionButton("Subject disputes it", () => act("alert.dispute", a, `${name}: suspended while the complaint is looked at.`)));
+  }
+  if (a.status === "suspended") {
+    box.append(actionButton("Reinstate", () => act("alert.reinstate", a, `${name}: active again.`)));
+  }
+  if (a.status === "active" || a.status === "suspended") {
+    box.append(actionButton("Add a note", () => noteForm(box, a, name)));
+  }
+  if (me.role === "super_administrator") {
+    const erase = actionButton("Delete", () => {
+      // Two steps: deletion erases the alert here at once, for good.
+      if (erase.dataset.armed) { act("alert.delete", a, `${name}: deleted; only its audit entries remain.`); return; }
+      erase.dataset.armed = "1";
+      erase.textContent = "Delete for good?";
+      erase.classList.add("danger");
+    });
+    box.append(erase);
+  }
+  if (a.status === "active" || a.status === "suspended") {
+    const withdraw = actionButton("Withdraw", () => {
+      // Two steps: a withdrawal is sent to every venue and cannot be undone.
+      if (withdraw.dataset.armed) { act("alert.withdraw", a, `${name}: withdrawn everywhere.`); return; }
+      withdraw.dataset.armed = "1";
+      withdraw.textContent = "Withdraw: are you sure?";
+      withdraw.classList.add("danger");
+    });
+    box.append(withdraw);
+  }
+  return box;
+}
+
+async function showAlerts(event) {
+  if (event) { event.preventDefault(); }
+  const status = $("alert-status").value;
+  try {
+    const n = ticket("alerts");
+    const alerts = await rpc("alert.list", status ? { status } : {});
+    if (stale("alerts", n)) { return; }
+    const body = $("alerts-table").querySelector("tbody");
+    body.replaceChildren(...alerts.map((a) => row([
+      words(a.category),
+      badge(words(a.status), a.status),
+      date(a.created_at),
+      a.created_by,
+      date(a.expires_at),
+      a.review_overdue ? badge("Review overdue", "overdue") : (a.review_due ? date(a.review_due) : "—"),
+      a.groups.join(", ") || "all members",
+      actions(a),
+    ])));
+    $("alerts-table").hidden = alerts.length === 0;
+    $("alerts-message").textContent = alerts.length ? `${alerts.length} ${alerts.length === 1 ? "alert" : "alerts"}.` : "No alerts.";
+    const overdue = alerts.filter((a) => a.review_overdue).length;
+    $("tab-alerts").textContent = overdue ? `Alerts (${overdue} to review)` : "Alerts";
+  } catch (e) {
+    $("alerts-message").textContent = e.message;
+  }
+}
+
+function dayStart(value, plus) {
+  if (!value) { return undefined; }
+  const t = Date.parse(`${value}T00:00:00`) / 1000;
+  return Number.isNaN(t) ? undefined : t + plus;
+}
+
+async function showAudit(event) {
+  if (event) { event.preventDefault(); }
+  const params = { limit: 500 };
+  const actor = $("audit-actor").value.trim();
+  const action = $("audit-action").value.trim();
+  const alertId = $("audit-alert").value.trim();
+  if (actor) { params.actor = actor; }
+  if (action) { params.action = action; }
+  if (alertId) { params.alert_id = alertId; }
+  const since = dayStart($("audit-since").value, 0);
+  const until = dayStart($("audit-until").value, 86400);
+  if (since !== undefined) { params.since = since; }
+  if (until !== undefined) { params.until = until; }
+  try {
+    const n = ticket("audit");
+    const entries = await rpc("audit.query", params);
+    if (stale("audit", n)) { return; }
+    const body = $("audit-table").querySelector("tbody");
+    body.replaceChildren(...entries.slice().reverse().map((e) => row([
+      day(e.at),
+      e.actor,
+      e.action,
+      e.alert_id ? `${e.alert_id.slice(0, 12)}…` : "",
+      detail(e.detail),
+    ])));
+    $("audit-table").hidden = entries.length === 0;
+    $("audit-message").textContent = entries.length ? `${entries.length} ${entries.length === 1 ? "entry" : "entries"}, newest first.` : "No entries match.";
+  } catch (e) {
+    $("audit-table").hidden = true;
+    $("audit-message").textContent = e.code === 1002
+      ? "The audit log is for administrators and above."
+      : e.message;
+  }
+}
+
+const ROLE_WORDS = {
+  door_staff: "Door staff", supervisor: "Supervisor", administrator: "Administrator",
+  super_administrator: "Super administrator",
+};
+let me = null;
+
+async function showStaff() {
+  $("staff-add").hidden = me.role !== "super_administrator";
+  try {
+    const n = ticket("staff");
+    const users = await rpc("user.list", {});
+    if (stale("staff", n)) { return; }
+    $("staff-table").querySelector("tbody").replaceChildren(...users.map((u) => row([
+      u.username,
+      ROLE_WORDS[u.role] || u.role,
+      u.disabled ? badge("Disabled", "withdrawn") : badge("Active", "active"),
+      date(u.created_at),
+      staffActions(u),
+    ])));
+    $("staff-table").hidden = false;
+    $("staff-message").textContent = `${users.length} ${users.length === 1 ? "account" : "accounts"}.`;
+  } catch (e) {
+    $("staff-table").hidden = true;
+    $("staff-message").textContent = e.code === 1002
+      ? "Staff accounts are for administrators and above."
+      : e.message;
+  }
+}
+
+function staffActions(u) {
+  const box = document.createElement("div");
+  box.className = "actions";
+  if (me.role !== "super_administrator" || u.disabled) { return box; }
+  box.append(actionButton("Set a password", () => {
+    const form = document.createElement("form");
+    form.className = "inline";
+    const id = `pw-${u.username}`;
+    const label = document.createElement("label");
+    label.htmlFor = id;
+    label.textContent = `New password for ${u.username}`;
+    const input = document.createElement("input");
+    input.id = id;
+    input.type = "password";
+    input.autocomplete = "new-password";
+    const save = document.createElement("button");
+    save.type = "submit";
+    save.className = "quiet small";
+    save.textContent = "Save the password";
+    form.append(label, input, save);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      try {
+        await rpc("user.passwd", { username: u.username, password: input.value });
+        await showStaff();
+        $("staff-message").textContent = `${u.username} has a new password; their other sessions are ended.`;
+      } catch (e) {
+        input.value = "";
+        $("staff-message").textContent = e.message;
+      }
+    });
+    box.replaceChildren(form);
+    input.focus();
+  }));
+  if (u.username === me.username) { return box; }
+  const disable = actionButton("Disable", async () => {
+    if (!disable.dataset.armed) {
+      disable.dataset.armed = "1";
+      disable.textContent = "Disable: are you sure?";
+      disable.classList.add("danger");
+      return;
+    }
+    try {
+      await rpc("user.disable", { username: u.username });
+      await showStaff();
+      $("staff-message").textContent = `${u.username} is disabled and logged out everywhere.`;
+    } catch (e) { $("staff-message").textContent = e.message; }
+  });
+  box.append(disable);
+  return box;
+}
+
+async function addStaff(event) {
+  event.preventDefault();
+  const username = $("new-user").value.trim();
+  try {
+    await rpc("user.add", { username, role: $("new-role").value, password: $("new-password").value });
+    $("staff-add").reset();
+    await showStaff();
+    $("staff-message").textContent = `${username} can log in now.`;
+  } catch (e) {
+    $("new-password").value = "";
+    $("staff-message").textContent = e.message;
+  }
+}
+
+function peerActions(p) {
+  const box = document.createElement("div");
+  box.className = "actions";
+  if (me.role !== "super_administrator" || p.refused) { return box; }
+  const revoke = actionButton("Revoke", async () => {
+    if (!revoke.dataset.armed) {
+      revoke.dataset.armed = "1";
+      revoke.textContent = "Revoke: are you sure?";
+      revoke.classList.add("danger");
+      return;
+    }
+    try {
+      await rpc("network.revoke", { peer_id: p.peer_id });
+      await showNode();
+      $("peers-message").textContent = `${p.venue} is revoked; the group keys are being replaced.`;
+    } catch (e) { $("peers-message").textContent = e.message; }
+  });
+  box.append(revoke);
+  return box;
+}
+
+async function makeInvite(event) {
+  event.preventDefault();
+  const venue = $("invite-venue").value.trim();
+  const days = Number($("invite-days").value) || 1;
+  try {
+    const made = await rpc("network.invite", { venue, expires_in_s: days * 86400 });
+    $("invite-token").value = made.token;
+    const response = await fetch("/api/qr", {
+      method: "POST",
+      credentials: "same-origin",
+      cache: "no-store",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+      body: JSON.stringify({ text: made.token }),
+    });
+    if (response.ok) {
+      const old = $("invite-qr").src;
+      $("invite-qr").src = URL.createObjectURL(await response.blob());
+      if (old.startsWith("blob:")) { URL.revokeObjectURL(old); }
+    }
+    $("invite-result").hidden = false;
+    $("invite-message").textContent = `Invite for ${venue}, valid until ${day(made.expires_at)}.`;
+  } catch (e) {
+    $("invite-result").hidden = true;
+    $("invite-message").textContent = e.message;
+  }
+}
+
+async function showNode() {
+  $("invite-box").hidden = me.role !== "super_administrator";
+  try {
+    const n = ticket("node");
+    const s = await rpc("node.status", {});
+    if (stale("node", n)) { return; }
+    const facts = [
+      ["Venue", s.venue],
+      ["Peer id", s.short_id],
+      ["Doorwatch", s.version],
+      ["Up for", `${Math.floor(s.uptime_s / 3600)} h ${Math.floor((s.uptime_s % 3600) / 60)} min`],
+      ["Alerts", `${s.counts.alerts_originated_active} from this venue, ${s.counts.alerts_received_active} received`],
+      ["Networks", s.networks.map((n) => `${n.name} (${n.members} members)`).join(", ") || "none yet"],
+      ["Loading", s.loading ? `${s.loading.phase}: ${s.loading.done} of ${s.loading.total}` : "done"],
+    ];
+    if (s.console_fingerprint) { facts.push(["Console certificate", s.console_fingerprint]); }
+    $("node-facts").replaceChildren(...facts.flatMap(([k, v]) => {
+      const dt = document.createElement("dt");
+      dt.textContent = k;
+      const dd = document.createElement("dd");
+      dd.textContent = v;
+      return [dt, dd];
+    }));
+    const peers = s.peers;
+    $("peers-table").querySelector("tbody").replaceChildren(...peers.map((p) => row([
+      p.venue,
+      p.short_id,
+      p.connected ? badge("Connected", "active") : (p.last_seen ? `last seen ${day(p.last_seen)}` : "never seen"),
+      p.refused || "",
+      peerActions(p),
+    ])));
+    $("peers-table").hidden = peers.length === 0;
+    const up = peers.filter((p) => p.connected).length;
+    $("peers-message").textContent = peers.length
+      ? `${up} of ${peers.length} connected now.`
+      : "No other venue yet.";
+  } catch (e) {
+    $("peers-message").textContent = e.message;
+  }
+}
+
+async function showBans() {
+  try {
+    const n = ticket("bans");
+    const bans = await rpc("ban.list", {});
+    if (stale("bans", n)) { return; }
+    $("bans-table").querySelector("tbody").replaceChildren(...bans.map((b) => row([
+      `${b.subject.given_names || ""} ${b.subject.surname || ""}`.trim(),
+      b.subject.date_of_birth || "",
+      b.reason,
+      date(b.expires_at),
+      b.created_by,
+      banActions(b),
+    ])));
+    $("bans-table").hidden = bans.length === 0;
+    $("bans-message").textContent = bans.length ? `${bans.length} ${bans.length === 1 ? "ban" : "bans"}.` : "No bans.";
+  } catch (e) {
+    $("bans-table").hidden = true;
+    $("bans-message").textContent = e.code === 1002 ? "Bans are for supervisors and above." : e.message;
+  }
+}
+
+function banActions(b) {
+  const box = document.createElement("div");
+  box.className = "actions";
+  if (me.role !== "super_administrator") { return box; }
+  const lift = actionButton("Lift", async () => {
+    if (!lift.dataset.armed) {
+      lift.dataset.armed = "1";
+      lift.textContent = "Lift: are you sure?";
+      lift.classList.add("danger");
+      return;
+    }
+    try {
+      await rpc("ban.remove", { ban_id: b.ban_id });
+      await showBans();
+      $("bans-message").textContent = "Ban lifted.";
+    } catch (e) { $("bans-message").textContent = e.message; }
+  });
+  box.append(lift);
+  return box;
+}
+
+function moment(dateValue, timeValue, plus) {
+  if (!dateValue) { return undefined; }
+  const t = Date.parse(`${dateValue}T${timeValue || "00:00"}:00`) / 1000;
+  return Number.isNaN(t) ? undefined : t + plus;
+}
+
+async function exportVisits(event) {
+  event.preventDefault();
+  const from = moment($("visits-from").value, $("visits-from-time").value, 0);
+  const to = moment($("visits-to").value, $("visits-to-time").value, 60);
+  if (from === undefined || to === undefined) {
+    $("visits-message").textContent = "Give the first and the last day of the window.";
+    return;
+  }
+  try {
+    const result = await rpc("visits.export", { from, to });
+    download(result, `visits-${$("visits-from").value}-to-${$("visits-to").value}.json`);
+    const n = result.visits.length;
+    $("visits-message").textContent = `${n} ${n === 1 ? "visit" : "visits"} exported; the export is in the audit log.`;
+  } catch (e) {
+    $("visits-message").textContent = e.code === 1002 ? "Exports are for administrators and above." : e.message;
+  }
+}
+
+function download(data, name) {
+  const blob = new Blob([JSON.stringify(data, null, 2)], { type: "application/json" });
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = name;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 10000);
+}
+
+async function exportSar(event) {
+  event.preventDefault();
+  const document_ = {
+    document_type: $("sar-type").value,
+    document_number: $("sar-number").value.trim(),
+    given_names: $("sar-given").value.trim(),
+    surname: $("sar-surname").value.trim(),
+    date_of_birth: $("sar-dob").value,
+    expiry_date: $("sar-expiry").value,
+    issuing_country: $("sar-country").value.trim().toUpperCase(),
+  };
+  try {
+    const result = await rpc("sar.export", { document: document_ });
+    download(result, "subject-access.json");
+    $("sar-form").reset();
+    $("sar-message").textContent = `Exported: ${result.visits.length} visit(s), ${result.bans.length} ban(s), ${result.alerts.length} alert(s); the export is in the audit log.`;
+  } catch (e) {
+    $("sar-message").textContent = e.code === 1002 ? "Exports are for administrators and above." : e.message;
+  }
+}
+
+function select(tab) {
+  for (const name of ["alerts", "audit", "staff", "bans", "visits", "node"]) {
+    const on = name === tab;
+    $(`tab-${name}`).setAttribute("aria-selected", on ? "true" : "false");
+    $(name).hidden = !on;
+  }
+  const show = { alerts: showAlerts, audit: showAudit, staff: showStaff, bans: showBans, node: showNode }[tab];
+  if (show) { show(); }
+}
+
+async function start() {
+  const response = await fetch("/api/session", { credentials: "same-origin", cache: "no-store" });
+  const info = await response.json();
+  csrf = info.csrf;
+  if (!info.user) { window.location.assign("/"); return; }
+  me = info.user;
+  $("who").textContent = `${info.user.username} (${info.user.role.replace("_", " ")})`;
+  $("logout").addEventListener("click", async () => {
+    await fetch("/api/logout", { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: "{}" });
+    window.location.assign("/");
+  });
+  $("tab-alerts").addEventListener("click", () => select("alerts"));
+  $("tab-audit").addEventListener("click", () => select("audit"));
+  $("tab-staff").addEventListener("click", () => select("staff"));
+  $("tab-node").addEventListener("click", () => select("node"));
+  $("tab-bans").addEventListener("click", () => select("bans"));
+  $("tab-visits").addEventListener("click", () => select("visits"));
+  $("visits-form").addEventListener("submit", exportVisits);
+  $("sar-form").addEventListener("submit", exportSar);
+  $("staff-add").addEventListener("submit", addStaff);
+  $("invite-form").addEventListener("submit", makeInvite);
+  $("alerts-filter").addEventListener("submit", showAlerts);
+  $("audit-filter").addEventListener("submit", showAudit);
+  // The first tab at once: a click on another tab meanwhile must not be undone.
+  select("alerts");
+  try {
+    const status = await rpc("node.status", {});
+    const n = status.counts.alerts_received_active;
+    $("received").textContent = `${n} ${n === 1 ? "alert" : "alerts"} received from other venues ${n === 1 ? "is" : "are"} active here. They are not listed: they stay private unless a scan at your door matches one.`;
+  } catch (e) { $("received").textContent = ""; }
+}
+
+document.addEventListener("DOMContentLoaded", start);
