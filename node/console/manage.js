@@ -535,6 +535,11 @@ async function start() {
     const status = await rpc("node.status", {});
     const n = status.counts.alerts_received_active;
     $("received").textContent = `${n} ${n === 1 ? "alert" : "alerts"} received from other venues ${n === 1 ? "is" : "are"} active here. They are not listed: they stay private unless a scan at your door matches one.`;
+    // Identity checks that hit a limit, or runs of "not the same person": someone may be
+    // guessing who an alert is about (docs/privacy.md).
+    const alarms = status.counts.disclosure_alarms_7d || 0;
+    $("alarms").hidden = alarms === 0;
+    $("alarms").textContent = `${alarms} identity-check ${alarms === 1 ? "limit or alarm" : "limits or alarms"} in the last 7 days: someone may be guessing who an alert is about. See the audit log (actions disclosure.limit_reached and disclosure.alarm) and talk to the other venue.`;
   } catch (e) { $("received").textContent = ""; }
 }
 

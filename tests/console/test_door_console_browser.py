@@ -166,6 +166,30 @@ def _story(crown: Daemon, swan: Daemon, browser: Any, shots: Shots) -> None:
     assert problems == []  # no CSP violation, no script error
     context.close()
 
+    # The same customer scanned again and again at another lane: past this venue's own
+    # budget of identity checks (3 a day per alert) the node asks no one, and the
+    # managers see it on their first page.
+    assert status(swan)["counts"]["disclosure_alarms_7d"] == 0
+    for _ in range(3):
+        scanner.result("scan.submit", document=sample_document(), lane="back")
+    wait_for(
+        "The Swan's own limit is reached",
+        lambda: status(swan)["counts"]["disclosure_alarms_7d"] == 1,
+    )
+    add_user(swan, "sup1", "supervisor")
+    manager = browser.new_context(**TABLET).new_page()
+    manager.goto(url)
+    manager.get_by_label("User name").fill("sup1")
+    manager.get_by_label("Password").fill(PASSWORD)
+    manager.get_by_role("button", name="Log in").click()
+    manager.get_by_role("link", name="Manager pages").click()
+    warning = manager.locator("#alarms")
+    expect(warning).to_be_visible(timeout=WAIT_MS)
+    expect(warning).to_contain_text("1 identity-check limit or alarm in the last 7 days")
+    expect(warning).to_contain_text("someone may be guessing")
+    shots.take(manager, "manager-alarm")
+    manager.context.close()
+
 
 def test_every_control_has_a_name_and_a_44px_target(
     tmp_path: Path, browser: Any, shots: Shots
