@@ -35,18 +35,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bench._daemons import load_average, new_node
-from doorwatch.node.testing import PASSWORD, RpcClient, sample_document
+from doorwatch.node.testing import CHROMIUM, CHROMIUM_ARGS, PASSWORD, RpcClient, sample_document
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 OBSERVE = """() => {
   window.__t = null;
   new MutationObserver(() => {

@@ -49,6 +49,21 @@ def environment(passphrase: str | None = PASSPHRASE, **extra: str) -> dict[str, 
     return env
 
 
+# Browser tests and the console bench drive Debian's Chromium (Playwright's own browser
+# download is not reachable here), headless, with no call home.
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--lang=en-GB",  # date fields day first, as on a UK venue's tablet
+]
+
+
 # A fictional UK passport, valid until 2033, of an adult: the fields of the
 # identity model (docs/api.md, scan.submit's "document").
 _SAMPLE_DOCUMENT: dict[str, Any] = {

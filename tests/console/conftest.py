@@ -16,7 +16,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from doorwatch.node.testing import PASSWORD, Daemon, doorwatch
+from doorwatch.node.testing import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Daemon, doorwatch
 
 
 def init_node(root: Path, name: str, venue: str) -> Daemon:
@@ -143,17 +143,6 @@ def node(tmp_path: Path) -> Iterator[Daemon]:
     assert daemon.unexpected_errors() == []
 
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--lang=en-GB",  # date fields day first, as on a UK venue's tablet
-]
 # A 10-11 inch tablet, landscape, set up for the UK (dates day first).
 TABLET: dict[str, Any] = {"viewport": {"width": 1180, "height": 820}, "locale": "en-GB"}
 
