@@ -163,7 +163,7 @@ def count_text(low: int, high: int) -> str:
 
 def harm_text(low: float, high: float) -> str:
     def one(x: float) -> str:
-        return f"{x:,.0f}" if x >= 10 else f"{x:,.1f}".rstrip("0").rstrip(".")
+        return f"{x:,.0f}" if x >= 100 else f"{x:,.1f}".removesuffix(".0")
 
     return one(low) if low == high else f"{one(low)}-{one(high)}"
 

@@ -187,6 +187,9 @@ def draw_months(ax: Axes, report: Report) -> None:
         range_colour=_RANGE_MONTH,
     )
     ax.set_xticks(positions, [m.label for m in months], fontsize=8)
+    # A short period's one or two months as bars of a normal width, not a wall.
+    pad = max(0.0, (4 - len(months)) / 2)
+    ax.set_xlim(-0.5 - pad, len(months) - 0.5 + pad)
     if len(months) > 6:
         ax.tick_params(axis="x", labelrotation=45)
     top = max(high, default=0.0) or 1.0
@@ -222,13 +225,16 @@ def _months_ranged(report: Report) -> bool:
 def render_png(report: Report) -> bytes:
     """The charts, one above the other, under the report's title."""
     rows = max(len(report.harm), 1)
-    fig = Figure(figsize=(9, 4.2 + 0.38 * rows), dpi=110)
-    fig.suptitle(textwrap.fill(report.title, 80), x=0.04, ha="left", fontsize=12)
-    grid = fig.add_gridspec(2, 1, height_ratios=[max(rows, 3), 4], hspace=0.45)
+    height = 4.6 + 0.38 * rows
+    fig = Figure(figsize=(9, height), dpi=110)
+    fig.suptitle(
+        textwrap.fill(report.title, 80), x=0.04, y=1 - 0.2 / height, ha="left", fontsize=12
+    )
+    grid = fig.add_gridspec(2, 1, height_ratios=[max(rows, 3), 4], hspace=0.5)
     draw_harm(fig.add_subplot(grid[0]), report)
     draw_months(fig.add_subplot(grid[1]), report)
-    _legend_for_ranges(fig, _harm_ranged(report) or _months_ranged(report), 0.04, 0.03)
-    fig.subplots_adjust(left=0.3, right=0.97, top=0.9, bottom=0.09)
+    _legend_for_ranges(fig, _harm_ranged(report) or _months_ranged(report), 0.04, 0.25 / height)
+    fig.subplots_adjust(left=0.3, right=0.97, top=1 - 0.85 / height, bottom=0.75 / height)
     buf = io.BytesIO()
     fig.savefig(buf, format="png")
     return buf.getvalue()
