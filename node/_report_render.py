@@ -21,6 +21,7 @@ from matplotlib.axes import Axes
 from matplotlib.backends.backend_pdf import PdfPages
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import Bbox
 
 from doorwatch.node._report_model import Report
 
@@ -265,7 +266,7 @@ def _text_table(
         cellText=rows,
         colLabels=header,
         colWidths=[w / total for w in widths],
-        bbox=(0.0, 0.0, 1.0, 1.0),
+        bbox=Bbox.from_bounds(0.0, 0.0, 1.0, 1.0),
         cellLoc="left",
         colLoc="left",
     )
