@@ -53,6 +53,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "door_command",
         "Scan an ID at the door: verdict, photos side by side, details, decision.",
     ),
+    "report": (
+        "doorwatch.cli._report",
+        "report",
+        "Reports ranked by harm: this venue's, sharing its counts, the Pubwatch network's.",
+    ),
     "api-schema": (
         "doorwatch.cli._api",
         "api_schema_command",

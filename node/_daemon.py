@@ -49,6 +49,8 @@ from doorwatch.node._local_api import LocalApi
 from doorwatch.node._network import NetworkService
 from doorwatch.node._network_api import NetworkApi
 from doorwatch.node._presence import Presence
+from doorwatch.node._report_api import ReportApi
+from doorwatch.node._report_share import ReportSharing
 from doorwatch.node._setup import load_identity, load_node_config
 from doorwatch.node._storage_key import Passphrase, load_storage_key
 from doorwatch.node._store import AsyncStore
@@ -154,6 +156,13 @@ async def run_daemon(
                         )
                         local_api.register(dispatcher)
                         await start_ladder(nursery, venue=venue, network=network, identity=identity)
+                        sharing = ReportSharing(network=network, store=store, identity=identity)
+                        network.extend(sharing.install)
+                        if network.rr is not None:
+                            sharing.install(network)
+                        ReportApi(
+                            store=store, clock=clock, venue=config.venue, sharing=sharing
+                        ).register(dispatcher)
                         if demo_clock is not None:
                             ClockApi(
                                 demo_clock,

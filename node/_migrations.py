@@ -10,6 +10,7 @@ from typing import Final
 
 from doorwatch.node._network_store import NETWORK_MIGRATION
 from doorwatch.node._received_store import RECEIVED_MIGRATION
+from doorwatch.node._reports import REPORT_MIGRATION
 
 # (number, what it does, SQL). Numbers start at 1 and have no gaps.
 MIGRATIONS: Final[tuple[tuple[int, str, str], ...]] = (
@@ -182,6 +183,11 @@ MIGRATIONS: Final[tuple[tuple[int, str, str], ...]] = (
         ) STRICT;
         CREATE INDEX disclosure_hits_expiry ON disclosure_hits (expires_at);
         """,
+    ),
+    (
+        8,
+        "aggregate counts shared by the venues for the Pubwatch meeting's network report",
+        REPORT_MIGRATION,
     ),
 )
 

@@ -23,6 +23,7 @@ from doorwatch.node._config import NodeConfig
 from doorwatch.node._errors import ApiError
 from doorwatch.node._jsonrpc import Request
 from doorwatch.node._local_api import LocalApi
+from doorwatch.node._report_api import ReportApi
 from doorwatch.node._roles import Role
 from doorwatch.node._store import AsyncStore
 from doorwatch.node._venue import Venue
@@ -96,6 +97,7 @@ async def venue_harness(
             cookie="cookie",
             counts=lambda: db_counts(venue),
         ).register(dispatcher)
+        ReportApi(store=store, clock=clock, venue=config.venue).register(dispatcher)
         try:
             yield VenueHarness(dispatcher, venue, store, clock, database)
         finally:

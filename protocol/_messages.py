@@ -501,6 +501,61 @@ class BanningVote(Message):
     signature: Signature
 
 
+# --- Reports ------------------------------------------------------------------------------
+
+SUPPRESS_BELOW = 5
+"""Counts from 1 to ``SUPPRESS_BELOW - 1`` are never shared: a share says "fewer than 5"
+(``value`` None). One assault at one pub in one month can point at the person who was
+hurt, or at the one who did it; five or more cannot (see docs/reports.md)."""
+
+ReportMeasure = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
+ReportKey = Annotated[str, StringConstraints(pattern=r"^([a-z0-9][a-z0-9_-]{0,31})?$")]
+SharedCount = Annotated[int, Field(ge=SUPPRESS_BELOW, lt=2**31)]
+MAX_REPORT_PERIOD = 400 * 86400
+
+
+class ReportCount(Model):
+    """One shared figure: ``measure`` (e.g. ``incidents``), ``key`` (a category code, a
+    month ``YYYY-MM``, or empty) and ``value`` (None: between 1 and 4, suppressed).
+    A zero is not sent: an absent figure is zero."""
+
+    measure: ReportMeasure
+    key: ReportKey
+    value: SharedCount | None
+
+
+class ReportCounts(Message):
+    """A venue's aggregate counts for a period, signed by the venue, for the Pubwatch
+    meeting's network report. Counts only: nothing in it is about a person."""
+
+    type: Literal["report.counts"] = "report.counts"
+    network_id: NetworkId
+    venue: PeerId
+    period_from: Timestamp
+    period_to: Timestamp
+    issued_at: Timestamp
+    counts: Annotated[tuple[ReportCount, ...], Field(max_length=512)]
+    signature: Signature
+
+    @model_validator(mode="after")
+    def _period(self) -> Self:
+        if not self.period_from < self.period_to <= self.period_from + MAX_REPORT_PERIOD:
+            raise ValueError("period_to must be after period_from, by at most 400 days")
+        if len({(c.measure, c.key) for c in self.counts}) != len(self.counts):
+            raise ValueError("counts must name each (measure, key) once")
+        return self
+
+
+class ReportRequest(Message):
+    """Ask a member for the counts it has shared for exactly this period (on an
+    authenticated stream; the answer is its ``report.counts`` or nothing)."""
+
+    type: Literal["report.request"] = "report.request"
+    network_id: NetworkId
+    period_from: Timestamp
+    period_to: Timestamp
+
+
 ALL_MESSAGES: tuple[type[Message], ...] = (
     AlertPublish,
     AlertUpdate,
@@ -523,6 +578,8 @@ ALL_MESSAGES: tuple[type[Message], ...] = (
     DisclosureRefusal,
     BanningNomination,
     BanningVote,
+    ReportCounts,
+    ReportRequest,
 )
 
 
@@ -541,5 +598,6 @@ SIGNED_BY: dict[str, str] = {
     "presence.record": "peer",
     "banning.nomination": "nominated_by",
     "banning.vote": "voter",
+    "report.counts": "venue",
 }
 """For each node-signed message type, the field holding the signer's peer id."""

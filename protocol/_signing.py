@@ -34,12 +34,21 @@ from doorwatch.protocol._messages import (
     Dispute,
     Message,
     PresenceRecord,
+    ReportCounts,
     ReviewRecord,
     Withdrawal,
 )
 
 M = TypeVar("M", bound=Message)
-NodeSigned = Annotation | Dispute | ReviewRecord | PresenceRecord | BanningNomination | BanningVote
+NodeSigned = (
+    Annotation
+    | Dispute
+    | ReviewRecord
+    | PresenceRecord
+    | BanningNomination
+    | BanningVote
+    | ReportCounts
+)
 
 
 def purpose_for(message_type: str) -> str:

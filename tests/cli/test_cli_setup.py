@@ -75,13 +75,28 @@ def test_help_lists_every_command_and_lazy_commands_run() -> None:
     done = doorwatch("--help")
     assert done.returncode == 0
     for name in ("init", "run", "status", "user", "alert", "ban", "audit", "visits", "sar",
-                 "config", "network", "segments", "api-schema"):  # fmt: skip
+                 "config", "network", "segments", "api-schema", "report"):  # fmt: skip
         assert f" {name} " in done.stdout, name
     assert "3 node not running" in done.stdout
     lazy = in_process("network", "members", "--help")
     assert lazy.returncode == 0
     assert "--network" in lazy.stdout
     assert in_process("api-schema", "--help").returncode == 0
+    assert "Cambridge Crime Harm Index" in in_process("report", "--help").stdout
+
+
+def test_report_usage_errors_are_one_line(tmp_path: Path) -> None:
+    period = ("--from", "2026-11-01", "--to", "2026-12-01", "--data-dir", str(tmp_path))
+    for args, why in (
+        (("--format", "pdf"), "--output: a pdf report needs a file"),
+        (("--format", "html"), "--format: give text, json, pdf or png"),
+        (("--share", "--network"), "--share and --network"),
+    ):
+        done = in_process("report", *period, *args)
+        assert done.returncode == EXIT_ERROR
+        assert why in one_line_error(done)
+    bad = in_process("report", "--from", "November", "--to", "2026-12-01")
+    assert "--from: give a date" in one_line_error(bad)
 
 
 @pytest.mark.parametrize(

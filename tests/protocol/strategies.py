@@ -44,6 +44,9 @@ from doorwatch.protocol import (
     RangeFingerprint,
     RangeItems,
     RangeSplit,
+    ReportCount,
+    ReportCounts,
+    ReportRequest,
     ReviewRecord,
     RevocationListDistribution,
     SealedGroupKey,
@@ -332,6 +335,26 @@ STRATEGIES: dict[type[Message], st.SearchStrategy[Message]] = {
         voted_at=time,
         signature=sig,
     ),
+    ReportCounts: st.builds(
+        ReportCounts,
+        network_id=network,
+        venue=peer,
+        period_from=st.just(1_790_000_000),
+        period_to=st.just(1_792_592_000),
+        issued_at=time,
+        counts=st.lists(
+            st.builds(
+                ReportCount,
+                measure=st.sampled_from(["incidents", "refusals"]),
+                key=st.sampled_from(["", "theft", "2026-11"]),
+                value=st.none() | st.integers(min_value=5, max_value=10_000),
+            ),
+            max_size=6,
+            unique_by=lambda c: (c.measure, c.key),
+        ).map(tuple),
+        signature=sig,
+    ),
+    ReportRequest: st.builds(ReportRequest, network_id=network, period_from=time, period_to=time),
 }
 
 assert set(STRATEGIES) == set(ALL_MESSAGES), "every message type needs a strategy"
