@@ -32,9 +32,11 @@ from doorwatch.segments._frequencies import (
 )
 from doorwatch.segments._identity import (
     MAX_PHOTO_BYTES,
+    BirthDate,
     DocumentType,
     Identity,
     InvalidDocument,
+    PartialDate,
     Problem,
     age_on,
     is_expired,
@@ -112,6 +114,7 @@ __all__ = [
     "NO_READ_ERRORS",
     "TABLES_REFERENCE_DATE",
     "UK_POPULATION",
+    "BirthDate",
     "BudgetError",
     "CalibrationReport",
     "Chooser",
@@ -129,6 +132,7 @@ __all__ = [
     "MatchKeys",
     "MatchingError",
     "NameSource",
+    "PartialDate",
     "Position",
     "Problem",
     "ReadErrorKind",
