@@ -81,6 +81,8 @@ _REASONS = {
     "alerts_loading": "the node is still loading network alerts after a restart: "
     "check as you would without a scanner, or scan again in a minute",
     "typed": "typed in by hand: no scanner checked this document",
+    "document_inconsistent": "the driving licence number does not match the name, "
+    "date of birth or sex on the card: look at the card",
 }
 _PROGRESS = {
     "pending": "an alert of this venue: comparing with its subject",

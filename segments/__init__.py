@@ -10,6 +10,7 @@ from doorwatch.segments._calibration import (
     CalibrationReport,
     calibrate,
 )
+from doorwatch.segments._dvla import DvlaNumber, check_driving_licence, parse_dvla_number
 from doorwatch.segments._factors import (
     CATALOGUE,
     DEFAULT_CATALOGUE,
@@ -120,6 +121,7 @@ __all__ = [
     "Chooser",
     "DocumentType",
     "DuplicateSegmentSetError",
+    "DvlaNumber",
     "Factor",
     "Field",
     "FrequencyTable",
@@ -150,6 +152,7 @@ __all__ = [
     "budget_bits_for_floor",
     "calibrate",
     "check_digit",
+    "check_driving_licence",
     "dvla_licence_number",
     "first_given_name",
     "fold_confusables",
@@ -170,6 +173,7 @@ __all__ = [
     "normalise_postcode",
     "normalise_text",
     "parse_document",
+    "parse_dvla_number",
     "parse_mrz",
     "scan_factors",
     "score",

@@ -264,7 +264,10 @@ async def test_an_innocent_customer_triggers_no_request(tmp_path: Path) -> None:
             scanner = Scanner(pair)
             scan = await scanner.call(
                 "scan.submit",
-                document=doc(date_of_birth="1984-02-29", **LOOKALIKE),
+                document=doc(
+                    date_of_birth="1984-02-29",
+                    **{**LOOKALIKE, "document_number": "BROWN802294BB9ZZ"},
+                ),
             )
             assert scan["verdict"] == "admit"
             assert scan["matches"] == []
