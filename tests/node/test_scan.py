@@ -424,3 +424,60 @@ async def test_scans_held_in_memory_expire_after_an_hour(tmp_path: Path) -> None
         assert h.venue.engine.recent_scan(later["scan_id"], h.clock.now()) is None
         h.venue.engine.prune_scans(h.clock.now())
         assert h.venue.engine.recent_scan(later["scan_id"], h.clock.now() - 3601) is None
+
+
+async def test_a_single_named_subject_with_a_partial_birth_date_is_alerted_and_matched(
+    tmp_path: Path,
+) -> None:
+    subject = doc(
+        document_type="passport",
+        document_number="J8369854",
+        surname="",
+        given_names="Ahmadi",
+        date_of_birth="1985-XX-XX",
+        issuing_country="IND",
+    )
+    del subject["surname"]
+    async with venue_harness(tmp_path) as h:
+        await h.call("alert.create", document=subject, category="theft", reason="r")
+        # The same person, the lone name sent as the surname this time.
+        again = dict(subject, surname="AHMADI", given_names="", document_number="K1")
+        scan = await h.call("scan.submit", document=again)
+        assert scan["reasons"] == ["possible_alert_match"]
+        other_year = dict(again, date_of_birth="1986-XX-XX")
+        assert (await h.call("scan.submit", document=other_year))["matches"] == []
+
+
+async def test_ban_keys_keep_partial_dates_and_unreadable_names_apart(tmp_path: Path) -> None:
+    async with venue_harness(tmp_path) as h:
+        until = h.clock.now() + 30 * DAY
+        for banned in (
+            doc(**{**PASSPORT, "document_number": "P1"}, date_of_birth="1985-XX-XX"),
+            doc(**{**PASSPORT, "document_number": "P2"}, surname="Παπαδόπουλος", given_names=""),
+        ):
+            await h.call(
+                "ban.add",
+                Role.SUPER_ADMINISTRATOR,
+                document=banned,
+                reason="fight",
+                expires_at=until,
+            )
+        same = await h.call(
+            "scan.submit",
+            document=doc(**{**PASSPORT, "document_number": "Q1"}, date_of_birth="1985-XX-XX"),
+        )
+        assert same["reasons"] == ["banned_here"]
+        # A full date is not the partial one, whatever day a register may have invented.
+        invented = await h.call(
+            "scan.submit",
+            document=doc(**{**PASSPORT, "document_number": "Q2"}, date_of_birth="1985-01-01"),
+        )
+        assert invented["reasons"] == []
+        # Two names with no transliteration table have empty keys: they never agree.
+        greek = await h.call(
+            "scan.submit",
+            document=doc(
+                **{**PASSPORT, "document_number": "Q3"}, surname="Γεωργίου", given_names=""
+            ),
+        )
+        assert greek["reasons"] == []
