@@ -99,7 +99,7 @@ _FIELDS = [
     ("document_number", "Document number", None),
     ("given_names", "Given names (Enter if none)", ""),
     ("surname", "Surname", None),
-    ("date_of_birth", "Date of birth (YYYY-MM-DD)", None),
+    ("date_of_birth", "Date of birth (YYYY-MM-DD, XX for an unknown day or month)", None),
     ("expiry_date", "Expiry date (YYYY-MM-DD)", None),
     ("issuing_country", "Issuing country (3 letters, e.g. GBR)", "GBR"),
     ("postcode", "Postcode (Enter to skip)", ""),
