@@ -464,6 +464,14 @@ REFERENCE_CASES: list[tuple[str, str, ReadAs | str]] = [
         ("LE MEUNIER", "JENNIFER ANNE", dt.date(1985, 1, 1), "000590448301"),
     ),
     (
+        # JMRTD, MRZInfoTest.testBelgianMRZ: a Belgian eID specimen with a
+        # nine-character number and the national number in the optional data.
+        "JMRTD MRZInfoTest Belgian specimen",
+        "IDBEL590330101085020100200<<<<\n8502016F0901015BEL<<<<<<<<<<<8\n"
+        "VAN<DER<VELDEN<<GREET<HILDE<<<",
+        ("VAN DER VELDEN", "GREET HILDE", dt.date(1985, 2, 1), "590330101"),
+    ),
+    (
         # ICAO 9303 Part 7 MRV-A specimen (as in cheminfo/mrz mrva.js, Utopia).
         "ICAO 9303 Part 7 MRV-A specimen",
         "V<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\n"
