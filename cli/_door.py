@@ -81,6 +81,8 @@ _REASONS = {
     "alerts_loading": "the node is still loading network alerts after a restart: "
     "check as you would without a scanner, or scan again in a minute",
     "typed": "typed in by hand: no scanner checked this document",
+    "document_inconsistent": "the driving licence number does not match the name, "
+    "date of birth or sex on the card: look at the card",
 }
 _PROGRESS = {
     "pending": "an alert of this venue: comparing with its subject",
@@ -97,7 +99,7 @@ _FIELDS = [
     ("document_number", "Document number", None),
     ("given_names", "Given names (Enter if none)", ""),
     ("surname", "Surname", None),
-    ("date_of_birth", "Date of birth (YYYY-MM-DD)", None),
+    ("date_of_birth", "Date of birth (YYYY-MM-DD, XX for an unknown day or month)", None),
     ("expiry_date", "Expiry date (YYYY-MM-DD)", None),
     ("issuing_country", "Issuing country (3 letters, e.g. GBR)", "GBR"),
     ("postcode", "Postcode (Enter to skip)", ""),

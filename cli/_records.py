@@ -72,7 +72,9 @@ DocTypeOption = Annotated[str | None, _opt("passport, driving_licence, national_
 DocNumberOption = Annotated[str | None, _opt("The document number as printed.")]
 GivenNamesOption = Annotated[str | None, _opt("All given names.")]
 SurnameOption = Annotated[str | None, _opt("Surname.")]
-BirthOption = Annotated[str | None, _opt("Date of birth, YYYY-MM-DD.")]
+BirthOption = Annotated[
+    str | None, _opt("Date of birth, YYYY-MM-DD (XX for an unknown day or month).")
+]
 ExpiryOption = Annotated[str | None, _opt("The document's expiry date, YYYY-MM-DD.")]
 CountryOption = Annotated[str | None, _opt("Issuing country, ISO 3166 alpha-3 (e.g. GBR).")]
 OutputOption = Annotated[

@@ -166,6 +166,11 @@ class DeletedResult(Result):
 
 class ScanParams(Params):
     document: Document
+    sex: Literal["M", "F", "X"] | None = Field(
+        default=None,
+        description="The holder's sex as printed on the document, if the scanner reads it: "
+        "used only to check a GB driving licence's number (which encodes it); not stored.",
+    )
     entry: Literal["scanner", "typed"] = Field(
         default="scanner",
         description="How the document was captured: read by the scanner, or typed in by "

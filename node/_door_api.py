@@ -162,7 +162,7 @@ class DoorApi:
         if typed and identity.authentic is not None:
             # Nobody's scanner looked at a typed-in document.
             identity = identity.model_copy(update={"authentic": None})
-        verdict = v.engine.verdict(identity, v.digester.digests(identity), today=today)
+        verdict = v.engine.verdict(identity, v.digester.digests(identity), today=today, sex=p.sex)
         if typed:
             verdict.reasons.append(Reason.TYPED.value)
         key, scan_id, staff = v.key, verdict.scan_id, actor(session)

@@ -1,7 +1,9 @@
 """The door's verdict from local data, and the in-memory state it needs.
 
 A scan is answered without touching anything slow: the document is checked
-(age, expiry, the scanner's authenticity verdict), compared with this venue's
+(age, expiry, the scanner's authenticity verdict, and on a GB driving
+licence the driver number against the name, birth date and sex on the card),
+compared with this venue's
 bans through keyed digests held in memory, and matched against every active
 segment set in the ``SegmentIndex`` (built at start-up from the database and
 kept current as alerts change). The caller then writes one visit row.
@@ -22,11 +24,13 @@ from typing import Final
 from doorwatch.node._match_slots import make_room
 from doorwatch.node._randomness import random_bytes
 from doorwatch.segments import (
+    DocumentType,
     FrequencyTable,
     Identity,
     SegmentIndex,
     SegmentSet,
     age_on,
+    check_driving_licence,
     identity_keys,
     is_expired,
     load_disclosure_tables,
@@ -53,6 +57,10 @@ class Reason(StrEnum):
     # A mark, not a ground: the document was typed in by hand (scan.submit's
     # entry "typed"), so nothing about it was checked by a scanner.
     TYPED = "typed"
+    # A GB driving licence whose DVLA number disagrees with the surname,
+    # initials, birth date or sex on the card (or is no DVLA/DVA number):
+    # a typing or reading slip, or an altered card. The door looks: "check".
+    DOCUMENT_INCONSISTENT = "document_inconsistent"
 
 
 REFUSING: Final = frozenset(
@@ -100,6 +108,24 @@ class Verdict:
     reasons: list[str]
     age: int
     matches: list[Match]
+
+
+def _inconsistent(identity: Identity, sex: str | None) -> bool:
+    """A GB driving licence whose number disagrees with the card (which part is not said:
+    the door looks at the card)."""
+    if identity.document_type is not DocumentType.DRIVING_LICENCE:
+        return False
+    if identity.issuing_country != "GBR":
+        return False
+    return bool(
+        check_driving_licence(
+            identity.document_number,
+            surname=identity.surname,
+            given_names=identity.given_names,
+            date_of_birth=identity.date_of_birth,
+            sex=sex,
+        )
+    )
 
 
 @dataclass
@@ -165,7 +191,14 @@ class ScanEngine:
 
     # -- scans ----------------------------------------------------------------
 
-    def verdict(self, identity: Identity, digests: frozenset[bytes], *, today: dt.date) -> Verdict:
+    def verdict(
+        self,
+        identity: Identity,
+        digests: frozenset[bytes],
+        *,
+        today: dt.date,
+        sex: str | None = None,
+    ) -> Verdict:
         scan_id = random_bytes.token_hex(16)
         reasons: list[str] = []
         age = age_on(identity, today)
@@ -177,6 +210,9 @@ class ScanEngine:
             reasons.append(Reason.NOT_AUTHENTIC)
         if not self._banned.keys().isdisjoint(digests):
             reasons.append(Reason.BANNED_HERE)
+        inconsistent = _inconsistent(identity, sex)
+        if inconsistent:
+            reasons.append(Reason.DOCUMENT_INCONSISTENT)
         found = self.index.match(scan_factors(identity_keys(identity))) if len(self.index) else []
         matches = [self._new_match(scan_id, set_id, score) for set_id, score in found]
         if matches:
@@ -185,7 +221,7 @@ class ScanEngine:
             reasons.append(Reason.ALERTS_LOADING)
         if any(r in REFUSING for r in reasons):
             verdict = "refuse"
-        elif matches or self.loading:
+        elif matches or self.loading or inconsistent:
             verdict = "check"
         else:
             verdict = "admit"

@@ -53,10 +53,15 @@ def subject_keys(identity: Identity) -> frozenset[str]:
 
     Two identities share a key when they name the same person on the same or
     another document (the same name and date of birth) or show the same
-    document.
+    document. A surname with an empty key (written only in a script with no
+    transliteration table) gives no name key: two empty keys never agree. A
+    partial birth date is written with XX (1985-XX-XX), which no full date is.
     """
     born = identity.date_of_birth.isoformat()
-    keys = {f"n:{name_key(identity.surname)}:{first_given_name(identity.given_names)}:{born}"}
+    keys: set[str] = set()
+    surname = name_key(identity.surname)
+    if surname:
+        keys.add(f"n:{surname}:{first_given_name(identity.given_names)}:{born}")
     number = normalise_document_number(identity.document_number)
     if number:
         keys.add(f"d:{identity.issuing_country}:{number}")

@@ -10,6 +10,7 @@ from doorwatch.segments._calibration import (
     CalibrationReport,
     calibrate,
 )
+from doorwatch.segments._dvla import DvlaNumber, check_driving_licence, parse_dvla_number
 from doorwatch.segments._factors import (
     CATALOGUE,
     DEFAULT_CATALOGUE,
@@ -32,9 +33,11 @@ from doorwatch.segments._frequencies import (
 )
 from doorwatch.segments._identity import (
     MAX_PHOTO_BYTES,
+    BirthDate,
     DocumentType,
     Identity,
     InvalidDocument,
+    PartialDate,
     Problem,
     age_on,
     is_expired,
@@ -112,11 +115,13 @@ __all__ = [
     "NO_READ_ERRORS",
     "TABLES_REFERENCE_DATE",
     "UK_POPULATION",
+    "BirthDate",
     "BudgetError",
     "CalibrationReport",
     "Chooser",
     "DocumentType",
     "DuplicateSegmentSetError",
+    "DvlaNumber",
     "Factor",
     "Field",
     "FrequencyTable",
@@ -129,6 +134,7 @@ __all__ = [
     "MatchKeys",
     "MatchingError",
     "NameSource",
+    "PartialDate",
     "Position",
     "Problem",
     "ReadErrorKind",
@@ -146,6 +152,7 @@ __all__ = [
     "budget_bits_for_floor",
     "calibrate",
     "check_digit",
+    "check_driving_licence",
     "dvla_licence_number",
     "first_given_name",
     "fold_confusables",
@@ -166,6 +173,7 @@ __all__ = [
     "normalise_postcode",
     "normalise_text",
     "parse_document",
+    "parse_dvla_number",
     "parse_mrz",
     "scan_factors",
     "score",

@@ -18,7 +18,12 @@ Both sides are reduced to the same *match keys* first (``match_keys``):
   the full key (the first variant), a scan offers every variant, so a
   double-barrelled surname recorded with one part still agrees;
 * date of birth: year, month, day as numbers (the MRZ check digit protects
-  them, so misreads are rare);
+  them, so misreads are rare). A partial date (``PartialDate``: day or month
+  unknown, ICAO 9303 Part 3 4.8) offers only the parts it knows: a subject's
+  unknown day is never a factor of its set (selection draws only from the
+  known fields, so the budget counts exactly what is disclosed), and a scan's
+  unknown day is a missing field, never a value that could agree with
+  anything;
 * postcode: upper-case alphanumerics (its area letters are folded when
   sliced); document number: OCR-folded alphanumerics.
 
@@ -46,6 +51,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import Protocol
 
+from doorwatch.segments._identity import BirthDate, PartialDate
 from doorwatch.segments._normalise import (
     first_given_name,
     fold_confusables,
@@ -88,7 +94,7 @@ class MatchKeys:
 
     given_name: str
     surnames: tuple[str, ...]
-    date_of_birth: dt.date | None
+    date_of_birth: BirthDate | None
     postcode: str
     document_number: str
 
@@ -99,7 +105,7 @@ class _HasIdentityFields(Protocol):
     @property
     def surname(self) -> str: ...
     @property
-    def date_of_birth(self) -> dt.date: ...
+    def date_of_birth(self) -> BirthDate: ...
     @property
     def postcode(self) -> str | None: ...
     @property
@@ -155,7 +161,7 @@ def match_keys(
     *,
     given_names: str,
     surname: str,
-    date_of_birth: dt.date | None,
+    date_of_birth: BirthDate | None,
     postcode: str | None = None,
     document_number: str | None = None,
 ) -> MatchKeys:
@@ -190,7 +196,8 @@ def selection_identity(keys: MatchKeys) -> bytes:
     documents of one person (a passport and a driving licence, with or
     without middle names, another document number or postcode) give the same
     bytes. A surname recorded in another form (one part of a double surname)
-    gives other bytes. Keys are upper-case letters, so the separator is
+    gives other bytes, and so does a partial date of birth (written with XX
+    for what is unknown, which no full date is). Keys are upper-case letters, so the separator is
     unambiguous.
     """
     surname = keys.surnames[0] if keys.surnames else ""
@@ -240,9 +247,12 @@ def _surname(start: int, stop: int) -> Extractor:
     return extract
 
 
-def _date(part: Callable[[dt.date], str]) -> Extractor:
+def _date(part: Callable[[dt.date | PartialDate], int | None], form: str) -> Extractor:
     def extract(keys: MatchKeys) -> tuple[str, ...]:
-        return (part(keys.date_of_birth),) if keys.date_of_birth is not None else ()
+        if keys.date_of_birth is None:
+            return ()
+        value = part(keys.date_of_birth)
+        return () if value is None else (form.format(value),)
 
     return extract
 
@@ -283,23 +293,23 @@ CATALOGUE: Mapping[str, Position] = {
             Field.BIRTH_YEAR,
             "last two digits of the birth year",
             True,
-            _date(lambda d: f"{d.year % 100:02d}"),
+            _date(lambda d: d.year % 100, "{:02d}"),
         ),
         Position(
             "y1",
             Field.BIRTH_YEAR,
             "last digit of the birth year",
             True,
-            _date(lambda d: str(d.year % 10)),
+            _date(lambda d: d.year % 10, "{}"),
         ),
-        Position("mm", Field.BIRTH_MONTH, "birth month", True, _date(lambda d: f"{d.month:02d}")),
-        Position("dd", Field.BIRTH_DAY, "day of birth", True, _date(lambda d: f"{d.day:02d}")),
+        Position("mm", Field.BIRTH_MONTH, "birth month", True, _date(lambda d: d.month, "{:02d}")),
+        Position("dd", Field.BIRTH_DAY, "day of birth", True, _date(lambda d: d.day, "{:02d}")),
         Position(
             "d1",
             Field.BIRTH_DAY,
             "last digit of the day of birth",
             True,
-            _date(lambda d: str(d.day % 10)),
+            _date(lambda d: None if d.day is None else d.day % 10, "{}"),
         ),
         Position("pa", Field.POSTCODE, "postcode area letters", False, _postcode_area),
         Position(

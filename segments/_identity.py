@@ -9,10 +9,17 @@ Validation rules (each error names the field and the rule, never the value;
 * ``document_type``: one of passport, driving_licence, national_id, other.
 * ``document_number``: not blank, at most 40 characters.
 * ``given_names``: at most 200 characters (may be empty: some people have
-  none, and ICAO 9303 allows it); ``surname``: not blank, at most 200.
-* ``date_of_birth``, ``expiry_date``: ISO dates (``YYYY-MM-DD`` strings or
-  ``datetime.date``; no datetimes, no timestamps). Birth on or after
-  1900-01-01; expiry not before birth.
+  none, and ICAO 9303 allows it); ``surname``: at most 200. A person with a
+  single name has it as the surname: a document that gives only
+  ``given_names`` (an MRZ such as ``P<IND<<AHMADI``, or a scan or alert with
+  no surname) is read with those names as the surname and no given names.
+  One of the two must hold a name.
+* ``date_of_birth``: an ISO date (``YYYY-MM-DD`` string or ``datetime.date``),
+  or a *partial* date whose unknown day or month is written ``XX``
+  (``1985-06-XX``, ``1985-XX-XX``, ICAO 9303 Part 3 section 4.8), held as a
+  ``PartialDate``: nothing unknown is ever filled in. ``expiry_date``: an ISO
+  date. No datetimes, no timestamps. Birth on or after 1900-01-01; expiry not
+  before the earliest possible birth date.
 * ``issuing_country``: ISO 3166-1 alpha-3 as printed in an MRZ, three
   upper-case letters; Germany's MRZ code ``D`` (``D<<``) becomes ``DEU``.
 * ``address``: at most 500 characters; ``postcode``: at most 16.
@@ -39,9 +46,11 @@ from __future__ import annotations
 
 import base64
 import binascii
+import calendar
 import datetime as dt
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, Any, NamedTuple
 
@@ -51,10 +60,12 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    PlainValidator,
     ValidationError,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
+    model_validator,
 )
 
 __all__ = [
@@ -65,9 +76,11 @@ __all__ = [
     "MAX_PHOTO_BYTES",
     "MAX_POSTCODE_CHARS",
     "MIN_BIRTH_DATE",
+    "BirthDate",
     "DocumentType",
     "Identity",
     "InvalidDocument",
+    "PartialDate",
     "Problem",
     "age_on",
     "is_expired",
@@ -85,6 +98,7 @@ MIN_BIRTH_DATE = dt.date(1900, 1, 1)
 _JPEG_SOI = b"\xff\xd8\xff"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _ISO_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_PARTIAL_DATE = re.compile(r"([0-9]{4})-([0-9]{2}|XX)-([0-9]{2}|XX)")
 _COUNTRY = re.compile(r"[A-Z]{3}")
 
 
@@ -173,6 +187,93 @@ def _iso_date(value: object) -> object:
     raise ValueError("must be an ISO date (YYYY-MM-DD)")
 
 
+@dataclass(frozen=True, slots=True)
+class PartialDate:
+    """A date of birth of which the day, the month or both are unknown (``None``).
+
+    ICAO 9303 Part 3 section 4.8: an unknown day or month is ``XX`` in the
+    visual zone and ``<<`` in the MRZ. The known parts are held as they are and
+    nothing is filled in; the ISO-like form writes the unknown parts ``XX``
+    (``1985-06-XX``), which no full date ever equals, so a partial date and a
+    full one never share a key by accident.
+    """
+
+    year: int
+    month: int | None
+    day: int | None
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.year <= 9999:
+            raise ValueError("year must be 1 to 9999")
+        if self.month is not None and self.day is not None:
+            raise ValueError("a partial date has an unknown day or month")
+        if self.month is not None and not 1 <= self.month <= 12:
+            raise ValueError("month must be 1 to 12")
+        if self.day is not None and not 1 <= self.day <= 31:
+            raise ValueError("day must be 1 to 31")
+
+    def isoformat(self) -> str:
+        month = "XX" if self.month is None else f"{self.month:02d}"
+        day = "XX" if self.day is None else f"{self.day:02d}"
+        return f"{self.year:04d}-{month}-{day}"
+
+    def earliest(self) -> dt.date:
+        """The first day the date can be."""
+        return dt.date(self.year, self.month or 1, self.day or 1)
+
+    def latest(self) -> dt.date:
+        """The last day the date can be."""
+        month = self.month or 12
+        if self.day is not None and self.month is None:
+            # The last month that has this day.
+            month = max(m for m in range(1, 13) if self.day <= _month_days(self.year, m))
+        day = self.day or _month_days(self.year, month)
+        return dt.date(self.year, month, day)
+
+    def __str__(self) -> str:
+        return self.isoformat()
+
+
+def _month_days(year: int, month: int) -> int:
+    return calendar.monthrange(year, month)[1]
+
+
+BirthDate = dt.date | PartialDate
+"""A date of birth: a full date, or a ``PartialDate`` when the day or month is unknown."""
+
+
+def _birth_date(value: object) -> object:
+    if isinstance(value, PartialDate):
+        return value
+    if isinstance(value, str):
+        partial = _PARTIAL_DATE.fullmatch(value)
+        if partial and "XX" in value:
+            year, month, day = partial.groups()
+            try:
+                return PartialDate(
+                    int(year),
+                    None if month == "XX" else int(month),
+                    None if day == "XX" else int(day),
+                )
+            except ValueError:
+                raise ValueError(
+                    "must be a valid date (YYYY-MM-DD, XX for an unknown day or month)"
+                ) from None
+    return _iso_date(value)
+
+
+def _birth_date_json(value: BirthDate) -> str:
+    return value.isoformat()
+
+
+def earliest_birth(value: BirthDate) -> dt.date:
+    return value.earliest() if isinstance(value, PartialDate) else value
+
+
+def latest_birth(value: BirthDate) -> dt.date:
+    return value.latest() if isinstance(value, PartialDate) else value
+
+
 def _country(value: object) -> object:
     if not isinstance(value, str):
         return value
@@ -210,6 +311,18 @@ def _photo_json(value: bytes | None) -> str | None:
 
 
 IsoDate = Annotated[dt.date, BeforeValidator(_iso_date)]
+BirthDateField = Annotated[
+    BirthDate,
+    PlainValidator(_birth_date),
+    PlainSerializer(_birth_date_json),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": "^[0-9]{4}-([0-9]{2}|XX)-([0-9]{2}|XX)$",
+            "description": "YYYY-MM-DD; XX for an unknown day or month (ICAO 9303 Part 3 4.8)",
+        }
+    ),
+]
 _PHOTO_SCHEMA: dict[str, Any] = {
     "anyOf": [
         {
@@ -237,10 +350,22 @@ def _describe(description: str, *, optional: bool = False, **schema: Any) -> Any
     return Field(description=description, json_schema_extra=extra)
 
 
+def _surname_or_given_names(schema: dict[str, Any]) -> None:
+    # A single name may come as given_names alone (it is then the surname).
+    required = schema.get("required")
+    if isinstance(required, list) and "surname" in required:
+        required.remove("surname")
+
+
 class Identity(BaseModel):
     """What a scanner read off one ID document. See the module docstring for the rules."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+    model_config = ConfigDict(
+        frozen=True,
+        extra="forbid",
+        hide_input_in_errors=True,
+        json_schema_extra=_surname_or_given_names,
+    )
 
     document_type: DocumentType = _describe("The kind of document scanned.")
     document_number: Annotated[str, _text(MAX_DOCUMENT_NUMBER_CHARS, required=True)] = _describe(
@@ -250,10 +375,14 @@ class Identity(BaseModel):
         "All given names, space-separated; may be empty.", maxLength=MAX_NAME_CHARS
     )
     surname: Annotated[str, _text(MAX_NAME_CHARS, required=True)] = _describe(
-        "Surname (primary identifier).", minLength=1, maxLength=MAX_NAME_CHARS
+        "Surname (primary identifier). A person with a single name has it here; "
+        "a document giving only given_names is read with them as the surname.",
+        minLength=1,
+        maxLength=MAX_NAME_CHARS,
     )
-    date_of_birth: IsoDate = _describe(
-        "ISO date; on or after 1900-01-01, not in the future, at most 130 years ago."
+    date_of_birth: BirthDateField = _describe(
+        "ISO date, XX for an unknown day or month (1985-06-XX); on or after 1900-01-01, "
+        "not in the future, at most 130 years ago."
     )
     expiry_date: IsoDate = _describe("ISO date; not before date_of_birth.")
     issuing_country: Annotated[str, BeforeValidator(_country)] = _describe(
@@ -276,16 +405,31 @@ class Identity(BaseModel):
         "The scanner's own document-authenticity verdict.", optional=True
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _single_name_is_the_surname(cls, data: Any) -> Any:
+        # A lone name is the surname everywhere (ICAO 9303 puts some states'
+        # single names in the secondary identifier: P<IND<<AHMADI).
+        if isinstance(data, Mapping):
+            surname, given = data.get("surname", ""), data.get("given_names", "")
+            if (
+                isinstance(given, str)
+                and given.strip()
+                and (surname is None or (isinstance(surname, str) and not surname.strip()))
+            ):
+                data = {**data, "surname": given, "given_names": ""}
+        return data
+
     @field_validator("date_of_birth")
     @classmethod
-    def _birth_date_plausible(cls, value: dt.date, info: ValidationInfo) -> dt.date:
-        if value < MIN_BIRTH_DATE:
+    def _birth_date_plausible(cls, value: BirthDate, info: ValidationInfo) -> BirthDate:
+        if earliest_birth(value) < MIN_BIRTH_DATE:
             raise ValueError("must not be before 1900-01-01")
         today = info.context.get("today") if isinstance(info.context, Mapping) else None
         if isinstance(today, dt.date):
-            if value > today:
+            if earliest_birth(value) > today:
                 raise ValueError("must not be in the future")
-            if _years_between(value, today) > MAX_AGE_YEARS:
+            if _years_between(latest_birth(value), today) > MAX_AGE_YEARS:
                 raise ValueError(f"must not be more than {MAX_AGE_YEARS} years ago")
         return value
 
@@ -293,7 +437,7 @@ class Identity(BaseModel):
     @classmethod
     def _expiry_after_birth(cls, value: dt.date, info: ValidationInfo) -> dt.date:
         born = info.data.get("date_of_birth")
-        if isinstance(born, dt.date) and value < born:
+        if isinstance(born, dt.date | PartialDate) and value < earliest_birth(born):
             raise ValueError("must not be before date_of_birth")
         return value
 
@@ -326,9 +470,11 @@ def age_on(identity: Identity, day: dt.date) -> int:
     """Completed years of age on ``day`` (negative if born after it).
 
     Someone born on 29 February turns a year older on 1 March in common
-    years, as UK law counts it.
+    years, as UK law counts it. With a partial date of birth, the age the
+    holder is at least (born on the last day the date allows): an age check
+    never relies on a day nobody knows.
     """
-    return _years_between(identity.date_of_birth, day)
+    return _years_between(latest_birth(identity.date_of_birth), day)
 
 
 def is_expired(identity: Identity, day: dt.date) -> bool:

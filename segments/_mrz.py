@@ -27,16 +27,38 @@ fifty years either side of ``today``.
 TD1 and TD2 documents whose number is longer than nine characters put '<' in
 the check-digit position and continue the number in the optional data, with
 the number's check digit after its last character (ICAO 9303 Parts 5 and 6).
+ICAO computes that digit over the nine characters and the overflow; some
+issuers (Belgian eID cards) compute it over the line as printed, the filler
+in position 15 included. On TD1 either computation is accepted: a genuine
+card is not called tampered, and a misread still fails both.
+
+An unknown day or month of birth is '<<' (or 'XX') in the MRZ (ICAO 9303
+Part 3 section 4.8): the date is read as a ``PartialDate`` holding what is
+known, its check digit computed over the field as printed. Nothing is filled
+in.
+
+Visas (document code V: MRV-A, two lines of 44, and MRV-B, two of 36, ICAO
+9303 Part 7) share the shapes of TD3 and TD2 but have no composite check
+digit and do not identify their holder on their own (they are a foil in a
+passport): they are refused as not an identity document, whatever their
+check digits say.
 
 Names: the name field is ``PRIMARY<<SECONDARY``, '<' separating words;
-a reader reports them with spaces. ``mrz_transliterate`` writes a name the
+a reader reports them with spaces. A field with an empty primary identifier
+(``P<IND<<AHMADI``, a person with a single name) is read with that name as the
+surname: a lone name is the surname everywhere. ``mrz_transliterate`` writes a name the
 way ICAO 9303 Part 3 (section 6) puts it into an MRZ, then reads it back:
 Ä -> AE, Ö -> OE, Ü -> UE, Å -> AA, Æ -> AE, Ø -> OE, Œ -> OE, ß -> SS,
 Þ -> TH; every other accented Latin letter loses its accent (É -> E, Ñ -> N,
-Ł -> L, Ð -> D); apostrophes are omitted; hyphens, spaces and other
-punctuation become the filler. ``mrz_name_field`` fits a name into a field
-of fixed width as ICAO prescribes: secondary given names are cut to initials
-(last first) until the name fits, and whatever still does not fit is
+Ł -> L, Ð -> D); Cyrillic is transliterated by ICAO's table (see
+``_normalise``: Ж -> ZH, Щ -> SHCH, Я -> IA ...); apostrophes are omitted;
+hyphens, spaces and other punctuation become the filler. ``mrz_name_field``
+fits a name into a field of fixed width as ICAO 9303 Part 4 prescribes:
+secondary given names are cut to initials (last first); if the name still
+does not fit, the secondary identifier is cut further, and a primary
+identifier too long for the field is cut so that the field still holds
+``<<`` and the first initial. A truncated field always ends in a letter (its
+last position is never the filler), which is how a reader can tell it was
 truncated.
 
 The holder's sex and nationality are read past: the identity model does not
@@ -51,9 +73,11 @@ import unicodedata
 from typing import Literal
 
 from doorwatch.segments._identity import (
+    BirthDate,
     DocumentType,
     Identity,
     InvalidDocument,
+    PartialDate,
     Problem,
     parse_document,
 )
@@ -96,6 +120,8 @@ _ICAO_LATIN = str.maketrans(
 _SHAPE_RULE = "must be two lines of 44 characters (TD3), two of 36 (TD2) or three of 30 (TD1)"
 _LINE_ALPHABET = re.compile(r"[A-Z0-9<]*")
 _DIGITS6 = re.compile(r"[0-9]{6}")
+_PARTIAL_BIRTH = re.compile(r"([0-9]{2})([0-9]{2}|<<|XX)([0-9]{2}|<<|XX)")
+_UNKNOWN = ("<<", "XX")
 _WEIGHTS = (7, 3, 1)
 
 
@@ -123,15 +149,53 @@ def mrz_transliterate(name: str) -> str:
 
 
 def mrz_name_field(surname: str, given_names: str, width: int) -> str:
-    """``SURNAME<<GIVEN<NAMES`` in exactly ``width`` characters, as ICAO fits it."""
-    primary = "<".join(mrz_transliterate(surname).split())
+    """``SURNAME<<GIVEN<NAMES`` in exactly ``width`` characters, as ICAO fits it.
+
+    A name that fits is padded with the filler. Otherwise (ICAO 9303 Part 4):
+    secondary given names become initials, last first; then the given names
+    are cut from the end; a surname too long for the field is cut to leave
+    ``<<`` and the first initial. The result of a truncation ends in a letter.
+    """
+    primary = mrz_transliterate(surname).split()
     given = mrz_transliterate(given_names).split()
+    if not primary:
+        # A single name is the primary identifier.
+        primary, given = given, []
+    field = _name_field(primary, given)
     for i in range(len(given) - 1, 0, -1):
-        if len(primary) + 2 + len("<".join(given)) <= width:
+        if len(field) <= width:
             break
         given[i] = given[i][0]
-    field = primary + "<<" + "<".join(given) if given else primary
-    return field[:width].ljust(width, "<")
+        field = _name_field(primary, given)
+    if len(field) <= width:
+        return field.ljust(width, "<")
+    whole = "<".join(primary)
+    if given and len(whole) + 3 > width:
+        head = _cut(whole, width - 3)
+        return (head + "<<" + "<".join(given))[:width].ljust(width, "<")
+    return _cut(field, width)
+
+
+def _name_field(primary: list[str], given: list[str]) -> str:
+    return "<".join(primary) + ("<<" + "<".join(given) if given else "")
+
+
+def _cut(field: str, width: int) -> str:
+    """``field`` cut to at most ``width`` characters ending in a letter (a word's first
+    letters), padded only if nothing else fits."""
+    if width <= 0:
+        return ""
+    head = field[:width]
+    if head.endswith("<") and len(field) > width:
+        # Cut at a filler: end instead with the next word's first letter, the
+        # word before losing its last letter (or the filler run shortened).
+        next_letter = field[width:].lstrip("<")[:1]
+        body = head.rstrip("<")
+        gap = head[len(body) :]
+        if next_letter and len(body) > 1:
+            head = body[:-1] + gap[: width - len(body)] + next_letter
+            head = head[:width]
+    return head.ljust(width, "<")
 
 
 def _read_name(field: str) -> tuple[str, str]:
@@ -163,8 +227,14 @@ class _Reader:
             self.fail(line, "document number must not contain a filler before its end")
         return number
 
-    def overflowing_number(self, line: int, field: str, digit: str, optional: str) -> str:
-        """A TD1/TD2 document number, continued in the optional data if too long."""
+    def overflowing_number(
+        self, line: int, field: str, digit: str, optional: str, *, filler_counted: bool = False
+    ) -> str:
+        """A TD1/TD2 document number, continued in the optional data if too long.
+
+        ``filler_counted``: also accept a check digit computed over the number
+        as printed, the filler before the overflow included (Belgian eID).
+        """
         if digit == "<" and optional[:1] not in ("", "<"):
             # A long document number continues in the optional data,
             # followed by its check digit.
@@ -172,12 +242,30 @@ class _Reader:
             number = self.document_number(line, field + overflow[:-1])
             if len(overflow) < 2:
                 self.fail(line, "document number overflow must end with its check digit")
-            else:
+            elif not (filler_counted and check_digit(field + "<" + overflow[:-1]) == overflow[-1]):
                 self.checked(line, "document number", field + overflow[:-1], overflow[-1])
             return number
         number = self.document_number(line, field)
         self.checked(line, "document number", field, digit)
         return number
+
+    def birth_date(self, line: int, field: str) -> BirthDate | None:
+        """A birth date whose day or month may be unknown ('<<' or 'XX')."""
+        partial = _PARTIAL_BIRTH.fullmatch(field)
+        if not partial or (partial[2] not in _UNKNOWN and partial[3] not in _UNKNOWN):
+            return self.date(line, "birth date", field, birth=True)
+        yy, mm, dd = partial.groups()
+        month = None if mm in _UNKNOWN else int(mm)
+        day = None if dd in _UNKNOWN else int(dd)
+        year = self.today.year // 100 * 100 + int(yy)
+        try:
+            born = PartialDate(year, month, day)
+            if born.earliest() > self.today:
+                born = PartialDate(year - 100, month, day)
+        except ValueError:
+            self.fail(line, "birth date is not a valid date")
+            return None
+        return born
 
     def date(self, line: int, what: str, field: str, *, birth: bool) -> dt.date | None:
         if not _DIGITS6.fullmatch(field):
@@ -210,8 +298,8 @@ class _Reader:
         if not re.fullmatch(r"[A-Z<]*", field):
             self.fail(line, "name must contain only letters and fillers")
         surname, given = _read_name(field)
-        if not surname:
-            self.fail(line, "surname must not be empty")
+        if not surname and not given:
+            self.fail(line, "name must not be empty")
         return surname, given
 
 
@@ -242,7 +330,7 @@ def _parse_td3(lines: list[str], r: _Reader) -> dict[str, object]:
     surname, given = r.name(1, one[5:44])
     number = r.document_number(2, two[0:9])
     r.checked(2, "document number", two[0:9], two[9])
-    born = r.date(2, "birth date", two[13:19], birth=True)
+    born = r.birth_date(2, two[13:19])
     r.checked(2, "birth date", two[13:19], two[19])
     expires = r.date(2, "expiry date", two[21:27], birth=False)
     r.checked(2, "expiry date", two[21:27], two[27])
@@ -267,8 +355,8 @@ def _parse_td3(lines: list[str], r: _Reader) -> dict[str, object]:
 def _parse_td1(lines: list[str], r: _Reader) -> dict[str, object]:
     one, two, three = lines
     issuing = r.issuing_state(1, one[2:5])
-    number = r.overflowing_number(1, one[5:14], one[14], one[15:30])
-    born = r.date(2, "birth date", two[0:6], birth=True)
+    number = r.overflowing_number(1, one[5:14], one[14], one[15:30], filler_counted=True)
+    born = r.birth_date(2, two[0:6])
     r.checked(2, "birth date", two[0:6], two[6])
     expires = r.date(2, "expiry date", two[8:14], birth=False)
     r.checked(2, "expiry date", two[8:14], two[14])
@@ -290,7 +378,7 @@ def _parse_td2(lines: list[str], r: _Reader) -> dict[str, object]:
     issuing = r.issuing_state(1, one[2:5])
     surname, given = r.name(1, one[5:36])
     number = r.overflowing_number(2, two[0:9], two[9], two[28:35])
-    born = r.date(2, "birth date", two[13:19], birth=True)
+    born = r.birth_date(2, two[13:19])
     r.checked(2, "birth date", two[13:19], two[19])
     expires = r.date(2, "expiry date", two[21:27], birth=False)
     r.checked(2, "expiry date", two[21:27], two[27])
@@ -323,6 +411,16 @@ def parse_mrz(text: str, *, today: dt.date) -> Identity:
     if not isinstance(text, str):
         raise InvalidMRZ([Problem("mrz", "must be text")])
     lines = _split_lines(text)
+    if lines[0].startswith("V") and len(lines) == 2:
+        raise InvalidMRZ(
+            [
+                Problem(
+                    "mrz",
+                    "is a visa (MRV-A/MRV-B, ICAO 9303 Part 7), not an identity document: "
+                    "scan the passport it is in",
+                )
+            ]
+        )
     reader = _Reader(today)
     fields = _PARSERS[tuple(len(line) for line in lines)](lines, reader)
     if reader.problems:
@@ -333,8 +431,10 @@ def parse_mrz(text: str, *, today: dt.date) -> Identity:
         raise InvalidMRZ(error.problems) from None
 
 
-def _yymmdd(day: dt.date) -> str:
-    return f"{day.year % 100:02d}{day.month:02d}{day.day:02d}"
+def _yymmdd(day: dt.date | PartialDate) -> str:
+    month = "<<" if day.month is None else f"{day.month:02d}"
+    date = "<<" if day.day is None else f"{day.day:02d}"
+    return f"{day.year % 100:02d}{month}{date}"
 
 
 def _number_fields(number: str, optional_width: int, layout: str) -> tuple[str, str]:

@@ -22,10 +22,21 @@ The layers, each built on the one before:
         Đ đ Ð ð -> D Þ þ -> TH    ı -> I       Ħ ħ -> H     Ŧ ŧ -> T
         ŋ Ŋ -> N     ĸ -> K       ſ -> S (via NFKD)
 
+    and Cyrillic by ICAO 9303 Part 3 section 6 (Table B, the letters of
+    Russian, Ukrainian, Belarusian, Serbian, Macedonian and Bulgarian; the
+    table's first column where a language note differs)::
+
+        А A  Б B  В V  Г G  Ґ G  Д D  Ђ D  Ѓ G (via NFKD)  Е E  Ё E  Є IE
+        Ж ZH З Z  Ѕ DZ И I  І I  Ї I  Й I  Ј J  К K  Л L  Љ LJ М M  Н N
+        Њ NJ О O  П P  Р R  С S  Т T  Ћ C  Ќ K  У U  Ў U  Ф F  Х KH Ц TS
+        Ч CH Џ DZ Ш SH Щ SHCH  Ъ IE  Ы Y  Ь (dropped)  Э E  Ю IU  Я IA
+
+    (so "Иванова" and the MRZ's IVANOVA agree, and "Щеглова" is SHCHEGLOVA);
     then upper case; every character that is not A-Z or 0-9 becomes a space
-    (punctuation, the MRZ filler '<', and any non-Latin script such as
-    Cyrillic or Greek, which is out of scope and so dropped); runs of spaces
-    collapse to one and the ends are stripped.
+    (punctuation, the MRZ filler '<', and any script ICAO gives no table for,
+    such as Greek, which is dropped: a name written only in such a script has
+    an empty key, and an empty key never agrees with anything); runs of
+    spaces collapse to one and the ends are stripped.
 
 ``normalise_name(s)``
     For personal names: apostrophes (', ’, ‘, ʼ, ʻ, `, ´) are removed without
@@ -119,6 +130,54 @@ _TRANSLITERATION: dict[int, str] = {
         "ĸ": "K",
     }.items()
 }
+
+# ICAO 9303 Part 3 section 6, Table B (Cyrillic). Letters with a diacritic
+# (Й Ё Ї Ў Ѓ Ќ Ѐ Ѝ) reach this table decomposed by NFKD, as their base letter.
+_CYRILLIC_UPPER = {
+    "А": "A",
+    "Б": "B",
+    "В": "V",
+    "Г": "G",
+    "Ґ": "G",
+    "Д": "D",
+    "Ђ": "D",
+    "Е": "E",
+    "Є": "IE",
+    "Ж": "ZH",
+    "З": "Z",
+    "Ѕ": "DZ",
+    "И": "I",
+    "І": "I",
+    "Ј": "J",
+    "К": "K",
+    "Л": "L",
+    "Љ": "LJ",
+    "М": "M",
+    "Н": "N",
+    "Њ": "NJ",
+    "О": "O",
+    "П": "P",
+    "Р": "R",
+    "С": "S",
+    "Т": "T",
+    "Ћ": "C",
+    "У": "U",
+    "Ф": "F",
+    "Х": "KH",
+    "Ц": "TS",
+    "Ч": "CH",
+    "Џ": "DZ",
+    "Ш": "SH",
+    "Щ": "SHCH",
+    "Ъ": "IE",
+    "Ы": "Y",
+    "Ь": "",
+    "Э": "E",
+    "Ю": "IU",
+    "Я": "IA",
+}
+_TRANSLITERATION.update({ord(k): v for k, v in _CYRILLIC_UPPER.items()})
+_TRANSLITERATION.update({ord(k.lower()): v for k, v in _CYRILLIC_UPPER.items()})
 
 _ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _DIGITS = str.maketrans("", "", "0123456789")

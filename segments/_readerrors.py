@@ -209,7 +209,8 @@ def _applicable(kind: ReadErrorKind, identity: Identity) -> bool:
         return bool(_digit_pairs(identity.document_number))
     if kind is ReadErrorKind.DOB_DAY_MONTH_SWAP:
         dob = identity.date_of_birth
-        return dob.day <= 12 and dob.day != dob.month
+        # A partial date has no day and month to swap.
+        return isinstance(dob, dt.date) and dob.day <= 12 and dob.day != dob.month
     if kind is ReadErrorKind.POSTCODE_CONFUSION:
         return bool(identity.postcode and _ocr_positions(identity.postcode, _POSTCODE_OCR))
     return identity.address is not None or identity.postcode is not None

@@ -12,6 +12,7 @@ const REASONS = {
   possible_alert_match: "Possible match with another venue's alert: follow the check below",
   alerts_loading: "Alerts are still loading: check the ID yourself",
   typed: "Typed in by hand: no scanner checked this ID",
+  document_inconsistent: "The licence number does not match the name, birth date or sex: look at the card",
   clear: "Of age, ID in date, no ban and no alert",
 };
 const WORDS = { admit: "ADMIT", check: "CHECK", refuse: "REFUSE" };

@@ -132,7 +132,11 @@ async def test_alerts_are_ranked_by_harm(tmp_path: Path) -> None:
         ({"groups": ["bad name!"]}, "groups.0", ErrorCode.INVALID_PARAMS),
         ({"document": None, "scan_id": "0" * 32}, "scan_id", ErrorCode.NOT_FOUND),
         ({"document": doc(date_of_birth="1990-13-01")}, "document.date_of_birth", -32602),
-        ({"document": doc(surname="")}, "document.surname", ErrorCode.INVALID_PARAMS),
+        (
+            {"document": doc(surname="", given_names="")},
+            "document.surname",
+            ErrorCode.INVALID_PARAMS,
+        ),
         ({"document": doc(extra=1)}, "document.extra", ErrorCode.INVALID_PARAMS),
         ({"scan_id": "abc"}, "params", ErrorCode.INVALID_PARAMS),
         ({"notes": 5}, "notes", ErrorCode.INVALID_PARAMS),

@@ -34,6 +34,10 @@ def doc(**changes: Any) -> dict[str, Any]:
     return base
 
 
+# The same person's passport (a GB licence's number encodes the name and birth date).
+PASSPORT = {"document_type": "passport", "document_number": "Z9"}
+
+
 async def error_of(
     h: VenueHarness, method: str, role: Role = Role.DOOR_STAFF, **p: Any
 ) -> ApiError:
@@ -44,13 +48,14 @@ async def error_of(
     ("changes", "verdict", "reasons"),
     [
         ({}, "admit", []),
-        ({"date_of_birth": "2010-01-01"}, "refuse", ["under_age"]),
+        # (A GB licence's number encodes the birth date: these are passports.)
+        ({"date_of_birth": "2010-01-01", **PASSPORT}, "refuse", ["under_age"]),
         ({"expiry_date": "2026-11-19"}, "refuse", ["document_expired"]),
         ({"expiry_date": "2026-11-20"}, "admit", []),
         ({"authentic": False}, "refuse", ["not_authentic"]),
         ({"authentic": True}, "admit", []),
         (
-            {"date_of_birth": "2009-01-01", "authentic": False},
+            {"date_of_birth": "2009-01-01", "authentic": False, **PASSPORT},
             "refuse",
             ["under_age", "not_authentic"],
         ),
@@ -66,12 +71,69 @@ async def test_verdicts_from_the_document(
     assert result["matches"] == []
 
 
+@pytest.mark.parametrize(
+    ("changes", "sex", "verdict", "reasons"),
+    [
+        ({}, "M", "admit", []),
+        ({}, "F", "check", ["document_inconsistent"]),  # the number says a man
+        ({"date_of_birth": "1990-05-18"}, None, "check", ["document_inconsistent"]),
+        ({"surname": "Quayle"}, None, "check", ["document_inconsistent"]),
+        ({"given_names": "May Alice"}, None, "check", ["document_inconsistent"]),
+        ({"document_number": "QUILL905170AM9XY 02"}, "M", "admit", []),
+        ({"document_number": "QUILL9O5170AM9XY"}, None, "check", ["document_inconsistent"]),
+        # Northern Ireland's DVA numbers carry nothing to check.
+        ({"document_number": "12345678"}, "F", "admit", []),
+        # Only GB licences are checked.
+        ({"issuing_country": "IRL", "document_number": "123456789"}, None, "admit", []),
+        (
+            {"date_of_birth": "2010-05-17", "document_number": "QUILL005170AM9XY"},
+            "F",
+            "refuse",
+            ["under_age", "document_inconsistent"],
+        ),
+    ],
+)
+async def test_a_gb_driving_licence_number_is_checked_against_the_card(
+    tmp_path: Path, changes: dict[str, Any], sex: str | None, verdict: str, reasons: list[str]
+) -> None:
+    async with venue_harness(tmp_path) as h:
+        params: dict[str, Any] = {"document": doc(**changes)}
+        if sex is not None:
+            params["sex"] = sex
+        result = await h.call("scan.submit", **params)
+    assert (result["verdict"], result["reasons"]) == (verdict, reasons)
+
+
+async def test_partial_birth_dates_and_single_names_are_scanned(tmp_path: Path) -> None:
+    async with venue_harness(tmp_path) as h:
+        result = await h.call(
+            "scan.submit",
+            document=doc(
+                document_type="passport",
+                document_number="J8369854",
+                surname="",
+                given_names="Ahmadi",
+                date_of_birth="1985-XX-XX",
+                issuing_country="IND",
+            ),
+        )
+        assert (result["verdict"], result["age"]) == ("admit", 40)
+        # Born some day of 2008: 18 by the end of 2026 at the latest, not yet known to be.
+        young = await h.call(
+            "scan.submit",
+            document=doc(
+                document_type="passport", document_number="J8369855", date_of_birth="2008-XX-XX"
+            ),
+        )
+        assert (young["verdict"], young["reasons"], young["age"]) == ("refuse", ["under_age"], 17)
+
+
 async def test_age_is_reported(tmp_path: Path) -> None:
     async with venue_harness(tmp_path) as h:
-        result = await h.call("scan.submit", document=doc(date_of_birth="2008-11-21"))
+        result = await h.call("scan.submit", document=doc(date_of_birth="2008-11-21", **PASSPORT))
         assert result["age"] == 17
         assert result["verdict"] == "refuse"
-        result = await h.call("scan.submit", document=doc(date_of_birth="2008-11-20"))
+        result = await h.call("scan.submit", document=doc(date_of_birth="2008-11-20", **PASSPORT))
         assert result["age"] == 18
         assert result["verdict"] == "admit"
 
@@ -122,9 +184,7 @@ async def test_a_ban_refuses_the_same_person_on_another_document(tmp_path: Path)
         result = await h.call("scan.submit", document=passport)
         assert result["verdict"] == "refuse"
         assert result["reasons"] == ["banned_here"]
-        other = await h.call(
-            "scan.submit", document=doc(date_of_birth="1991-05-17", document_number="Z9")
-        )
+        other = await h.call("scan.submit", document=doc(date_of_birth="1991-05-17", **PASSPORT))
         assert other["verdict"] == "admit"
         bans = await h.call("ban.list", Role.SUPERVISOR)
         assert [b["ban_id"] for b in bans] == [ban["ban_id"]]
@@ -158,7 +218,7 @@ async def test_ladder_for_own_alert(tmp_path: Path) -> None:
         made = await h.call(
             "alert.create", document=doc(), category="weapon", reason="knife", photo=photo
         )
-        scan = await h.call("scan.submit", document=doc(given_names="Alice"))
+        scan = await h.call("scan.submit", document=doc(given_names="Alice", **PASSPORT))
         assert scan["verdict"] == "check"
         assert scan["reasons"] == ["possible_alert_match"]
         [match] = scan["matches"]
@@ -364,3 +424,69 @@ async def test_scans_held_in_memory_expire_after_an_hour(tmp_path: Path) -> None
         assert h.venue.engine.recent_scan(later["scan_id"], h.clock.now()) is None
         h.venue.engine.prune_scans(h.clock.now())
         assert h.venue.engine.recent_scan(later["scan_id"], h.clock.now() - 3601) is None
+
+
+async def test_a_single_named_subject_with_a_partial_birth_date_is_alerted_and_matched(
+    tmp_path: Path,
+) -> None:
+    subject = doc(
+        document_type="passport",
+        document_number="J8369854",
+        surname="",
+        given_names="Ahmadi",
+        date_of_birth="1985-XX-XX",
+        issuing_country="IND",
+    )
+    del subject["surname"]
+    async with venue_harness(tmp_path) as h:
+        await h.call("alert.create", document=subject, category="theft", reason="r")
+        # The same person, the lone name sent as the surname this time.
+        again = dict(subject, surname="AHMADI", given_names="", document_number="K1")
+        scan = await h.call("scan.submit", document=again)
+        assert scan["reasons"] == ["possible_alert_match"]
+        other_year = dict(again, date_of_birth="1986-XX-XX")
+        assert (await h.call("scan.submit", document=other_year))["matches"] == []
+
+
+async def ban(h: VenueHarness, document: dict[str, Any]) -> None:
+    await h.call(
+        "ban.add",
+        Role.SUPER_ADMINISTRATOR,
+        document=document,
+        reason="fight",
+        expires_at=h.clock.now() + 30 * DAY,
+    )
+
+
+async def test_ban_keys_keep_partial_and_full_dates_apart(tmp_path: Path) -> None:
+    async with venue_harness(tmp_path) as h:
+        await ban(h, doc(**{**PASSPORT, "document_number": "P1"}, date_of_birth="1985-XX-XX"))
+        same = await h.call(
+            "scan.submit",
+            document=doc(**{**PASSPORT, "document_number": "Q1"}, date_of_birth="1985-XX-XX"),
+        )
+        assert same["reasons"] == ["banned_here"]
+        # A full date is not the partial one, whatever day a register may have invented.
+        invented = await h.call(
+            "scan.submit",
+            document=doc(**{**PASSPORT, "document_number": "Q2"}, date_of_birth="1985-01-01"),
+        )
+        assert invented["reasons"] == []
+
+
+async def test_ban_keys_never_agree_on_empty_name_keys(tmp_path: Path) -> None:
+    async with venue_harness(tmp_path) as h:
+        # Greek has no ICAO transliteration table: both surnames have empty keys.
+        await ban(h, doc(**{**PASSPORT, "document_number": "P2"}, surname="Παπαδόπουλος"))
+        greek = await h.call(
+            "scan.submit",
+            document=doc(**{**PASSPORT, "document_number": "Q3"}, surname="Γεωργίου"),
+        )
+        assert greek["reasons"] == []
+        # Cyrillic has one: the same name in either script is the same person.
+        await ban(h, doc(**{**PASSPORT, "document_number": "P3"}, surname="Иванова"))
+        russian = await h.call(
+            "scan.submit",
+            document=doc(**{**PASSPORT, "document_number": "Q4"}, surname="IVANOVA"),
+        )
+        assert russian["reasons"] == ["banned_here"]

@@ -10,13 +10,20 @@ from hypothesis import strategies as st
 
 from doorwatch.segments import (
     CATALOGUE,
+    DEFAULT_BUDGET_BITS,
     DEFAULT_CATALOGUE,
     Field,
+    PartialDate,
+    SegmentIndex,
     alert_value,
     apply_read_errors,
     identity_keys,
+    load_default_tables,
+    load_disclosure_tables,
     match_keys,
     scan_factors,
+    select_segments,
+    selection_identity,
     synthetic_population,
 )
 
@@ -137,3 +144,63 @@ def test_robust_positions_survive_the_read_error_model() -> None:
         assert agree[code] / present[code] >= 0.99, code
     # the postcode is lost whenever the address is not captured
     assert agree["pa"] / present["pa"] < min(agree[c] / present[c] for c in DEFAULT_CATALOGUE)
+
+
+def test_a_partial_birth_date_offers_only_what_it_knows() -> None:
+    year_only = PartialDate(1987, None, None)
+    assert values("yy", dob=year_only) == ("87",)
+    assert values("y1", dob=year_only) == ("7",)
+    for code in ("mm", "dd", "d1"):
+        assert values(code, dob=year_only) == ()
+    month_known = PartialDate(1987, 11, None)
+    assert values("mm", dob=month_known) == ("11",)
+    assert values("dd", dob=month_known) == ()
+    day_known = PartialDate(1987, None, 3)
+    assert values("mm", dob=day_known) == ()
+    assert values("d1", dob=day_known) == ("3",)
+
+
+def test_a_partial_date_never_collides_with_a_full_one() -> None:
+    # Not with the first of January (a day some registers invent), not with anything.
+    partial = keys(dob=PartialDate(1987, None, None))
+    invented = keys(dob=dt.date(1987, 1, 1))
+    assert partial != invented
+    assert selection_identity(partial) != selection_identity(invented)
+    assert selection_identity(partial) == selection_identity(
+        keys(dob=PartialDate(1987, None, None))
+    )
+    assert selection_identity(partial) != selection_identity(keys(dob=PartialDate(1987, 1, None)))
+
+
+def test_a_partial_date_discloses_only_its_known_parts() -> None:
+    tables = load_disclosure_tables()
+    subject = keys(given_names="Amina", surname="Yusuf", dob=PartialDate(1987, None, None))
+    for seed in range(40):
+        chosen = select_segments(subject, random.Random(seed), tables=tables)
+        assert not {"mm", "dd", "d1"} & set(chosen.codes)
+        # The budget counts exactly the values disclosed.
+        assert chosen.bits == tables.joint_bits((f.code, f.value) for f in chosen.factors)
+        assert chosen.bits <= DEFAULT_BUDGET_BITS
+
+
+def test_a_partial_date_matches_on_what_is_known() -> None:
+    tables = load_default_tables()
+    index = SegmentIndex(tables)
+    subject = keys(given_names="Amina", surname="Yusuf", dob=PartialDate(1987, None, None))
+    index.add("a", select_segments(subject, random.Random(3), tables=load_disclosure_tables()))
+    assert [m[0] for m in index.match(scan_factors(subject))] == ["a"]
+    other_year = keys(given_names="Amina", surname="Yusuf", dob=PartialDate(1988, None, None))
+    assert index.match(scan_factors(other_year)) == []
+
+
+def test_names_with_no_icao_table_give_no_factor_and_never_agree() -> None:
+    greek = keys(given_names="Κώστας", surname="Παπαδόπουλος")
+    other = keys(given_names="Νίκος", surname="Γεωργίου")
+    assert greek.surnames == ()
+    assert greek.given_name == ""
+    for code in ("g1", "g12", "s1", "s12"):
+        assert values(code, given_names="Κώστας", surname="Παπαδόπουλος") == ()
+    assert scan_factors(greek)["s12"] == scan_factors(other)["s12"] == ()
+    cyrillic = keys(given_names="Ольга", surname="Иванова")
+    latin = keys(given_names="Olga", surname="Ivanova")
+    assert cyrillic == latin

@@ -17,6 +17,7 @@ from doorwatch.segments._identity import (
     DocumentType,
     Identity,
     InvalidDocument,
+    PartialDate,
     Problem,
     age_on,
     is_expired,
@@ -60,8 +61,8 @@ def test_a_valid_document_parses() -> None:
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        ({"surname": ""}, Problem("surname", "must not be empty")),
-        ({"surname": "   "}, Problem("surname", "must not be empty")),
+        ({"surname": "", "given_names": ""}, Problem("surname", "must not be empty")),
+        ({"surname": "   ", "given_names": " "}, Problem("surname", "must not be empty")),
         ({"document_number": ""}, Problem("document_number", "must not be empty")),
         ({"surname": "X" * 201}, Problem("surname", "must be at most 200 characters")),
         ({"given_names": "X" * 201}, Problem("given_names", "must be at most 200 characters")),
@@ -156,7 +157,7 @@ def test_direct_construction_skips_only_the_today_checks() -> None:
     future = Identity.model_validate(_doc(date_of_birth="2040-01-01", expiry_date="2050-01-01"))
     assert future.date_of_birth == dt.date(2040, 1, 1)
     with pytest.raises(ValidationError):
-        Identity.model_validate(_doc(surname=""))
+        Identity.model_validate(_doc(surname="", given_names=""))
     with pytest.raises(ValidationError):
         Identity.model_validate(_doc(expiry_date="1990-01-01"))
 
@@ -185,7 +186,7 @@ def test_error_messages_never_echo_the_value() -> None:
 
 def test_error_message_lists_every_problem() -> None:
     with pytest.raises(InvalidDocument) as caught:
-        parse_document(_doc(surname="", date_of_birth="2100-01-01"), today=TODAY)
+        parse_document(_doc(surname="", given_names="", date_of_birth="2100-01-01"), today=TODAY)
     message = str(caught.value)
     assert "surname: must not be empty" in message
     assert "date_of_birth: must not be in the future" in message
@@ -268,3 +269,53 @@ def test_parse_document_raises_only_invalid_document(data: dict[str, Any]) -> No
         assert all(p.field and p.rule for p in problems)
     else:
         assert Identity.model_validate(identity.model_dump(mode="json")) == identity
+
+
+def test_a_lone_given_name_is_the_surname() -> None:
+    single = parse_document(_doc(surname="", given_names="Ahmadi"), today=TODAY)
+    assert (single.surname, single.given_names) == ("Ahmadi", "")
+    missing = {k: v for k, v in _doc(given_names="Ahmadi").items() if k != "surname"}
+    assert parse_document(missing, today=TODAY) == single
+    assert parse_document(_doc(surname="Ahmadi", given_names=""), today=TODAY) == single
+    # The JSON schema accepts a document without a surname.
+    assert "surname" not in Identity.model_json_schema()["required"]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1985-XX-XX", PartialDate(1985, None, None)),
+        ("1985-06-XX", PartialDate(1985, 6, None)),
+        ("1985-XX-15", PartialDate(1985, None, 15)),
+    ],
+)
+def test_a_partial_date_of_birth_is_held_as_it_is(text: str, expected: PartialDate) -> None:
+    identity = parse_document(_doc(date_of_birth=text), today=TODAY)
+    assert identity.date_of_birth == expected
+    assert identity.model_dump(mode="json")["date_of_birth"] == text
+    assert Identity.model_validate_json(identity.model_dump_json()) == identity
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("1985-13-XX", "must be a valid date (YYYY-MM-DD, XX for an unknown day or month)"),
+        ("1985-XX-32", "must be a valid date (YYYY-MM-DD, XX for an unknown day or month)"),
+        ("1899-XX-XX", "must not be before 1900-01-01"),
+        ("2026-12-XX", "must not be in the future"),
+        ("XXXX-01-01", "must be an ISO date (YYYY-MM-DD)"),
+    ],
+)
+def test_a_partial_date_of_birth_is_checked_on_what_is_known(text: str, rule: str) -> None:
+    assert _problems(_doc(date_of_birth=text)) == (Problem("date_of_birth", rule),)
+
+
+def test_age_with_a_partial_date_is_the_age_the_holder_is_at_least() -> None:
+    # Born some day of 2008: 18 on 2026-11-23 only if born by then; not known, so 17.
+    year_only = parse_document(_doc(date_of_birth="2008-XX-XX"), today=TODAY)
+    assert age_on(year_only, TODAY) == 17
+    assert age_on(year_only, dt.date(2026, 12, 31)) == 18
+    born_in_may = parse_document(_doc(date_of_birth="2008-05-XX"), today=TODAY)
+    assert age_on(born_in_may, TODAY) == 18
+    assert age_on(born_in_may, dt.date(2026, 5, 30)) == 17
+    assert age_on(born_in_may, dt.date(2026, 5, 31)) == 18

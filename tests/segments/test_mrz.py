@@ -10,7 +10,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from doorwatch.segments._identity import DocumentType, Identity, InvalidDocument, Problem
+from doorwatch.segments._identity import (
+    DocumentType,
+    Identity,
+    InvalidDocument,
+    PartialDate,
+    Problem,
+)
 from doorwatch.segments._mrz import (
     InvalidMRZ,
     check_digit,
@@ -392,3 +398,187 @@ def test_every_source_name_keys_the_same_from_the_mrz() -> None:
 @given(st.text(alphabet=st.sampled_from(list("AEOUaeouÄÖÜäöüÅåÆæØøŒœßÞþSTHN -'ÉéÑ")), max_size=12))
 def test_name_key_agrees_between_visual_zone_and_mrz(name: str) -> None:
     assert name_key(mrz_transliterate(name)) == name_key(name)
+
+
+# Reference cases from outside the project, with their sources. Each holds the
+# MRZ and either the fields it must read as (surname, given names, date of
+# birth, document number) or the rule it must be refused by.
+ReadAs = tuple[str, str, "dt.date | PartialDate", str]
+REFERENCE_CASES: list[tuple[str, str, ReadAs | str]] = [
+    (
+        # cheminfo/mrz, src/parse/__tests__/td1.test.ts, "No last name": an
+        # empty primary identifier; the names are the person's only name.
+        "cheminfo/mrz td1 'No last name'",
+        "I<CHED231458907ABC<<<<<<<<<<<<\n7408122F1204159CHE<<<<<<<<<<<1\n"
+        "<<ANNA<MARIA<<<<<<<<<<<<<<<<<<",
+        ("ANNA MARIA", "", dt.date(1974, 8, 12), "D23145890"),
+    ),
+    (
+        # The single name of issue 15 (P<IND<<AHMADI) on a TD3 whose second
+        # line is built by ICAO 9303 Part 4's rules (check digits computed).
+        "ICAO 9303 Part 4 layout, single name as India writes it",
+        "P<IND<<AHMADI<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<<\n"
+        "J8369854<4IND5209152M3001053<<<<<<<<<<<<<<<0",
+        ("AHMADI", "", dt.date(1952, 9, 15), "J8369854"),
+    ),
+    (
+        # ICAO 9303 Part 3 section 4.8: an unknown day and month are '<<' in
+        # the MRZ. The Part 4 specimen with its birth date's day and month
+        # unknown (check digits recomputed).
+        "ICAO 9303 Part 4 specimen, Part 3 4.8 unknown day and month",
+        "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\n"
+        "L898902C36UTO74<<<<1F1204159ZE184226B<<<<<18",
+        ("ERIKSSON", "ANNA MARIA", PartialDate(1974, None, None), "L898902C3"),
+    ),
+    (
+        "ICAO 9303 Part 4 specimen, Part 3 4.8 unknown day",
+        "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\n"
+        "L898902C36UTO7408<<7F1204159ZE184226B<<<<<10",
+        ("ERIKSSON", "ANNA MARIA", PartialDate(1974, 8, None), "L898902C3"),
+    ),
+    (
+        # Some states print XX for the unknown parts in the MRZ as well.
+        "ICAO 9303 Part 4 specimen, unknown day and month written XX",
+        "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\n"
+        "L898902C36UTO74XXXX7F1204159ZE184226B<<<<<10",
+        ("ERIKSSON", "ANNA MARIA", PartialDate(1974, None, None), "L898902C3"),
+    ),
+    (
+        # Belgian eID (2020 model) specimen, quoted in Arg0s1080/mrz pull
+        # request #41: a 12-digit card number overflowing into the optional
+        # data, its check digit computed the ICAO way (without the filler).
+        "Arg0s1080/mrz PR 41, Belgian eID specimen",
+        "IDBEL000590696<1015<<<<<<<<<<<\n9401013F2710017BEL000101123453\n"
+        "SPECIMEN<<SPECIMEN<<<<<<<<<<<<",
+        ("SPECIMEN", "SPECIMEN", dt.date(1994, 1, 1), "000590696101"),
+    ),
+    (
+        # Belgian eID specimen card 000-0590448-30 (Le Meunier, Jennifer Anne,
+        # born 1985-01-01, expiring 2017-02-03, national number 85010100200),
+        # as quoted in Arg0s1080/mrz issue #4; its number's check digit (6) is
+        # computed over the line as printed, the filler in position 15
+        # included. Lines 2 and 3 rebuilt from those fields.
+        "Arg0s1080/mrz issue 4, Belgian eID specimen (BEL-BO-03003 generation)",
+        "IDBEL000590448<3016<<<<<<<<<<<\n8501019F1702035BEL850101002007\n"
+        "LE<MEUNIER<<JENNIFER<ANNE<<<<<",
+        ("LE MEUNIER", "JENNIFER ANNE", dt.date(1985, 1, 1), "000590448301"),
+    ),
+    (
+        # JMRTD, MRZInfoTest.testBelgianMRZ: a Belgian eID specimen with a
+        # nine-character number and the national number in the optional data.
+        "JMRTD MRZInfoTest Belgian specimen",
+        "IDBEL590330101085020100200<<<<\n8502016F0901015BEL<<<<<<<<<<<8\n"
+        "VAN<DER<VELDEN<<GREET<HILDE<<<",
+        ("VAN DER VELDEN", "GREET HILDE", dt.date(1985, 2, 1), "590330101"),
+    ),
+    (
+        # ICAO 9303 Part 7 MRV-A specimen (as in cheminfo/mrz mrva.js, Utopia).
+        "ICAO 9303 Part 7 MRV-A specimen",
+        "V<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\n"
+        "L898902C<3UTO6908061F9406236ZE184226B<<<<<<<",
+        "mrz: is a visa",
+    ),
+    (
+        "cheminfo/mrz mrva.js 'GBR Example'",
+        "VBGBROCONNOR<<ENYA<SIOBHAN<<<<<<<<<<<<<<<<<<\n"
+        "5114278475DOM7510223M150611808<<<<<<<<<<<<<<",
+        "mrz: is a visa",
+    ),
+    (
+        "cheminfo/mrz mrvb.js 'Finland visa'",
+        "V<FINSMITH<JONES<<SUSIE<MARGARET<<<<\nL898902C<3USA6908061F9406236ZE184226",
+        "mrz: is a visa",
+    ),
+    (
+        "ICAO 9303 Part 7 MRV-B specimen (cheminfo/mrz mrvb.js, Utopia)",
+        "V<UTOHENG<<DEBORAH<MING<LO<<<<<<<<<<\nL8988901C4XXX4009078F9612109<<<<<<<<",
+        "mrz: is a visa",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("source", "mrz", "expected"), REFERENCE_CASES, ids=[c[0] for c in REFERENCE_CASES]
+)
+def test_reference_cases(source: str, mrz: str, expected: ReadAs | str) -> None:
+    if isinstance(expected, str):
+        message = _message(mrz)
+        assert message.startswith(expected), source
+        assert "not an identity document" in message
+        assert "check digit" not in message
+        return
+    identity = parse_mrz(mrz, today=TODAY)
+    surname, given, born, number = expected
+    assert identity.surname == surname, source
+    assert identity.given_names == given, source
+    assert identity.date_of_birth == born, source
+    assert type(identity.date_of_birth) is type(born), source
+    assert identity.document_number == number, source
+
+
+def test_a_partial_birth_date_is_never_filled_in_and_formats_back() -> None:
+    mrz = REFERENCE_CASES[3][1]
+    identity = parse_mrz(mrz, today=TODAY)
+    assert identity.date_of_birth.isoformat() == "1974-08-XX"
+    assert format_mrz(identity, sex="F").split("\n")[1][13:20] == "7408<<7"
+    # The check digit still guards the known part.
+    assert "birth date check digit does not match" in _message(_replace(mrz, 1, 16, "9"))
+    # Half-unknown halves are corruption, not an unknown part.
+    assert "birth date must be six digits" in _message(_replace(mrz, 1, 17, "1"))
+
+
+def test_a_century_is_chosen_from_the_earliest_possible_birth_date() -> None:
+    base = parse_mrz(TD3, today=TODAY)
+    baby = base.model_copy(
+        update={"date_of_birth": PartialDate(2026, None, None), "expiry_date": TODAY}
+    )
+    # 2026 has begun, so a holder born in "26" of unknown month is taken as born in it.
+    assert parse_mrz(format_mrz(baby), today=TODAY).date_of_birth == PartialDate(2026, None, None)
+    december = baby.model_copy(update={"date_of_birth": PartialDate(2026, 12, None)})
+    assert parse_mrz(format_mrz(december), today=TODAY).date_of_birth == PartialDate(1926, 12, None)
+
+
+def test_the_filler_counted_check_digit_is_accepted_but_a_misread_is_not() -> None:
+    belgian = REFERENCE_CASES[6][1]
+    # A misread of the overflow fails both computations.
+    assert "line 1: document number check digit does not match" in _message(
+        _replace(belgian, 0, 16, "1")
+    )
+
+
+def test_a_single_name_is_the_surname_and_formats_as_such() -> None:
+    identity = parse_mrz(REFERENCE_CASES[1][1], today=TODAY)
+    assert format_mrz(identity).split("\n")[0] == "P<IND" + "AHMADI".ljust(39, "<")
+    assert parse_mrz(format_mrz(identity), today=TODAY) == identity
+    nameless = "P<UTO" + "<" * 39 + "\n" + TD3.split("\n")[1]
+    assert "line 1: name must not be empty" in _message(nameless)
+
+
+def test_name_truncation_follows_part_4() -> None:
+    # A surname too long for the field keeps '<<' and the first initial.
+    assert mrz_name_field("Wolfeschlegelsteinhausenbergerdorff", "Hubert Blaine", 30) == (
+        "WOLFESCHLEGELSTEINHAUSENBER<<H"
+    )
+    # A truncated field ends in a letter: a cut falling on a filler takes the
+    # next name's first letter instead, its own word losing a letter.
+    assert mrz_name_field("Eriksson", "Anna Maria", 15) == "ERIKSSON<<ANN<M"
+    assert mrz_name_field("Smith", "Johnathan Alexander", 12) == "SMITH<<JOHNA"
+    assert mrz_name_field("Van der Berg", "", 5) == "VAN<D"
+    for surname, given_names, width in [
+        ("Eriksson", "Anna Maria", 15),
+        ("Nilavadhanananda", "Chayapa Dejthamrong Krasuang", 24),
+        ("A" * 50, "Bob", 39),
+        ("Ng", "Li", 4),
+    ]:
+        field = mrz_name_field(surname, given_names, width)
+        assert len(field) == width
+        assert field[-1] != "<", (surname, given_names, width)
+        assert "<<" in field
+
+
+def test_cyrillic_names_transliterate_by_icao_table_b() -> None:
+    # nalgeon/iuliia's ICAO Doc 9303 schema sample: Юлия Щеглова.
+    assert mrz_transliterate("Юлия Щеглова") == "IULIIA SHCHEGLOVA"
+    assert mrz_name_field("Иванова", "Ольга Сергеевна", 30) == "IVANOVA<<OLGA<SERGEEVNA<<<<<<<"
+    assert mrz_transliterate("Їжак Ґудзь Є") == "IZHAK GUDZ IE"
+    assert name_key("Ёлкин") == name_key("ELKIN")

@@ -53,7 +53,8 @@ latin_names = st.text(
         ("ﬁnn", "FINN"),  # compatibility ligature
         ("ＳＭＩＴＨ１２", "SMITH12"),  # full-width forms
         ("ANNA<<MARIA<", "ANNA MARIA"),
-        ("Иван Smith", "SMITH"),  # Cyrillic is out of scope: dropped
+        ("Иван Smith", "IVAN SMITH"),  # Cyrillic: ICAO 9303 Part 3 section 6 Table B
+        ("Κώστας Smith", "SMITH"),  # Greek has no ICAO table: dropped
         ("", ""),
     ],
 )
