@@ -53,6 +53,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "door_command",
         "Scan an ID at the door: verdict, photos side by side, details, decision.",
     ),
+    "scanner": (
+        "doorwatch.cli._scanner",
+        "scanner_command",
+        "Read MRZs from a scanner (serial or keyboard wedge) and print each verdict.",
+    ),
     "api-schema": (
         "doorwatch.cli._api",
         "api_schema_command",

@@ -19,7 +19,7 @@ begun but not finished. Bytes are read one at a time:
   (what came before a frame is noise); every other byte is kept (the line
   keeps its last ``MAX_LINE`` bytes, so a stream without line ends costs
   bounded memory).
-* A line is upper-cased (a wedge typed with Caps Lock on) and cut at every
+* A line's ASCII letters are upper-cased (a wedge typed with Caps Lock on) and cut at every
   character outside the MRZ alphabet (A-Z, 0-9, '<'); its longest run is the
   candidate. A run shorter than 30 is not an MRZ line and is ignored
   (counted in ``ignored``) without disturbing a document in progress.
@@ -68,6 +68,7 @@ _ALPHABET: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<")
 _LETTERS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 _NAME: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ<")
 _DIGITS: Final = frozenset("0123456789")
+_UPPER: Final = str.maketrans("abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ")
 # line length -> lines in the document
 _LINES: Final = {44: 2, 36: 2, 30: 3}
 
@@ -124,7 +125,7 @@ def _follows(line: str, first: str, index: int) -> bool:
 
 def _runs(text: str) -> list[str]:
     runs, current = [], []
-    for ch in text.upper():
+    for ch in text.translate(_UPPER):
         if ch in _ALPHABET:
             current.append(ch)
         elif current:
@@ -228,22 +229,31 @@ class MrzAssembler:
         whole = _whole(run)
         if whole is not None:
             return [*self._abandon("a new document started"), self._read(whole)]
+        first = next(
+            (
+                run[len(run) - n :]
+                for n in sorted(_LINES, reverse=True)
+                if len(run) >= n and _is_first(run[len(run) - n :])
+            ),
+            None,
+        )
         if self._lines:
-            first, length = self._lines[0], len(self._lines[0])
+            start, length = self._lines[0], len(self._lines[0])
             tail = run[len(run) - length :]
-            if len(run) >= length and _follows(tail, first, len(self._lines)):
+            # A first line longer than the line expected is a new document, not junk
+            # in front of the next line.
+            longer = first is not None and len(first) > length
+            if not longer and len(run) >= length and _follows(tail, start, len(self._lines)):
                 self._lines.append(tail)
                 if len(self._lines) < _LINES[length]:
                     return []
-                done = MrzRead("\n".join(self._lines), mrz_layout(first))
+                done = MrzRead("\n".join(self._lines), mrz_layout(start))
                 self._lines = []
                 return [done]
-        for length in sorted(_LINES, reverse=True):
-            tail = run[len(run) - length :]
-            if len(run) >= length and _is_first(tail):
-                events = self._abandon("a new document started")
-                self._lines = [tail]
-                return events
+        if first is not None:
+            events = self._abandon("a new document started")
+            self._lines = [first]
+            return events
         self.ignored += 1
         return []
 
