@@ -125,7 +125,7 @@ class _SerialSource:
 
     @classmethod
     def open(cls, url: str, baud: int) -> _SerialSource:
-        import serial  # pyserial: only this command needs it
+        import serial  # type: ignore[import-untyped]  # pyserial: only this command needs it
 
         try:
             port = serial.serial_for_url(url, baudrate=baud, timeout=POLL_S)
@@ -139,7 +139,8 @@ class _SerialSource:
         import serial
 
         try:
-            self.port.timeout = timeout
+            if self.port.timeout != timeout:
+                self.port.timeout = timeout  # pyserial reconfigures the port for it
             data: bytes = self.port.read(max(1, self.port.in_waiting))
         except (serial.SerialException, OSError) as exc:
             raise _Gone(_first_line(exc)) from None
@@ -277,9 +278,9 @@ class _Reader:
             else:
                 _incomplete(self.screen, event)
 
-    def open_source(self) -> _Source:
+    def open_source(self, *, said: bool = False) -> _Source:
         """Open the reader, waiting with back-off while it is not there (said once)."""
-        delay, said = FIRST_BACKOFF, False
+        delay = FIRST_BACKOFF
         while True:
             try:
                 return self.opener()
@@ -303,7 +304,7 @@ class _Reader:
                 self.source.close()
                 self.handle(self.assembler.reset(time.monotonic(), "the scanner was unplugged"))
                 self.screen.news(f"scanner unplugged ({exc}); waiting for it to come back")
-                self.source = self.open_source()
+                self.source = self.open_source(said=True)
                 self.screen.news(f"scanner back: reading from {self.source.name}")
                 continue
             now = time.monotonic()
