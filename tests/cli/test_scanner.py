@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from doorwatch.node.testing import PASSWORD, Daemon, doorwatch, environment
+from doorwatch.node.testing import PASSWORD, Daemon, RpcClient, doorwatch, environment
 from tests.cli.recordings.scanner_streams import (
     BERG,
     DUBOIS,
@@ -328,3 +328,58 @@ def test_a_serial_reader_unplugged_and_plugged_back_in(node: Node, tmp_path: Pat
     assert err == ""
     for name in NAMES:
         assert name not in said
+
+
+# -- docs/scanners.md ------------------------------------------------------------------------
+
+SCANNERS_MD = Path(__file__).resolve().parents[2] / "docs" / "scanners.md"
+
+
+def test_the_documented_client_runs_against_a_real_node(node: Node, tmp_path: Path) -> None:
+    text = SCANNERS_MD.read_text("utf-8")
+    [code] = re.findall(r"```python\n(.*?)```", text, re.DOTALL)
+    client = tmp_path / "scanner_client.py"
+    client.write_text(code)
+    [shown] = re.findall(r"\$ printf '([^']*)'", text)
+
+    def run(mrz: str) -> tuple[int, str]:
+        done = subprocess.run(
+            [sys.executable, str(client), str(node.daemon.data_dir / "doorwatch.sock"),
+             "door1", str(node.password_file), LANE],
+            input=mrz, capture_output=True, text=True, timeout=WAIT_S, check=False,
+        )  # fmt: skip
+        assert done.stderr == ""
+        return done.returncode, done.stdout.strip()
+
+    assert run(shown.replace("\\n", "\n")) == (0, f"ADMIT age {age('1995-07-04')}")
+    assert run(QUILL) == (0, f"ADMIT age {age('1990-05-17')}")
+    assert run(OKAFOR.replace("9212015", "9212075")) == (
+        2,
+        f"REFUSE age {age('1992-12-07')} (not_authentic)",
+    )
+    assert run("garbage\n") == (
+        3,
+        "UNREADABLE: mrz: must be two lines of 44 characters (TD3), two of 36 (TD2) "
+        "or three of 30 (TD1); scan the document again",
+    )
+
+
+def test_the_documented_requests_are_answered(node: Node) -> None:
+    requests = [
+        json.loads(line.strip().removeprefix("--> "))
+        for line in SCANNERS_MD.read_text("utf-8").splitlines()
+        if line.strip().startswith("--> ")
+    ]
+    assert [r["method"] for r in requests] == ["session.login", "scan.submit", "scan.submit"]
+    login, *scans = requests
+    fresh = RpcClient(node.daemon.data_dir / "doorwatch.sock")
+    try:
+        reply = fresh.call(login["method"], **{**login["params"], "password": PASSWORD})
+    finally:
+        fresh.close()
+    assert reply["result"]["role"] == "door_staff"  # type: ignore[index]
+    client = node.daemon.client("door1")
+    for request in scans:
+        reply = client.call(request["method"], **request["params"])
+        assert "error" not in reply, (request, reply)
+        assert reply["result"]["verdict"] == "admit"  # type: ignore[index]
