@@ -383,3 +383,51 @@ def test_the_documented_requests_are_answered(node: Node) -> None:
         reply = client.call(request["method"], **request["params"])
         assert "error" not in reply, (request, reply)
         assert reply["result"]["verdict"] == "admit"  # type: ignore[index]
+
+
+def test_a_node_that_goes_away_is_said_and_reconnected_to(node: Node) -> None:
+    proc = subprocess.Popen(
+        node.args(),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environment(),
+        text=True,
+    )
+    lines = Lines(proc)
+    assert proc.stdin is not None
+    try:
+        lines.wait_for("reading MRZs from standard input")
+        proc.stdin.write(QUILL + "\n")
+        proc.stdin.flush()
+        lines.wait_for(re.escape(admit("1990-05-17")))
+        node.daemon.stop()
+        proc.stdin.write(DUBOIS + "\n")
+        proc.stdin.flush()
+        not_checked = lines.wait_for("NOT CHECKED")
+        node.daemon.start()
+        proc.stdin.write(BERG + "\n")
+        proc.stdin.close()
+        lines.wait_for(re.escape(admit("1985-11-30")))
+        proc.wait(timeout=WAIT_S)
+        lines.rest()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+        if node.daemon.proc is None:
+            node.daemon.start()
+    assert proc.returncode == 0
+    assert not_checked.endswith(
+        f"  {LANE}  NOT CHECKED  the node in {node.daemon.data_dir} is not running; start it "
+        f"with `doorwatch run --data-dir {node.daemon.data_dir}`: check the document by eye"
+    )
+    assert sum("the node answers again" in line for line in lines.seen) == 1
+    assert events("\n".join(lines.seen)) == [
+        admit("1990-05-17"),
+        not_checked.split(f"  {LANE}  ", 1)[1],
+        admit("1985-11-30"),
+    ]
