@@ -5,6 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from doorwatch.segments import Identity, InvalidMRZ, format_mrz, parse_mrz, read_mrz
 from tests.cli.recordings.scanner_streams import BERG, DUBOIS, QUILL, SPECIMEN
@@ -79,3 +81,43 @@ def test_a_misread_field_comes_back_as_read_with_the_verdict() -> None:
 def test_anything_but_check_digits_is_still_refused(mrz: str) -> None:
     with pytest.raises(InvalidMRZ):
         read_mrz(mrz, today=TODAY)
+
+
+_MRZ_CHARS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789<"
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    document=st.sampled_from([QUILL, SPECIMEN, DUBOIS, BERG, LONG_NUMBER_TD1]),
+    changes=st.lists(
+        st.tuples(st.integers(0, 2), st.integers(0, 43), st.sampled_from(_MRZ_CHARS)),
+        max_size=4,
+    ),
+)
+def test_a_damaged_mrz_is_read_or_refused_never_a_crash(
+    document: str, changes: list[tuple[int, int, str]]
+) -> None:
+    lines = document.split("\n")
+    for line, column, ch in changes:
+        line %= len(lines)
+        column %= len(lines[line])
+        lines[line] = lines[line][:column] + ch + lines[line][column + 1 :]
+    try:
+        reading = read_mrz("\n".join(lines), today=TODAY)
+    except InvalidMRZ as exc:
+        problems = exc.problems
+        assert problems
+        return
+    assert reading.check_digits_ok == (not reading.problems)
+    if reading.check_digits_ok:
+        assert reading.identity == parse_mrz("\n".join(lines), today=TODAY)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(max_size=600))
+def test_any_text_is_read_or_refused(text: str) -> None:
+    try:
+        read_mrz(text, today=TODAY)
+    except InvalidMRZ as exc:
+        problems = exc.problems
+        assert problems
