@@ -39,7 +39,7 @@ import sys
 import termios
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any, Protocol
@@ -98,6 +98,8 @@ class _FdSource:
 
     fd: int
     name: str
+    reopen: bool = True
+    """False for standard input: a terminal that hangs up is the end, not an unplug."""
 
     def read(self, timeout: float) -> bytes:
         ready, _, _ = select.select([self.fd], [], [], timeout)
@@ -106,6 +108,8 @@ class _FdSource:
         try:
             data = os.read(self.fd, 4096)
         except OSError as exc:
+            if not self.reopen:
+                raise _Ended from None
             raise _Gone(exc.strerror or str(exc)) from None
         if not data:
             raise _Ended
@@ -269,7 +273,6 @@ class _Reader:
     screen: _Screen
     assembler: MrzAssembler
     source: _Source | None = None
-    events: list[MrzEvent] = field(default_factory=list)
 
     def handle(self, events: list[MrzEvent]) -> None:
         for event in events:
@@ -302,8 +305,8 @@ class _Reader:
                 return
             except _Gone as exc:
                 self.source.close()
-                self.handle(self.assembler.reset(time.monotonic(), "the scanner was unplugged"))
                 self.screen.news(f"scanner unplugged ({exc}); waiting for it to come back")
+                self.handle(self.assembler.reset(time.monotonic(), "the scanner was unplugged"))
                 self.source = self.open_source(said=True)
                 self.screen.news(f"scanner back: reading from {self.source.name}")
                 continue
@@ -431,7 +434,7 @@ def _opener(serial_port: str | None, baud: int, input_path: Path | None) -> Call
             return _FdSource(fd, str(path))
 
         return open_input
-    return lambda: _FdSource(sys.stdin.fileno(), "standard input")
+    return lambda: _FdSource(sys.stdin.fileno(), "standard input", reopen=False)
 
 
 if __name__ == "__main__":

@@ -185,6 +185,15 @@ def test_garbage_and_unreadable_documents_are_said_and_survived(node: Node) -> N
     assert "reading MRZs from standard input" in done.stderr
 
 
+def test_a_wedge_readers_line_source_named_with_input(node: Node, tmp_path: Path) -> None:
+    source = tmp_path / "wedge"
+    source.write_bytes(stream("wedge_crlf.rec"))
+    done = node.wedge(b"", "--input", str(source))
+    assert done.returncode == 0, done.stderr
+    assert events(done.stdout) == [admit("1990-05-17"), admit("1985-11-30")]
+    assert f"reading MRZs from {source} (Ctrl-C to stop)" in done.stdout
+
+
 def test_a_node_that_is_not_running_is_one_sentence(tmp_path: Path) -> None:
     done = subprocess.run(
         [sys.executable, "-m", "doorwatch.cli", "scanner", "--data-dir", str(tmp_path)],
