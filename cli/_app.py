@@ -58,6 +58,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "report",
         "Reports ranked by harm: this venue's, sharing its counts, the Pubwatch network's.",
     ),
+    "scanner": (
+        "doorwatch.cli._scanner",
+        "scanner_command",
+        "Read MRZs from a scanner (serial or keyboard wedge) and print each verdict.",
+    ),
     "api-schema": (
         "doorwatch.cli._api",
         "api_schema_command",

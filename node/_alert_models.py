@@ -164,8 +164,34 @@ class DeletedResult(Result):
 # -- scans and matches --------------------------------------------------------------
 
 
+# Fields an MRZ carries: with ``mrz``, ``document`` may hold only the others.
+MRZ_FIELDS = frozenset(
+    {
+        "document_type",
+        "document_number",
+        "given_names",
+        "surname",
+        "date_of_birth",
+        "expiry_date",
+        "issuing_country",
+    }
+)
+
+
 class ScanParams(Params):
-    document: Document
+    document: Document | None = Field(
+        default=None,
+        description="The document's fields (the identity model). With mrz, only what an MRZ "
+        "does not carry: photo, authentic, address, postcode.",
+    )
+    mrz: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=512,
+        description="The raw machine-readable zone as the reader saw it: two lines of 44 "
+        "(TD3) or 36 (TD2) characters, or three of 30 (TD1), separated by newlines. Its check "
+        "digits are verified: if they disagree, the document is not authentic.",
+    )
     sex: Literal["M", "F", "X"] | None = Field(
         default=None,
         description="The holder's sex as printed on the document, if the scanner reads it: "

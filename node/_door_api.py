@@ -12,8 +12,10 @@ and subject access exports are for an administrator, and both are audited.
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +26,7 @@ from doorwatch.crypto import DecryptionFailed
 from doorwatch.node import _alerts, _audit, _bans, _visits
 from doorwatch.node._alert_api import AlertApi
 from doorwatch.node._alert_models import (
+    MRZ_FIELDS,
     AdmissionParams,
     BanAddParams,
     BanIdParams,
@@ -67,9 +70,18 @@ from doorwatch.node._venue import (
     Venue,
     actor,
 )
-from doorwatch.segments import Identity
+from doorwatch.segments import Identity, InvalidMRZ, Problem, read_mrz
 
 log = structlog.get_logger("doorwatch.door")
+
+
+def _mrz_error(problems: Iterable[Problem], hint: str = "") -> InvalidParams:
+    """Every problem as a rule of ``mrz`` (naming the line and field, never a value)."""
+    listed = [{"field": "mrz", "rule": p.rule if p.field == "mrz" else str(p)} for p in problems]
+    if not listed:
+        listed = [{"field": "mrz", "rule": "is not a machine-readable zone"}]
+    return InvalidParams(f"mrz: {listed[0]['rule']}{hint}", data={"problems": listed})
+
 
 MAX_BAN_LIFETIME = 2 * 365 * DAY
 
@@ -158,7 +170,7 @@ class DoorApi:
                 "entry: typing a document in needs a supervisor or above; "
                 "door staff scan the document"
             )
-        identity = v.parse(p.document, today=today)
+        identity = self._document(p, today=today, typed=typed)
         if typed and identity.authentic is not None:
             # Nobody's scanner looked at a typed-in document.
             identity = identity.model_copy(update={"authentic": None})
@@ -210,6 +222,31 @@ class DoorApi:
             # Only when a console follows this lane: one dict look-up otherwise.
             v.console.publish_scan(p.lane, scan_id, result.model_dump(mode="json"), identity.photo)
         return result
+
+    def _document(self, p: ScanParams, *, today: dt.date, typed: bool) -> Identity:
+        """The scanned identity: from the fields, or read from the raw MRZ."""
+        if p.mrz is None:
+            if p.document is None:
+                raise InvalidParams("document: give document (the fields) or mrz (the raw MRZ)")
+            return self.v.parse(p.document, today=today)
+        extras = dict(p.document or {})
+        both = sorted(MRZ_FIELDS.intersection(extras))
+        if both:
+            raise InvalidParams(
+                f"document.{both[0]}: is read from the mrz; give the fields or the mrz, not both"
+            )
+        try:
+            reading = read_mrz(p.mrz, today=today)
+        except InvalidMRZ as exc:
+            raise _mrz_error(exc.problems) from None
+        if typed and not reading.check_digits_ok:
+            # Typed in by hand: a typing mistake to correct, not a verdict on the document.
+            raise _mrz_error(reading.problems, " (typed in: check what was typed)")
+        fields: dict[str, object] = {**reading.identity.model_dump(), **extras}
+        if not reading.check_digits_ok:
+            # The check digits are the reader's evidence: misread or altered.
+            fields["authentic"] = False
+        return self.v.parse(fields, today=today)
 
     async def admission(self, session: Session, p: AdmissionParams) -> RecordedResult:
         v = self.v

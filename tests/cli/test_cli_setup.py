@@ -75,7 +75,8 @@ def test_help_lists_every_command_and_lazy_commands_run() -> None:
     done = doorwatch("--help")
     assert done.returncode == 0
     for name in ("init", "run", "status", "user", "alert", "ban", "audit", "visits", "sar",
-                 "config", "network", "segments", "api-schema", "report"):  # fmt: skip
+                 "config", "network", "segments", "api-schema", "report",
+                 "scanner"):  # fmt: skip
         assert f" {name} " in done.stdout, name
     assert "3 node not running" in done.stdout
     lazy = in_process("network", "members", "--help")
@@ -108,6 +109,7 @@ def test_report_usage_errors_are_one_line(tmp_path: Path) -> None:
         ["alert", "reinstate"], ["alert", "delete"], ["ban", "add"],
         ["ban", "list"], ["ban", "remove"], ["audit"], ["visits", "export"], ["sar", "export"],
         ["config", "show"], ["config", "set"], ["init"], ["run"], ["passphrase", "change"],
+        ["scanner"],
     ],
 )  # fmt: skip
 def test_every_command_has_help_with_an_example(command: list[str]) -> None:
