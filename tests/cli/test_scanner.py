@@ -446,8 +446,7 @@ def test_a_visa_is_said_to_be_the_wrong_page_not_unreadable(node: Node) -> None:
     # ICAO 9303 Part 7's MRV-A specimen: it reads perfectly, and scanning it
     # again would not help; the door is told to ask for the passport instead.
     visa = (
-        "V<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\n"
-        "L898902C<3UTO6908061F9406236ZE184226B<<<<<<<"
+        "V<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C<3UTO6908061F9406236ZE184226B<<<<<<<"
     )
     before = len(node.visits())
     done = node.wedge(f"{visa}\r\n{QUILL}\r\n".encode())
