@@ -331,6 +331,7 @@ class SyncService:
             stats.pushed += len(frames)
         self.syncs += 1
         self.last = stats
+        self.replication.last_synced_at = self.replication.venue.clock.now()
         if stats.fetched or stats.pushed:
             log.info(
                 "sync.done",
