@@ -35,6 +35,9 @@ async function rpc(method, params) {
 const day = (t) => new Date(t * 1000).toLocaleString("en-GB", { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" });
 const date = (t) => new Date(t * 1000).toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric" });
 const words = (code) => { const s = code.replaceAll("_", " "); return s.charAt(0).toUpperCase() + s.slice(1); };
+let labels = {}; // category code -> its label (alert.categories), once loaded
+let labelsReady = Promise.resolve();
+const label = (code) => labels[code] || words(code);
 
 function row(cells) {
   const tr = document.createElement("tr");
@@ -52,6 +55,17 @@ function detail(d) {
     const shown = k.endsWith("_at") && typeof v === "number" ? day(v) : (typeof v === "object" ? JSON.stringify(v) : String(v));
     return `${k.replaceAll("_", " ")}: ${shown}`;
   }).join(" · ");
+}
+
+function lines(...texts) {
+  const box = document.createElement("span");
+  box.className = "lines";
+  for (const t of texts) {
+    const line = document.createElement("span");
+    line.textContent = t;
+    box.append(line);
+  }
+  return box;
 }
 
 function badge(text, kind) {
@@ -157,13 +171,13 @@ async function showAlerts(event) {
   try {
     const n = ticket("alerts");
     const alerts = await rpc("alert.list", status ? { status } : {});
+    await labelsReady;
     if (stale("alerts", n)) { return; }
     const body = $("alerts-table").querySelector("tbody");
     body.replaceChildren(...alerts.map((a) => row([
-      words(a.category),
+      label(a.category),
       badge(words(a.status), a.status),
-      date(a.created_at),
-      a.created_by,
+      lines(date(a.created_at), `by ${a.created_by}`),
       date(a.expires_at),
       a.review_overdue ? badge("Review overdue", "overdue") : (a.review_due ? date(a.review_due) : "—"),
       actions(a),
@@ -247,7 +261,7 @@ async function openAlert(alertId) {
     a = await rpc("alert.get", { alert_id: alertId });
   } catch (e) { $("alerts-message").textContent = e.message; return; }
   const name = words(a.category);
-  $("detail-title").textContent = `${name}: made ${date(a.created_at)} by ${a.created_by}`;
+  $("detail-title").textContent = `${label(a.category)}: made ${date(a.created_at)} by ${a.created_by}`;
   const pairs = [
     ["Status", badge(words(a.status), a.status)],
     ["What happened", a.reason || "(purged)"],
@@ -308,7 +322,11 @@ async function openAlert(alertId) {
         await showAlerts();
         await openAlert(a.alert_id);
         $("detail-message").textContent = `${name}: changed; the new version goes to every venue.`;
-      } catch (e) { $("detail-message").textContent = e.message; }
+      } catch (e) {
+        $("detail-message").textContent = e.code === 1004 && e.message.startsWith("version")
+          ? "Someone changed this alert since you opened it: nothing was saved. Open it again, then make your change."
+          : e.message;
+      }
     };
   }
   $("detail-message").textContent = editable ? "" : "A withdrawn or expired alert cannot be changed.";
@@ -718,6 +736,9 @@ async function start() {
   $("invite-form").addEventListener("submit", makeInvite);
   $("alerts-filter").addEventListener("submit", showAlerts);
   $("audit-filter").addEventListener("submit", showAudit);
+  labelsReady = rpc("alert.categories", {})
+    .then((list) => { labels = Object.fromEntries(list.map((c) => [c.code, c.label])); })
+    .catch(() => {});
   // The first tab at once: a click on another tab meanwhile must not be undone.
   select("alerts");
   checkHealth();
