@@ -28,6 +28,19 @@ def _login(browser: Any, node: Daemon, username: str) -> Any:
     return page
 
 
+def _every_control_named_and_44px(page: Any) -> None:
+    for button in page.get_by_role("button").all():
+        if button.is_visible():
+            box = button.bounding_box()
+            assert box is not None
+            assert box["height"] >= 44, button.inner_text()
+            assert box["width"] >= 44, button.inner_text()
+            assert button.inner_text().strip() or button.get_attribute("aria-label")
+    for field in page.locator("input, textarea, select").all():
+        if field.is_visible():
+            assert page.locator(f'label[for="{field.get_attribute("id")}"]').count() == 1
+
+
 def test_manager_pages_by_role(node: Daemon, browser: Any, shots: Shots) -> None:
     from playwright.sync_api import expect
 
@@ -348,6 +361,7 @@ def test_an_alert_due_for_review_is_reminded_opened_changed_disputed_and_reinsta
     detail.get_by_label("Notes for other venues").fill("CCTV kept, camera 3")
     detail.get_by_label("Ends on").fill(ends)
     shots.take(sup, "alert-open")
+    _every_control_named_and_44px(sup)
     detail.get_by_role("button", name="Save the changes").click()
     expect(sup.locator("#detail-message")).to_have_text(
         "Theft: changed; the new version goes to every venue."
