@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint typecheck pytest bench clean
+.PHONY: demo test lint typecheck pytest bench screenshots clean
 
 # libp2p pulls in trio-typing, whose old trio-stubs would shadow the inline
 # types of the trio we run (mypy prefers stub packages). The stubs are for
@@ -39,6 +39,11 @@ pytest: $(STAMP)
 # `make bench` runs them all; `make bench B=scan` runs one.
 bench: $(STAMP)
 	$(BIN)/python -m bench $(B)
+
+# The guides' screenshots (docs/img), from two real daemons and Debian's Chromium.
+screenshots: $(STAMP)
+	mkdir -p .build/pp && ln -sfn "$(CURDIR)" .build/pp/doorwatch
+	PYTHONPATH=.build/pp $(BIN)/python -m doorwatch.tests.console.screenshots docs/img
 
 clean:
 	rm -rf $(VENV) .build .pytest_cache .mypy_cache .ruff_cache

@@ -33,28 +33,20 @@ from doorwatch.cli._options import (
     parse_duration,
 )
 from doorwatch.cli._output import echo_json, reported
+from doorwatch.node._health import isolated_for
 
 
 def health(
     status: dict[str, Any], now: int, isolated_after: int, require_peers: bool
 ) -> dict[str, Any]:
     """The verdict of ``status --check`` from a ``node.status`` result."""
-    peers = [p for p in status.get("peers", []) if p.get("refused") is None]
     started = now - int(status.get("uptime_s", 0))
-    if not peers:
+    isolated, why = isolated_for(status.get("peers", []), now=now, started_at=started)
+    if isolated is None:
         ok = not require_peers
         why = "no other venue in any network yet" if status.get("networks") else "in no network yet"
         return {"healthy": ok, "isolated_s": None, "reason": why}
-    if any(p.get("connected") for p in peers):
-        return {"healthy": True, "isolated_s": 0, "reason": "connected"}
-    seen = [int(p["last_seen"]) for p in peers if p.get("last_seen") is not None]
-    since = max([started, *seen])
-    isolated = max(0, now - since)
-    return {
-        "healthy": isolated <= isolated_after,
-        "isolated_s": isolated,
-        "reason": "no peer connected",
-    }
+    return {"healthy": isolated <= isolated_after, "isolated_s": isolated, "reason": why}
 
 
 def status(

@@ -47,11 +47,13 @@ from doorwatch.node._alert_models import (
     MatchDismissed,
     MatchPhotoParams,
     MatchPhotoResult,
+    ReceivedCategoryCount,
+    ReceivedSummaryResult,
 )
 from doorwatch.node._alerts import DAY, MAX_LIFETIME, AlertRecord
 from doorwatch.node._api_models import NoParams
 from doorwatch.node._api_server import Dispatcher, MethodSpec, Session
-from doorwatch.node._categories import BY_CODE, CATEGORIES
+from doorwatch.node._categories import BY_CODE, CATEGORIES, HarmBand, harm_band
 from doorwatch.node._errors import Busy, Conflict, Forbidden, InvalidParams, NotFound
 from doorwatch.node._match_slots import opened
 from doorwatch.node._notify import NewAlertNotice
@@ -155,6 +157,14 @@ REINSTATE = _spec(
     summary="Restore a disputed (suspended) alert after review (super administrator, or the "
     "administrator who created it).",
 )
+RECEIVED_SUMMARY = _spec(
+    "received.summary",
+    NoParams,
+    ReceivedSummaryResult,
+    role=Role.SUPERVISOR,
+    summary="The alerts received from other venues as counts by category and harm band: "
+    "never a list, never anyone's identity.",
+)
 MATCH_PHOTO = _spec(
     "match.photo",
     MatchPhotoParams,
@@ -180,6 +190,7 @@ SPECS = (
     WITHDRAW,
     DELETE,
     REINSTATE,
+    RECEIVED_SUMMARY,
     MATCH_PHOTO,
     MATCH_CONFIRM,
 )
@@ -285,6 +296,7 @@ class AlertApi:
             (WITHDRAW, self.withdraw),
             (DELETE, self.delete),
             (REINSTATE, self.reinstate),
+            (RECEIVED_SUMMARY, self.received_summary),
             (MATCH_PHOTO, self.match_photo),
             (MATCH_CONFIRM, self.match_confirm),
         ):
@@ -293,6 +305,35 @@ class AlertApi:
     async def categories(self, session: Session, p: NoParams) -> CategoryListResult:
         return CategoryListResult(
             [CategoryResult(code=c.code, label=c.label, harm=c.harm) for c in CATEGORIES]
+        )
+
+    async def received_summary(self, session: Session, p: NoParams) -> ReceivedSummaryResult:
+        # Counts only: the node holds no identity of a received alert's subject, and a
+        # list (even of categories and dates) is not what a manager needs to see.
+        received = list(self.v.received.values())
+        by_code: dict[str, int] = {}
+        bands: dict[HarmBand, int] = {"low": 0, "medium": 0, "high": 0}
+        for r in received:
+            by_code[r.category] = by_code.get(r.category, 0) + 1
+            bands[harm_band(r.harm)] += 1
+        harms = {r.category: r.harm for r in received}
+        rows = []
+        for code, count in sorted(by_code.items(), key=lambda kv: (-harms[kv[0]], kv[0])):
+            known = BY_CODE.get(code)
+            rows.append(
+                ReceivedCategoryCount(
+                    category=code,
+                    label=known.label if known is not None else code,
+                    harm_band=harm_band(harms[code]),
+                    count=count,
+                )
+            )
+        return ReceivedSummaryResult(
+            total=len(received),
+            by_category=rows,
+            by_harm_band=bands,
+            originating_venues=len({r.originator for r in received}),
+            loading=self.v.engine.loading,
         )
 
     async def subject(self, scan_id: str | None, document: dict[str, object] | None) -> Identity:

@@ -381,6 +381,9 @@ class AlertReplication:
         self.loading: LoadProgress | None = None  # set from start-up until load_alerts ends
         self._keys_while_loading = False
         self._load_times: dict[str, float] = {}  # seconds (wall, CPU) of each phase
+        # When an anti-entropy sync with a member last completed (node clock), for the
+        # consoles' isolation indicator (node/_health.py); set by the sync service.
+        self.last_synced_at: int | None = None
 
     # -- replicas -------------------------------------------------------------------------------
 

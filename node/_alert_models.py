@@ -89,6 +89,26 @@ class AlertListResult(RootModel[list[AlertSummary]]):
     pass
 
 
+class ReceivedCategoryCount(Result):
+    category: str = Field(description="The category code (alert.categories)")
+    label: str
+    harm_band: Literal["low", "medium", "high"]
+    count: int = Field(ge=1)
+
+
+class ReceivedSummaryResult(Result):
+    total: int = Field(ge=0, description="Alerts received from other venues, active here")
+    by_category: list[ReceivedCategoryCount] = Field(
+        description="Categories with at least one alert, highest harm first"
+    )
+    by_harm_band: dict[Literal["low", "medium", "high"], int]
+    originating_venues: int = Field(ge=0, description="How many venues made them")
+    loading: bool = Field(
+        description="True while received alerts are still loading after a start: the counts "
+        "grow until it is false"
+    )
+
+
 class AlertIdParams(Params):
     alert_id: str = Field(min_length=1, max_length=64)
 

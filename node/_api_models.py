@@ -75,6 +75,26 @@ class StatusLoading(Result):
     total: int = Field(ge=0, description="records stored, or received alerts to index")
 
 
+class StatusHealth(Result):
+    state: Literal["ok", "alone", "loading", "isolated", "not_synced"] = Field(
+        description="ok: a member is connected (or was, within 10 min) and alerts are synced;"
+        " alone: no other member in any network (nothing to miss); loading: received alerts"
+        " still loading after a start; isolated: no member connected for over 10 min;"
+        " not_synced: members connected but no alert sync completed for over 15 min. In the"
+        " last three, alerts made elsewhere may be missing here"
+    )
+    message: str = Field(description="The state in one sentence, for staff")
+    connected: int = Field(ge=0, description="Members connected now")
+    members: int = Field(ge=0, description="Other members this node admits")
+    isolated_s: int | None = Field(
+        description="Seconds without any member connected (0 while one is; null if none)"
+    )
+    last_contact_at: int | None = Field(description="Last contact with any member, Unix s")
+    last_synced_at: int | None = Field(
+        description="When an alert sync with a member last completed (since start), Unix s"
+    )
+
+
 class StatusResult(Result):
     venue: str
     peer_id: str
@@ -113,6 +133,11 @@ class StatusResult(Result):
         default=None,
         description="SHA-256 fingerprint of the console's HTTPS certificate (AB:CD:...), for"
         " staff to compare once with what the tablet's browser shows; null over HTTP",
+    )
+    health: StatusHealth | None = Field(
+        default=None,
+        description="Whether this node's alerts may be incomplete (the consoles' isolation"
+        " indicator; also node.health)",
     )
 
 

@@ -87,6 +87,9 @@ CSP: Final = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; "
     "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 )
+UNATTENDED: Final = frozenset({"node.health"})
+"""Methods a page calls by itself on a timer: they do not count as use, so a tablet left
+logged in still ends its session after ``IDLE_S``."""
 LANE_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789 _.-")
 
 Scope = MutableMapping[str, Any]
@@ -263,10 +266,12 @@ class ConsoleServer:
             await self._scan_photo(scope, send, path.removeprefix("/api/scan-photo/"))
             return
         if method == "POST" and path in ("/api/login", "/api/logout", "/api/rpc", "/api/qr"):
-            web = self._session(scope)
+            web = self._session(scope, touch=False)
             if web is None:
                 raise _Reply(403, "Your page is out of date; reload it.")
             posted = await self._post_body(scope, receive, web)
+            if path != "/api/rpc" or posted.get("method") not in UNATTENDED:
+                self._touch(web)
             if path == "/api/login":
                 await self._login(scope, send, web, posted)
             elif path == "/api/qr":
@@ -306,18 +311,21 @@ class ConsoleServer:
             parts.append("Max-Age=0")
         return "; ".join(parts)
 
-    def _session(self, scope: Scope) -> _WebSession | None:
+    def _session(self, scope: Scope, *, touch: bool = True) -> _WebSession | None:
         sid = _cookies(scope).get(self._cookie_name())
         web = None if sid is None else self._sessions.get(sid)
         if web is None:
             return None
-        now = time.monotonic()
-        if now - web.last_used > self.idle_s:
+        if time.monotonic() - web.last_used > self.idle_s:
             self._end(web)
             return None
-        web.last_used = now
-        self._sessions.move_to_end(web.sid)
+        if touch:
+            self._touch(web)
         return web
+
+    def _touch(self, web: _WebSession) -> None:
+        web.last_used = time.monotonic()
+        self._sessions.move_to_end(web.sid)
 
     def _new_session(self, api: Session | None = None) -> _WebSession:
         web = _WebSession(

@@ -153,6 +153,7 @@ async def run_daemon(
                             counts=lambda: db_counts(venue),
                             network_status=network.status,
                             loading=replication.loading_status,
+                            last_synced=lambda: replication.last_synced_at,
                         )
                         local_api.register(dispatcher)
                         await start_ladder(nursery, venue=venue, network=network, identity=identity)

@@ -34,6 +34,7 @@ from doorwatch.node._api_models import (
     NoParams,
     PasswdParams,
     StatusCounts,
+    StatusHealth,
     StatusResult,
     UserAddParams,
     UserListResult,
@@ -44,6 +45,7 @@ from doorwatch.node._api_server import Dispatcher, MethodSpec, Session
 from doorwatch.node._clock import Clock
 from doorwatch.node._config import NodeConfig
 from doorwatch.node._errors import ApiError, InvalidParams, Unauthenticated
+from doorwatch.node._health import assess
 from doorwatch.node._login_throttle import LoginGate, LoginThrottle
 from doorwatch.node._roles import Role
 from doorwatch.node._store import AsyncStore
@@ -66,6 +68,13 @@ STATUS = MethodSpec(
     NoParams,
     StatusResult,
     summary="The node's identity, addresses, networks, peers and counts.",
+)
+HEALTH = MethodSpec(
+    "node.health",
+    NoParams,
+    StatusHealth,
+    summary="Whether alerts from other venues may be missing here (isolated, loading, not"
+    " synced): the door console's indicator.",
 )
 USER_ADD = MethodSpec(
     "user.add",
@@ -104,6 +113,7 @@ AUDIT_QUERY = MethodSpec(
 SPECS = (
     LOGIN,
     STATUS,
+    HEALTH,
     USER_ADD,
     USER_LIST,
     USER_DISABLE,
@@ -131,6 +141,7 @@ class LocalApi:
         counts: Callable[[], Awaitable[StatusCounts]] | None = None,
         network_status: Callable[[], dict[str, Any]] | None = None,
         loading: Callable[[], dict[str, object] | None] | None = None,
+        last_synced: Callable[[], int | None] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -145,7 +156,9 @@ class LocalApi:
         self._counts = counts
         self._network_status = network_status
         self._loading = loading
+        self._last_synced = last_synced
         self._started = time.monotonic()
+        self._started_at = clock.now()  # on the node's clock, as last contacts are
         # Argon2 hashing and verification run on threads of their own limiter, so
         # a burst of logins cannot take the threads that database work needs.
         self.hashing = trio.CapacityLimiter(HASHING_THREADS)
@@ -159,6 +172,7 @@ class LocalApi:
         for spec, handler in (
             (LOGIN, self.login),
             (STATUS, self.status),
+            (HEALTH, self.health),
             (USER_ADD, self.user_add),
             (USER_LIST, self.user_list),
             (USER_DISABLE, self.user_disable),
@@ -219,11 +233,28 @@ class LocalApi:
         self._sessions[id(session)] = session
         return LoginResult(username=username, role=role.value, expires_at=session.expires_at)
 
+    def _health(self, net: dict[str, Any], loading: dict[str, object] | None) -> StatusHealth:
+        return StatusHealth.model_validate(
+            assess(
+                peers=net.get("peers", []),
+                in_network=bool(net.get("networks")),
+                now=self.clock.now(),
+                started_at=self._started_at,
+                last_synced_at=None if self._last_synced is None else self._last_synced(),
+                loading=loading,
+            )
+        )
+
+    async def health(self, session: Session, p: NoParams) -> StatusHealth:
+        net = self._network_status() if self._network_status is not None else {}
+        return self._health(net, None if self._loading is None else self._loading())
+
     async def status(self, session: Session, p: NoParams) -> StatusResult:
         net = self._network_status() if self._network_status is not None else {}
         counts = StatusCounts(alerts_originated_active=0, alerts_received_active=0)
         if self._counts is not None:
             counts = await self._counts()
+        loading = None if self._loading is None else self._loading()
         return StatusResult(
             venue=self.config.venue,
             peer_id=self.peer_id,
@@ -235,9 +266,10 @@ class LocalApi:
             peers=net.get("peers", []),
             gate=net.get("gate", {}),
             counts=counts,
-            loading=None if self._loading is None else self._loading(),
+            loading=loading,
             console_url=self.console_url,
             console_fingerprint=self.console_fingerprint,
+            health=self._health(net, loading),
         )
 
     async def user_add(self, session: Session, p: UserAddParams) -> UserResult:

@@ -167,6 +167,9 @@ class SyncService:
             raise RequestRejected(f"sync: {exc.message}") from None
         if session.responder.done or reply is None:
             self._sessions.pop(key, None)
+            # A member reconciled with this node: as up to date as a sync it started
+            # (the member pulls and pushes the differences next).
+            self.replication.last_synced_at = self.replication.venue.clock.now()
         return b"" if reply is None else encode(reply)
 
     def _expire(self, now: float) -> None:
@@ -331,6 +334,7 @@ class SyncService:
             stats.pushed += len(frames)
         self.syncs += 1
         self.last = stats
+        self.replication.last_synced_at = self.replication.venue.clock.now()
         if stats.fetched or stats.pushed:
             log.info(
                 "sync.done",

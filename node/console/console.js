@@ -46,6 +46,27 @@ let current = null; // {scan, match, photoUrl}
 let supervisor = false;
 let lane = "main";
 let categories = null;
+let healthTimer = null;
+
+// The network indicator: small while alerts are up to date; amber when alerts made
+// elsewhere may be missing here (node.health), so door staff know a clear scan may
+// not be the whole story.
+const HEALTH = {
+  ok: ["ok", "Network OK"],
+  isolated: ["bad", "Matches may be incomplete: no other venue reachable"],
+  not_synced: ["bad", "Matches may be incomplete: alerts not up to date"],
+  loading: ["bad", "Matches may be incomplete: alerts still loading"],
+};
+
+async function checkHealth() {
+  let h;
+  try { h = await rpc("node.health", {}); } catch (e) { return; }
+  const shown = HEALTH[h.state];
+  $("health").hidden = !shown;
+  if (!shown) { return; }
+  $("health").className = `health ${shown[0]}`;
+  $("health").textContent = shown[1];
+}
 
 async function post(path, body) {
   const response = await fetch(path, {
@@ -69,6 +90,7 @@ async function rpc(method, params) {
 
 function showLogin(message) {
   if (events) { events.close(); events = null; }
+  if (healthTimer) { clearInterval(healthTimer); healthTimer = null; }
   $("door-view").hidden = true;
   $("login-view").hidden = false;
   $("password").value = "";
@@ -95,12 +117,13 @@ function showDoor(user) {
   supervisor = user.role !== "door_staff";
   $("supervisor").hidden = !supervisor;
   follow();
+  if (!healthTimer) { healthTimer = setInterval(checkHealth, 60_000); }
 }
 
 function follow() {
   if (events) { events.close(); }
   events = new EventSource("/api/events");
-  events.addEventListener("open", () => { setLink(true); });
+  events.addEventListener("open", () => { setLink(true); checkHealth(); });
   events.addEventListener("error", async () => {
     setLink(false);
     if (events && events.readyState === EventSource.CLOSED) {

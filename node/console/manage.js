@@ -1,6 +1,6 @@
-// Doorwatch manager pages: this venue's alerts and the audit log. Every list is one
-// call of the node's API with this page's session, so each role sees only what the
-// API lets it see (the audit log: administrators and above).
+// Doorwatch manager pages (alerts, audit log, staff, bans, exports, node and network).
+// Every list is one call of the node's API with this page's session, so each role sees
+// only what the API lets it see (the audit log: administrators and above).
 "use strict";
 
 const $ = (id) => document.getElementById(id);
@@ -35,6 +35,9 @@ async function rpc(method, params) {
 const day = (t) => new Date(t * 1000).toLocaleString("en-GB", { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" });
 const date = (t) => new Date(t * 1000).toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric" });
 const words = (code) => { const s = code.replaceAll("_", " "); return s.charAt(0).toUpperCase() + s.slice(1); };
+let labels = {}; // category code -> its label (alert.categories), once loaded
+let labelsReady = Promise.resolve();
+const label = (code) => labels[code] || words(code);
 
 function row(cells) {
   const tr = document.createElement("tr");
@@ -52,6 +55,17 @@ function detail(d) {
     const shown = k.endsWith("_at") && typeof v === "number" ? day(v) : (typeof v === "object" ? JSON.stringify(v) : String(v));
     return `${k.replaceAll("_", " ")}: ${shown}`;
   }).join(" · ");
+}
+
+function lines(...texts) {
+  const box = document.createElement("span");
+  box.className = "lines";
+  for (const t of texts) {
+    const line = document.createElement("span");
+    line.textContent = t;
+    box.append(line);
+  }
+  return box;
 }
 
 function badge(text, kind) {
@@ -74,6 +88,9 @@ async function act(method, alert, done) {
   try {
     await rpc(method, { alert_id: alert.alert_id });
     await showAlerts();
+    if (!$("alert-detail").hidden && $("alert-detail").dataset.alert === alert.alert_id) {
+      if (method === "alert.delete") { $("alert-detail").hidden = true; } else { await openAlert(alert.alert_id); }
+    }
     $("alerts-message").textContent = done;
   } catch (e) {
     $("alerts-message").textContent = e.message;
@@ -113,11 +130,13 @@ function actions(a) {
   const box = document.createElement("div");
   box.className = "actions";
   const name = words(a.category);
+  box.append(actionButton("Open", () => openAlert(a.alert_id)));
   if (a.status === "active") {
     box.append(actionButton("Mark reviewed", () => act("alert.review", a, `${name}: reviewed.`)));
     box.append(actionButton("Subject disputes it", () => act("alert.dispute", a, `${name}: suspended while the complaint is looked at.`)));
   }
-  if (a.status === "suspended") {
+  if (a.status === "suspended" && rank(me.role) >= rank("administrator")) {
+    // The API decides which administrator: the super administrator, or the alert's maker.
     box.append(actionButton("Reinstate", () => act("alert.reinstate", a, `${name}: active again.`)));
   }
   if (a.status === "active" || a.status === "suspended") {
@@ -152,25 +171,167 @@ async function showAlerts(event) {
   try {
     const n = ticket("alerts");
     const alerts = await rpc("alert.list", status ? { status } : {});
+    await labelsReady;
     if (stale("alerts", n)) { return; }
     const body = $("alerts-table").querySelector("tbody");
     body.replaceChildren(...alerts.map((a) => row([
-      words(a.category),
+      label(a.category),
       badge(words(a.status), a.status),
-      date(a.created_at),
-      a.created_by,
+      lines(date(a.created_at), `by ${a.created_by}`),
       date(a.expires_at),
       a.review_overdue ? badge("Review overdue", "overdue") : (a.review_due ? date(a.review_due) : "—"),
-      a.groups.join(", ") || "all members",
       actions(a),
     ])));
     $("alerts-table").hidden = alerts.length === 0;
     $("alerts-message").textContent = alerts.length ? `${alerts.length} ${alerts.length === 1 ? "alert" : "alerts"}.` : "No alerts.";
-    const overdue = alerts.filter((a) => a.review_overdue).length;
-    $("tab-alerts").textContent = overdue ? `Alerts (${overdue} to review)` : "Alerts";
+    if (!status) { showReviewReminder(alerts.filter((a) => a.review_overdue).length); }
   } catch (e) {
     $("alerts-message").textContent = e.message;
   }
+}
+
+const ROLES = ["door_staff", "supervisor", "administrator", "super_administrator"];
+const rank = (role) => ROLES.indexOf(role);
+
+function showReviewReminder(overdue) {
+  // The tab's badge on every tab; the reminder says what to do.
+  const tab = $("tab-alerts");
+  const badge_ = tab.querySelector(".count");
+  badge_.textContent = overdue ? String(overdue) : "";
+  badge_.hidden = overdue === 0;
+  tab.setAttribute("aria-label", overdue ? `Alerts, ${overdue} due for review` : "Alerts");
+  $("review-reminder").hidden = overdue === 0;
+  $("review-reminder").textContent = overdue === 1
+    ? "1 alert is due for its three-monthly review. Open it and check it is still accurate and still needed, then press Mark reviewed; if it is not, change it or withdraw it."
+    : `${overdue} alerts are due for their three-monthly review. Open each and check it is still accurate and still needed, then press Mark reviewed; if it is not, change it or withdraw it.`;
+}
+
+const BAND_WORDS = { high: "High", medium: "Medium", low: "Low" };
+
+async function showReceived() {
+  try {
+    const r = await rpc("received.summary", {});
+    const venues = r.originating_venues === 1 ? "1 other venue" : `${r.originating_venues} other venues`;
+    $("received").textContent = r.total
+      ? `${r.total} ${r.total === 1 ? "alert" : "alerts"} from ${venues} ${r.total === 1 ? "is" : "are"} active here. They are counted, never listed: who they are about stays private unless a scan at your door matches one.`
+      : "No alerts from other venues are active here.";
+    if (r.loading) { $("received").textContent += " Still loading after a restart: the counts will grow."; }
+    $("received-table").querySelector("tbody").replaceChildren(...r.by_category.map((c) => row([
+      c.label, badge(BAND_WORDS[c.harm_band], `band-${c.harm_band}`), String(c.count),
+    ])));
+    $("received-table").hidden = r.total === 0;
+    const b = r.by_harm_band;
+    $("received-bands").textContent = r.total ? `By harm band: ${b.high} high, ${b.medium} medium, ${b.low} low.` : "";
+  } catch (e) {
+    $("received-table").hidden = true;
+    $("received").textContent = e.message;
+  }
+}
+
+function facts(list, pairs) {
+  list.replaceChildren(...pairs.flatMap(([k, v]) => {
+    const dt = document.createElement("dt");
+    dt.textContent = k;
+    const dd = document.createElement("dd");
+    if (v instanceof Node) { dd.append(v); } else { dd.textContent = v; }
+    return [dt, dd];
+  }));
+}
+
+function field(form, id, labelText, control) {
+  const wrap = document.createElement("div");
+  const label = document.createElement("label");
+  label.htmlFor = id;
+  label.textContent = labelText;
+  control.id = id;
+  wrap.append(label, control);
+  form.append(wrap);
+  return control;
+}
+
+const isoDay = (t) => {
+  const d = new Date(t * 1000);
+  return `${d.getFullYear()}-${String(d.getMonth() + 1).padStart(2, "0")}-${String(d.getDate()).padStart(2, "0")}`;
+};
+
+async function openAlert(alertId) {
+  const box = $("alert-detail");
+  let a;
+  try {
+    a = await rpc("alert.get", { alert_id: alertId });
+  } catch (e) { $("alerts-message").textContent = e.message; return; }
+  const name = words(a.category);
+  $("detail-title").textContent = `${label(a.category)}: made ${date(a.created_at)} by ${a.created_by}`;
+  const pairs = [
+    ["Status", badge(words(a.status), a.status)],
+    ["What happened", a.reason || "(purged)"],
+    ["Notes for other venues", a.notes || "none"],
+    ["Ends on", date(a.expires_at)],
+    ["Next review", a.review_overdue ? badge("Review overdue", "overdue") : (a.review_due ? date(a.review_due) : "none")],
+    ["Shared with", a.groups.join(", ") || "all members"],
+  ];
+  if (a.subject) {
+    const s = a.subject;
+    pairs.push(["About", `${s.given_names || ""} ${s.surname || ""}`.trim() + (s.date_of_birth ? `, born ${s.date_of_birth}` : "")]);
+  }
+  for (const n of a.annotations) { pairs.push([`Note, ${date(n.at)}`, `${n.text || ""} (${n.author}, ${n.venue})`]); }
+  for (const r of a.reviews) { pairs.push([`Reviewed ${date(r.at)}`, `by ${r.reviewer}${r.note ? `: ${r.note}` : ""}`]); }
+  facts($("detail-facts"), pairs);
+  box.dataset.alert = a.alert_id;
+
+  const form = $("amend-form");
+  form.replaceChildren();
+  const editable = a.status === "active" || a.status === "suspended";
+  form.hidden = !editable;
+  if (editable) {
+    const reason = field(form, "amend-reason", "What happened", document.createElement("textarea"));
+    reason.rows = 3; reason.maxLength = 2000; reason.value = a.reason || "";
+    const notes = field(form, "amend-notes", "Notes for other venues", document.createElement("textarea"));
+    notes.rows = 2; notes.maxLength = 4000; notes.value = a.notes || "";
+    const ends = field(form, "amend-expires", "Ends on", document.createElement("input"));
+    ends.type = "date"; ends.value = isoDay(a.expires_at);
+    let groups = null;
+    if (me.role === "super_administrator") {
+      groups = field(form, "amend-groups", "Shared with group (empty: all members)", document.createElement("input"));
+      groups.value = a.groups.join(", ");
+      groups.autocapitalize = "none"; groups.spellcheck = false;
+    }
+    const buttons = document.createElement("div");
+    buttons.className = "actions wide";
+    const save = document.createElement("button");
+    save.type = "submit";
+    save.textContent = "Save the changes";
+    buttons.append(save);
+    form.append(buttons);
+    form.onsubmit = async (event) => {
+      event.preventDefault();
+      const params = { alert_id: a.alert_id, version: a.version };
+      if (reason.value.trim() !== (a.reason || "")) { params.reason = reason.value.trim(); }
+      if (notes.value.trim() !== (a.notes || "")) { params.notes = notes.value.trim(); }
+      if (ends.value && ends.value !== isoDay(a.expires_at)) {
+        const t = Date.parse(`${ends.value}T23:59:00`) / 1000;
+        if (!Number.isNaN(t)) { params.expires_at = t; }
+      }
+      if (groups) {
+        const wanted = groups.value.split(",").map((g) => g.trim()).filter(Boolean);
+        if (wanted.join(",") !== a.groups.join(",")) { params.groups = wanted; }
+      }
+      if (Object.keys(params).length === 2) { $("detail-message").textContent = "Nothing changed."; return; }
+      try {
+        await rpc("alert.amend", params);
+        await showAlerts();
+        await openAlert(a.alert_id);
+        $("detail-message").textContent = `${name}: changed; the new version goes to every venue.`;
+      } catch (e) {
+        $("detail-message").textContent = e.code === 1004 && e.message.startsWith("version")
+          ? "Someone changed this alert since you opened it: nothing was saved. Open it again, then make your change."
+          : e.message;
+      }
+    };
+  }
+  $("detail-message").textContent = editable ? "" : "A withdrawn or expired alert cannot be changed.";
+  box.hidden = false;
+  box.scrollIntoView({ block: "start", behavior: "instant" });
 }
 
 function dayStart(value, plus) {
@@ -363,29 +524,28 @@ async function showNode() {
     const n = ticket("node");
     const s = await rpc("node.status", {});
     if (stale("node", n)) { return; }
-    const facts = [
+    const h = s.health;
+    const pairs = [
+      ["Network", healthWords(h)],
       ["Venue", s.venue],
       ["Peer id", s.short_id],
       ["Doorwatch", s.version],
       ["Up for", `${Math.floor(s.uptime_s / 3600)} h ${Math.floor((s.uptime_s % 3600) / 60)} min`],
       ["Alerts", `${s.counts.alerts_originated_active} from this venue, ${s.counts.alerts_received_active} received`],
       ["Networks", s.networks.map((n) => `${n.name} (${n.members} members)`).join(", ") || "none yet"],
-      ["Loading", s.loading ? `${s.loading.phase}: ${s.loading.done} of ${s.loading.total}` : "done"],
+      ["Loading", s.loading ? loadingBar(s.loading) : "done"],
+      ["Last sync", h && h.last_synced_at ? day(h.last_synced_at) : "none since the node started"],
+      ["Refused connections", refusals(s.gate)],
     ];
-    if (s.console_fingerprint) { facts.push(["Console certificate", s.console_fingerprint]); }
-    $("node-facts").replaceChildren(...facts.flatMap(([k, v]) => {
-      const dt = document.createElement("dt");
-      dt.textContent = k;
-      const dd = document.createElement("dd");
-      dd.textContent = v;
-      return [dt, dd];
-    }));
+    if (s.console_fingerprint) { pairs.push(["Console certificate", s.console_fingerprint]); }
+    facts($("node-facts"), pairs);
+    showHealth(h);
     const peers = s.peers;
     $("peers-table").querySelector("tbody").replaceChildren(...peers.map((p) => row([
       p.venue,
       p.short_id,
       p.connected ? badge("Connected", "active") : (p.last_seen ? `last seen ${day(p.last_seen)}` : "never seen"),
-      p.refused || "",
+      p.refused ? badge(`Refused: ${p.refused}`, "refused") : "",
       peerActions(p),
     ])));
     $("peers-table").hidden = peers.length === 0;
@@ -396,6 +556,47 @@ async function showNode() {
   } catch (e) {
     $("peers-message").textContent = e.message;
   }
+}
+
+const PHASES = { records: "reading stored alert records", alerts: "opening received alerts" };
+
+function loadingBar(l) {
+  const wrap = document.createElement("span");
+  const bar = document.createElement("progress");
+  bar.max = Math.max(1, l.total);
+  bar.value = l.done;
+  bar.setAttribute("aria-label", "Loading progress");
+  wrap.append(bar, ` ${PHASES[l.phase] || l.phase}: ${l.done} of ${l.total}`);
+  return wrap;
+}
+
+function refusals(gate) {
+  const n = (gate && gate.refused) || 0;
+  if (!n) { return "none since the node started"; }
+  const why = Object.entries(gate.refused_by_reason || {}).map(([k, v]) => `${v} ${k}`).join(", ");
+  return `${n} since the node started${why ? ` (${why})` : ""}`;
+}
+
+const HEALTH_WORDS = {
+  ok: "Connected", alone: "No other venue yet", loading: "Loading alerts",
+  isolated: "Isolated", not_synced: "Not synced",
+};
+
+function healthWords(h) {
+  if (!h) { return ""; }
+  return `${HEALTH_WORDS[h.state] || h.state}: ${h.connected} of ${h.members} other venues connected now${h.last_contact_at && !h.connected ? `, last contact ${day(h.last_contact_at)}` : ""}`;
+}
+
+// Isolated, not synced or loading: alerts made elsewhere may be missing here. Shown
+// above every tab, so nobody misses it.
+function showHealth(h) {
+  const bad = h && ["isolated", "not_synced", "loading"].includes(h.state);
+  $("health-banner").hidden = !bad;
+  $("health-banner").textContent = bad ? `${h.message} Door checks may miss an alert: see Node and network.` : "";
+}
+
+async function checkHealth() {
+  try { showHealth(await rpc("node.health", {})); } catch (e) { /* shown on the next try */ }
 }
 
 async function showBans() {
@@ -496,14 +697,24 @@ async function exportSar(event) {
   }
 }
 
+// The tabs: a button #tab-NAME and a panel #NAME in manage.html, and here what opens
+// it (null: a form only). A new tab is one entry here and its markup.
+const TABS = {
+  alerts: () => { showAlerts(); showReceived(); },
+  audit: showAudit,
+  staff: showStaff,
+  bans: showBans,
+  visits: null,
+  node: showNode,
+};
+
 function select(tab) {
-  for (const name of ["alerts", "audit", "staff", "bans", "visits", "node"]) {
+  for (const name of Object.keys(TABS)) {
     const on = name === tab;
     $(`tab-${name}`).setAttribute("aria-selected", on ? "true" : "false");
     $(name).hidden = !on;
   }
-  const show = { alerts: showAlerts, audit: showAudit, staff: showStaff, bans: showBans, node: showNode }[tab];
-  if (show) { show(); }
+  if (TABS[tab]) { TABS[tab](); }
 }
 
 async function start() {
@@ -517,30 +728,29 @@ async function start() {
     await fetch("/api/logout", { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: "{}" });
     window.location.assign("/");
   });
-  $("tab-alerts").addEventListener("click", () => select("alerts"));
-  $("tab-audit").addEventListener("click", () => select("audit"));
-  $("tab-staff").addEventListener("click", () => select("staff"));
-  $("tab-node").addEventListener("click", () => select("node"));
-  $("tab-bans").addEventListener("click", () => select("bans"));
-  $("tab-visits").addEventListener("click", () => select("visits"));
+  for (const name of Object.keys(TABS)) { $(`tab-${name}`).addEventListener("click", () => select(name)); }
+  $("detail-close").addEventListener("click", () => { $("alert-detail").hidden = true; });
   $("visits-form").addEventListener("submit", exportVisits);
   $("sar-form").addEventListener("submit", exportSar);
   $("staff-add").addEventListener("submit", addStaff);
   $("invite-form").addEventListener("submit", makeInvite);
   $("alerts-filter").addEventListener("submit", showAlerts);
   $("audit-filter").addEventListener("submit", showAudit);
+  labelsReady = rpc("alert.categories", {})
+    .then((list) => { labels = Object.fromEntries(list.map((c) => [c.code, c.label])); })
+    .catch(() => {});
   // The first tab at once: a click on another tab meanwhile must not be undone.
   select("alerts");
+  checkHealth();
+  setInterval(checkHealth, 60_000);
   try {
     const status = await rpc("node.status", {});
-    const n = status.counts.alerts_received_active;
-    $("received").textContent = `${n} ${n === 1 ? "alert" : "alerts"} received from other venues ${n === 1 ? "is" : "are"} active here. They are not listed: they stay private unless a scan at your door matches one.`;
     // Identity checks that hit a limit, or runs of "not the same person": someone may be
     // guessing who an alert is about (docs/privacy.md).
     const alarms = status.counts.disclosure_alarms_7d || 0;
     $("alarms").hidden = alarms === 0;
     $("alarms").textContent = `${alarms} identity-check ${alarms === 1 ? "limit or alarm" : "limits or alarms"} in the last 7 days: someone may be guessing who an alert is about. See the audit log (actions disclosure.limit_reached and disclosure.alarm) and talk to the other venue.`;
-  } catch (e) { $("received").textContent = ""; }
+  } catch (e) { $("alarms").hidden = true; }
 }
 
 document.addEventListener("DOMContentLoaded", start);

@@ -97,13 +97,24 @@ def test_door_staff_cannot_call_a_manager_method(node: Daemon) -> None:
         ("audit.query", {}),
         ("user.list", {}),
         ("ban.list", {}),
+        ("received.summary", {}),
+        ("alert.get", {"alert_id": "0" * 32}),
+        ("alert.amend", {"alert_id": "0" * 32, "notes": "x"}),
+        ("alert.dispute", {"alert_id": "0" * 32}),
+        ("alert.reinstate", {"alert_id": "0" * 32}),
+        ("visits.export", {"from": 0, "to": 1}),
         ("user.add", {"username": "x", "role": "door_staff", "password": "p" * 12}),
     ):
         answer = web.rpc(method, **params)
         assert answer["code"] == 1002, (method, answer)
+    # What door staff may ask: whether matches may be incomplete (the door's indicator).
+    assert web.rpc("node.health")["result"]["state"] == "alone"
     sup = Web(console_url(node))
     assert sup.login("sup1") == 200
     assert "result" in sup.rpc("ban.list")
+    assert sup.rpc("received.summary")["result"]["total"] == 0
+    # A supervisor cannot reinstate (administrators and up).
+    assert sup.rpc("alert.reinstate", alert_id="0" * 32)["code"] == 1002
     # Not even the manager page itself, asked for directly.
     code, _, body, _ = web.request("GET", "/manage")
     assert code == 403

@@ -32,6 +32,7 @@ def _app(idle_s: float) -> ConsoleServer:
 
     dispatcher.add(Method("session.login", LoginParams, LoginResult, login, role=None))
     dispatcher.add(Method("test.counts", NoParams, StatusCounts, counts))
+    dispatcher.add(Method("node.health", NoParams, StatusCounts, counts))
     return ConsoleServer(
         dispatcher, ConsoleHub(), ConsoleAddress("127.0.0.1", 0, tls=False), idle_s=idle_s
     )
@@ -88,6 +89,19 @@ async def test_a_session_ends_after_its_idle_time() -> None:
     assert status == 403  # the session is gone: the page must reload and log in
     _, info = await browser.call("GET", "/api/session")
     assert info["user"] is None
+
+
+async def test_a_page_asking_for_the_network_health_on_a_timer_still_idles_out() -> None:
+    app = _app(idle_s=1.0)
+    browser = Browser(app)
+    assert await browser.login() == 200
+    for _ in range(4):  # the door console's indicator, asking by itself
+        await trio.sleep(0.15)
+        status, _ = await browser.call("POST", "/api/rpc", {"method": "node.health"})
+        assert status == 200
+    await trio.sleep(0.6)  # 1.2 s after the login, 0.6 s after the last question
+    status, _ = await browser.call("POST", "/api/rpc", {"method": "node.health"})
+    assert status == 403  # nobody used the page: the session ended
 
 
 async def test_login_gives_a_new_session_id_and_token() -> None:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import base64
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 from doorwatch.cli._photos import synthetic_portrait
 from doorwatch.node.testing import PASSWORD, Daemon, sample_document
@@ -23,6 +26,19 @@ def _login(browser: Any, node: Daemon, username: str) -> Any:
     page.get_by_role("button", name="Log in").click()
     expect(page.locator("#link")).to_have_text("Live")
     return page
+
+
+def _every_control_named_and_44px(page: Any) -> None:
+    for button in page.get_by_role("button").all():
+        if button.is_visible():
+            box = button.bounding_box()
+            assert box is not None
+            assert box["height"] >= 44, button.inner_text()
+            assert box["width"] >= 44, button.inner_text()
+            assert button.inner_text().strip() or button.get_attribute("aria-label")
+    for field in page.locator("input, textarea, select").all():
+        if field.is_visible():
+            assert page.locator(f'label[for="{field.get_attribute("id")}"]').count() == 1
 
 
 def test_manager_pages_by_role(node: Daemon, browser: Any, shots: Shots) -> None:
@@ -282,3 +298,116 @@ def test_an_invite_with_its_qr_code_a_join_and_a_revocation(
             if node.proc is not None:
                 node.stop(signal.SIGTERM)
     assert crown.unexpected_errors() == []
+
+
+@pytest.fixture
+def demo_node(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Daemon]:
+    """A node whose clock the test moves forward (clock.advance), with `sup1`."""
+    import signal
+
+    from .conftest import add_user, init_node
+
+    monkeypatch.setenv("DOORWATCH_DEMO_CLOCK", "1")
+    daemon = init_node(tmp_path, "node", "The Crown")
+    daemon.start()
+    add_user(daemon, "sup1", "supervisor")
+    yield daemon
+    if daemon.proc is not None:
+        daemon.stop(signal.SIGTERM)
+    assert daemon.unexpected_errors() == []
+
+
+def test_an_alert_due_for_review_is_reminded_opened_changed_disputed_and_reinstated(
+    demo_node: Daemon, browser: Any, shots: Shots
+) -> None:
+    import datetime as dt
+
+    from playwright.sync_api import expect
+
+    node = demo_node
+    admin_rpc = node.client()
+    now = int(admin_rpc.result("clock.advance", seconds=1)["now"])  # type: ignore[index]
+    made = admin_rpc.result(
+        "alert.create",
+        document=sample_document(),
+        category="theft",
+        reason="took a till",
+        expires_at=now + 300 * 86400,
+    )
+    assert isinstance(made, dict)
+    alert_id = made["alert_id"]
+    admin_rpc.result("clock.advance", seconds=92 * 86400)  # past its three-monthly review
+    admin_rpc = node.client()  # the login before has expired on the node's clock
+
+    sup = _login(browser, node, "sup1")
+    sup.get_by_role("link", name="Manager pages").click()
+    tab = sup.get_by_role("tab", name="Alerts, 1 due for review")
+    expect(tab.locator(".count")).to_have_text("1")
+    reminder = sup.locator("#review-reminder")
+    expect(reminder).to_contain_text("1 alert is due for its three-monthly review")
+    expect(reminder).to_contain_text("press Mark reviewed")
+    row = sup.locator("#alerts-table tbody tr")
+    expect(row).to_contain_text("Review overdue")
+    expect(row.get_by_role("button", name="Reinstate")).to_have_count(0)
+    shots.take(sup, "review-due")
+
+    # Open it, and change what happened, the notes and the end date.
+    row.get_by_role("button", name="Open").click()
+    detail = sup.locator("#alert-detail")
+    expect(detail).to_contain_text("took a till")
+    expect(detail).to_contain_text("Pemberton-Hale")  # its own alert: the subject, on request
+    ends = dt.date.fromtimestamp(now + 200 * 86400).isoformat()
+    detail.get_by_label("What happened").fill("took the till from the bar")
+    detail.get_by_label("Notes for other venues").fill("CCTV kept, camera 3")
+    detail.get_by_label("Ends on").fill(ends)
+    shots.take(sup, "alert-open")
+    _every_control_named_and_44px(sup)
+    detail.get_by_role("button", name="Save the changes").click()
+    expect(sup.locator("#detail-message")).to_have_text(
+        "Theft: changed; the new version goes to every venue."
+    )
+    expect(detail).to_contain_text("CCTV kept, camera 3")
+    got = admin_rpc.result("alert.get", alert_id=alert_id)
+    assert isinstance(got, dict)
+    assert (got["reason"], got["notes"], got["version"]) == (
+        "took the till from the bar",
+        "CCTV kept, camera 3",
+        2,
+    )
+    assert dt.date.fromtimestamp(got["expires_at"]).isoformat() == ends
+
+    # Reviewed: the reminder and the badge go.
+    row.get_by_role("button", name="Mark reviewed").click()
+    expect(sup.locator("#alerts-message")).to_have_text("Theft: reviewed.")
+    expect(reminder).to_be_hidden()
+    expect(sup.get_by_role("tab", name="Alerts", exact=True).locator(".count")).to_be_hidden()
+    expect(detail).to_contain_text("Reviewed")
+
+    # The subject complains: suspended at once; a supervisor cannot reinstate it.
+    row.get_by_role("button", name="Subject disputes it").click()
+    expect(sup.locator("#alerts-message")).to_have_text(
+        "Theft: suspended while the complaint is looked at."
+    )
+    expect(row).to_contain_text("Suspended")
+    expect(row.get_by_role("button", name="Reinstate")).to_have_count(0)
+    expect(detail).to_contain_text("Disputed by the subject")
+    sup.context.close()
+
+    admin = _login(browser, node, "admin")
+    admin.get_by_role("link", name="Manager pages").click()
+    row = admin.locator("#alerts-table tbody tr")
+    row.get_by_role("button", name="Reinstate").click()
+    expect(admin.locator("#alerts-message")).to_have_text("Theft: active again.")
+    expect(row).to_contain_text("Active")
+    admin.context.close()
+    entries = admin_rpc.result("audit.query", alert_id=alert_id)
+    assert isinstance(entries, list)
+    by = {(e["actor"], e["action"]) for e in entries}
+    for expected in (
+        ("sup1", "alert.viewed"),
+        ("sup1", "alert.amended"),
+        ("sup1", "alert.reviewed"),
+        ("sup1", "alert.disputed"),
+        ("admin", "alert.reinstated"),
+    ):
+        assert expected in by, expected

@@ -268,3 +268,15 @@ async def test_a_banned_peer_shows_as_refused_in_status(tmp_path: Path) -> None:
             assert refused() is None
             host.gate.ban(pair.b.peer_id, 600, "gossip score too low")
             assert refused() == BANNED
+
+
+async def test_a_completed_sync_is_recorded_at_both_ends_for_the_health_indicator(
+    tmp_path: Path,
+) -> None:
+    with trio.fail_after(90):
+        async with ladder_pair(tmp_path) as pair, replicating(pair) as r:
+            r.ra.last_synced_at = r.rb.last_synced_at = None
+            await r.sb.sync_with(pair.a.peer_id, pair.network_id)
+            # B started it, A answered it: both are as up to date as each other.
+            assert r.rb.last_synced_at is not None
+            assert r.ra.last_synced_at is not None
