@@ -2,11 +2,14 @@
 
 Everyone comes from the segments package's synthetic population (Faker's
 name lists, no real person) with a cartoon portrait stamped "SYNTHETIC", and
-is chosen deterministically from ``seed``. The subject holds a UK passport
-or driving licence, is over 21, and has a middle name, so that the second
-venue's scanner can read the same document differently in ways door
-scanners do (middle names not read, a letter taken for its OCR twin) while
-the statistical match and the private identity check still recognise them.
+is chosen deterministically from ``seed``. The subject holds a UK passport,
+is over 21, and has a middle name, so that the second venue's scanner can
+read the same document differently in ways door scanners do (middle names
+not read, a letter taken for its OCR twin) while the statistical match and
+the private identity check still recognise them. Not a driving licence: its
+number encodes the surname and initials, so the same misread would also
+(rightly) flag the card as inconsistent, a second story the demo does not
+tell.
 """
 
 from __future__ import annotations
@@ -82,7 +85,7 @@ def document(identity: Identity) -> dict[str, Any]:
 
 def _suits_subject(p: Identity, today: dt.date) -> bool:
     return (
-        p.document_type in (DocumentType.PASSPORT, DocumentType.DRIVING_LICENCE)
+        p.document_type == DocumentType.PASSPORT
         and p.issuing_country == "GBR"
         and p.expiry_date > today + dt.timedelta(days=60)
         and 21 <= age_on(p, today) <= 60
