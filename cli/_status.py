@@ -143,6 +143,12 @@ def print_status(s: dict[str, Any], now: int) -> None:
         else:
             state = f"last seen {format_ago(p.get('last_seen'), now)}"
         typer.echo(f"Peer       {p['venue']:<24} {p['short_id']:<24} {state}")
+    if h := s.get("health"):
+        # The same words the consoles show; amber when matches may be incomplete.
+        typer.secho(
+            f"Health     {h['message']}",
+            fg=None if h["state"] in ("ok", "alone") else "yellow",
+        )
     typer.echo(
         f"Alerts     {counts.get('alerts_originated_active', 0)} active from this venue, "
         f"{counts.get('alerts_received_active', 0)} received"

@@ -439,3 +439,27 @@ def test_status_lists_peers_with_their_last_contact(capsys: pytest.CaptureFixtur
     assert peers[1].endswith("last seen 5m ago")
     assert peers[2].endswith("refused: certificate revoked")
     assert lines[-1] == "Alerts     2 active from this venue, 5 received"
+
+
+def test_status_says_when_matches_may_be_incomplete(capsys: pytest.CaptureFixture[str]) -> None:
+    from doorwatch.cli._status import print_status
+    from doorwatch.node._health import assess
+
+    now = int(time.time())
+    peers = [{"venue": "The Swan", "short_id": "S", "connected": False,
+              "last_seen": now - 3600, "refused": None}]  # fmt: skip
+    health = assess(
+        peers=peers, in_network=True, now=now, started_at=now - 7200, last_synced_at=now - 3600,
+        loading=None,
+    )  # fmt: skip
+    status = {
+        "venue": "The Crown", "version": "0.1.0", "uptime_s": 7200, "peer_id": "12D3KooWX",
+        "short_id": "1A3QD-58842", "listen_addresses": [],
+        "networks": [{"network_id": "n1", "name": "Town Pubwatch", "members": 2}],
+        "peers": peers, "counts": {}, "health": health,
+    }  # fmt: skip
+    print_status(status, now)
+    out = capsys.readouterr().out
+    assert (
+        "Health     No other venue reachable for 1 h: alerts made since may be missing here." in out
+    )
