@@ -263,7 +263,7 @@ async function answer(same) {
       const li = document.createElement("li");
       li.textContent = `Same person as the alert from ${result.details.originating_venue}: read it below`;
       $("verdict-reasons").replaceChildren(li);
-      showDetails(result.details);
+      await showDetails(result.details);
       $("refuse").focus({ preventScroll: true });
       $("details").scrollIntoView({ block: "start", behavior: "instant" });
     } else {
@@ -279,11 +279,22 @@ async function answer(same) {
   }
 }
 
-function showDetails(d) {
+// The category's label as the manager pages show it ("Assault causing injury
+// (actual bodily harm)"), not its code; the code in words if the list cannot load.
+async function categoryLabel(code) {
+  if (!categories) {
+    try { categories = await rpc("alert.categories", {}); } catch (e) { categories = null; }
+  }
+  const found = (categories || []).find((c) => c.code === code);
+  if (found) { return found.label; }
+  const words = code.replaceAll("_", " ");
+  return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+async function showDetails(d) {
   const when = (t) => new Date(t * 1000).toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric" });
-  const category = d.category.replaceAll("_", " ");
   const rows = [
-    ["Category", category.charAt(0).toUpperCase() + category.slice(1)],
+    ["Category", await categoryLabel(d.category)],
     ["What happened", d.reason || "(not given)"],
     ["Alert from", d.originating_venue],
     ["Made on", when(d.created_at)],

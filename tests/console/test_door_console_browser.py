@@ -143,6 +143,8 @@ def _story(crown: Daemon, swan: Daemon, browser: Any, shots: Shots) -> None:
     details = page.locator("#details")
     expect(details).to_be_visible(timeout=WAIT_MS)
     expect(details).to_contain_text("carried a knife")
+    # The category as the manager pages name it, not its code.
+    expect(details).to_contain_text("Carrying a weapon (knife, bladed article, offensive weapon)")
     expect(details).to_contain_text("The Crown")
     expect(page.locator("#verdict-word")).to_have_text("ALERT")
     shots.take(page, "details")
