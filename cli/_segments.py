@@ -55,7 +55,7 @@ CSV_COLUMNS = (
     "postcode",
     "address",
 )
-REQUIRED_COLUMNS = ("id", "given_names", "surname", "date_of_birth")
+REQUIRED_COLUMNS = ("id",)
 
 ThresholdOption = Annotated[float, typer.Option(help="Score (bits) a scan needs to be flagged.")]
 
@@ -221,7 +221,10 @@ def _read_rows(path: Path, label: str, bad: list[str]) -> Iterator[_Row]:
                     bad.append(f"{path} line {line}: column {empty!r} is empty.")
                     continue
                 try:
-                    born = dt.date.fromisoformat(row["date_of_birth"])
+                    # A missing date, like a missing name, is scored on what the row has.
+                    born = (
+                        dt.date.fromisoformat(row["date_of_birth"]) if row["date_of_birth"] else None
+                    )
                 except ValueError:
                     bad.append(
                         f"{path} line {line}: column 'date_of_birth' is not an ISO date "
@@ -260,8 +263,9 @@ def evaluate_command(
 ) -> None:
     """Make one alert per subject, score every scan, print one JSON line per scan.
 
-    Malformed rows are reported on stderr with their line number and skipped;
-    the exit code is then 1.
+    Only the id is required: a row with an empty name or date of birth is
+    scored on the fields it has, as a scan is. Malformed rows are reported on
+    stderr with their line number and skipped; the exit code is then 1.
 
     Example: doorwatch segments evaluate --subjects subjects.csv --scans scans.csv
     """
