@@ -61,6 +61,25 @@ def test_calibrate_json_reports_the_figures() -> None:
     assert report["min_anonymity_set"] >= 49.99
 
 
+def test_calibrate_model_harsh_reads_through_the_hand_entry_model() -> None:
+    def calibrate(*extra: str) -> dict[str, Any]:
+        args = ("calibrate", "--population", "1500", "--alerts", "500", "--seed", "3", "--json")
+        code, out, err = run(*args, *extra)
+        assert code == 0, err
+        report: dict[str, Any] = json.loads(out)
+        return {k: v for k, v in report.items() if not k.startswith("latency")}
+
+    scanner, harsh = calibrate("--model", "scanner"), calibrate("--model", "harsh")
+    assert scanner == calibrate()  # the scanner model is the default
+    assert (scanner["model"], harsh["model"]) == ("scanner", "harsh")
+    # the same subjects and sets (K), read worse
+    assert harsh["mean_anonymity_set"] == scanner["mean_anonymity_set"]
+    assert harsh["hit_rate"] < scanner["hit_rate"]
+    code, _, err = run("calibrate", "--model", "sloppy")
+    assert code == 2
+    assert "--model" in err
+
+
 def test_calibrate_prints_a_table_for_people() -> None:
     code, out, _ = run("calibrate", "--population", "600", "--alerts", "100", "--seed", "2")
     assert code == 0
