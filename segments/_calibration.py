@@ -28,7 +28,9 @@ Scans are read through ``read_errors``: the scanner's read-error model
 (``ReadErrorModel``, the default) or the harsher hand-entry model
 (``HarshErrorModel``, ``_harsh``: typing errors, nicknames, phonetic
 respellings, swapped fields, missing fields, another document), which applies
-the scanner's errors first. The report names the model (``model``).
+the scanner's errors first. The report names the model (``model``). The
+harsh model yields match keys, so its latency leaves out the normalisation of
+names that the scanner model's includes.
 
 Pure: randomness comes from the ``random.Random`` given, time from ``timer``.
 """
