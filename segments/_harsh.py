@@ -25,6 +25,8 @@ phonetic_variant              0.05   one name respelled as it sounds
                                      (Catherine/Katherine, Steven/Stephen,
                                      Philip/Phillip, Thomson/Thompson ...),
                                      by one rule of ``PHONETIC_RULES``
+                                     (each where it keeps the sound: PH/V
+                                     and Y/I not first, S/Z between vowels)
 given_surname_swap            0.02   given names and surname entered in each
                                      other's field
 typing_error                  0.15   one keyboard error in one name (the longer
@@ -170,29 +172,34 @@ NICKNAMES: dict[str, tuple[str, ...]] = {
 }
 """Common English short forms of given names (upper case), used by the model."""
 
-PHONETIC_RULES: tuple[tuple[str, str], ...] = (
-    ("PH", "V"),  # Stephen / Steven
-    ("V", "PH"),
-    ("C", "K"),  # Catherine / Katherine, Carl / Karl
-    ("K", "C"),
-    ("Y", "I"),  # Lyn / Lin, Kaitlyn / Kaitlin
-    ("I", "Y"),
-    ("IE", "Y"),  # Katie / Katy
-    ("Y", "IE"),
-    ("LL", "L"),  # Phillip / Philip
-    ("L", "LL"),
-    ("NN", "N"),
-    ("TT", "T"),  # Matthew / Mathew
-    ("MPS", "MS"),  # Thompson / Thomson
-    ("SON", "SEN"),
-    ("S", "Z"),  # Elisabeth / Elizabeth
-    ("Z", "S"),
-    ("TH", "T"),
-    ("EA", "EE"),
-    ("AI", "AY"),
-    ("OU", "OW"),
+PHONETIC_RULES: tuple[tuple[str, str, str], ...] = (
+    ("PH", "V", "inner"),  # Stephen / Steven
+    ("V", "PH", "inner"),
+    ("C", "K", "any"),  # Catherine / Katherine, Carl / Karl, Nicola / Nikola
+    ("K", "C", "any"),
+    ("Y", "I", "inner"),  # Lyn / Lin, Kaitlyn / Kaitlin
+    ("I", "Y", "inner"),
+    ("IE", "Y", "end"),  # Katie / Katy
+    ("Y", "IE", "end"),
+    ("LL", "L", "any"),  # Phillip / Philip
+    ("L", "LL", "single"),
+    ("NN", "N", "any"),
+    ("TT", "T", "any"),  # Matthew / Mathew
+    ("MPS", "MS", "any"),  # Thompson / Thomson
+    ("SON", "SEN", "end"),
+    ("S", "Z", "vowels"),  # Elisabeth / Elizabeth
+    ("Z", "S", "vowels"),
+    ("TH", "T", "any"),  # Thomas / Tomas
+    ("EA", "EE", "any"),
+    ("AI", "AY", "any"),
+    ("OU", "OW", "any"),
 )
-"""Respellings that sound the same (each applied to one place in a name)."""
+"""Respellings that sound the same: ``(old, new, where)``, each applied to one place
+in a name. ``where``: ``any``; ``inner`` (not the first letter); ``end`` (the end
+of the name); ``single`` (a letter not already doubled); ``vowels`` (between two
+vowels)."""
+
+_VOWELS = frozenset("AEIOUY")
 
 _KEYBOARD = ("QWERTYUIOP", "ASDFGHJKL", "ZXCVBNM")
 
@@ -223,12 +230,13 @@ def _typo(text: str, rng: random.Random) -> str:
     i = rng.choice(at)
     ch = text[i].upper()
     how = rng.randrange(4)
+    near = _like(rng.choice(_NEIGHBOURS[ch]), text[i])
     if how == 0:  # a neighbouring key struck as well
-        return text[:i] + rng.choice(_NEIGHBOURS[ch]) + text[i:]
+        return text[:i] + near + text[i:]
     if how == 1:  # a letter dropped
         return text[:i] + text[i + 1 :]
     if how == 2:  # a neighbouring key instead
-        return text[:i] + rng.choice(_NEIGHBOURS[ch]) + text[i + 1 :]
+        return text[:i] + near + text[i + 1 :]
     # two adjacent letters transposed (the last letter with the one before)
     j = i if i + 1 < len(text) and text[i + 1].upper() in _NEIGHBOURS else i - 1
     if j < 0 or j + 1 >= len(text):
@@ -236,23 +244,39 @@ def _typo(text: str, rng: random.Random) -> str:
     return text[:j] + text[j + 1] + text[j] + text[j + 2 :]
 
 
+def _fits(upper: str, start: int, old: str, where: str) -> bool:
+    end = start + len(old)
+    if where == "inner":
+        return start > 0
+    if where == "end":
+        return end == len(upper) or not upper[end].isalpha()
+    if where == "single":
+        return upper[start - 1 : start] != old and upper[end : end + 1] != old
+    if where == "vowels":
+        return start > 0 and upper[start - 1] in _VOWELS and upper[end : end + 1] in _VOWELS
+    return True
+
+
 def _phonetic_places(name: str) -> list[tuple[int, str, str]]:
     upper = name.upper()
     out: list[tuple[int, str, str]] = []
-    for old, new in PHONETIC_RULES:
-        doubling = new == old * 2  # "L" -> "LL": only where the letter is single
+    for old, new, where in PHONETIC_RULES:
         start = upper.find(old)
         while start >= 0:
-            single = upper[start - 1 : start] != old and upper[start + 1 : start + 2] != old
-            if not doubling or single:
+            if _fits(upper, start, old, where):
                 out.append((start, old, new))
             start = upper.find(old, start + 1)
     return out
 
 
+def _like(text: str, model: str) -> str:
+    """``text`` in the case of ``model`` (names are typed in any case)."""
+    return text.lower() if model.islower() else text
+
+
 def _respelled(name: str, rng: random.Random) -> str:
     start, old, new = rng.choice(_phonetic_places(name))
-    return name[:start] + new + name[start + len(old) :]
+    return name[:start] + _like(new, name[start]) + name[start + len(old) :]
 
 
 def _first_given(given_names: str) -> str:
