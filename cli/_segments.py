@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -26,7 +27,9 @@ from doorwatch.segments import (
     DEFAULT_ALERTS,
     DEFAULT_BUDGET_BITS,
     DEFAULT_POPULATION,
+    DEFAULT_READ_ERRORS,
     DEFAULT_THRESHOLD,
+    HARSH_ERRORS,
     UK_POPULATION,
     CalibrationReport,
     MatchingError,
@@ -55,7 +58,15 @@ CSV_COLUMNS = (
     "postcode",
     "address",
 )
-REQUIRED_COLUMNS = ("id", "given_names", "surname", "date_of_birth")
+REQUIRED_COLUMNS = ("id",)
+
+
+class ScanModel(StrEnum):
+    """The corruption model scans are read through in ``calibrate``."""
+
+    SCANNER = "scanner"
+    HARSH = "harsh"
+
 
 ThresholdOption = Annotated[float, typer.Option(help="Score (bits) a scan needs to be flagged.")]
 
@@ -91,6 +102,15 @@ def calibrate_command(
             "instead of the UK-wide disclosure tables; for comparison only.",
         ),
     ] = False,
+    model: Annotated[
+        ScanModel,
+        typer.Option(
+            help="How subjects and innocents are read: 'scanner' (the read-error model "
+            "of a door scanner) or 'harsh' (hand entry: typing errors, nicknames, "
+            "phonetic respellings, swapped and missing fields, another document; "
+            "see docs/matching.md).",
+        ),
+    ] = ScanModel.SCANNER,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
 ) -> None:
     """Measure hit rate, innocent-flag rate, anonymity sets and latency on synthetic people.
@@ -99,7 +119,7 @@ def calibrate_command(
     expected to share every disclosed value, measured with the UK-wide
     disclosure tables; the matcher scores with the door-age tables.
 
-    Example: doorwatch segments calibrate --alerts 1000 --seed 1
+    Example: doorwatch segments calibrate --alerts 1000 --seed 1 --model harsh
     """
     if alerts < 1 or population <= alerts:
         raise _fail("--population must be larger than --alerts, and --alerts at least 1.")
@@ -118,6 +138,7 @@ def calibrate_command(
             reference_population=reference_population,
             threshold=threshold,
             disclosure=None if door_disclosure else load_disclosure_tables(),
+            read_errors=HARSH_ERRORS if model is ScanModel.HARSH else DEFAULT_READ_ERRORS,
         )
     except MatchingError as exc:
         raise _fail(f"calibration failed: {exc}") from None
@@ -129,6 +150,7 @@ def calibrate_command(
 
 def _report_table(r: CalibrationReport) -> str:
     rows = [
+        ("corruption model", r.model),
         ("synthetic people", f"{r.population:,}"),
         ("alerts (subjects)", f"{r.alerts:,}"),
         ("innocent scans", f"{r.innocent_scans:,}"),
@@ -221,7 +243,9 @@ def _read_rows(path: Path, label: str, bad: list[str]) -> Iterator[_Row]:
                     bad.append(f"{path} line {line}: column {empty!r} is empty.")
                     continue
                 try:
-                    born = dt.date.fromisoformat(row["date_of_birth"])
+                    # A missing date, like a missing name, is scored on what the row has.
+                    dob = row["date_of_birth"]
+                    born = dt.date.fromisoformat(dob) if dob else None
                 except ValueError:
                     bad.append(
                         f"{path} line {line}: column 'date_of_birth' is not an ISO date "
@@ -260,8 +284,9 @@ def evaluate_command(
 ) -> None:
     """Make one alert per subject, score every scan, print one JSON line per scan.
 
-    Malformed rows are reported on stderr with their line number and skipped;
-    the exit code is then 1.
+    Only the id is required: a row with an empty name or date of birth is
+    scored on the fields it has, as a scan is. Malformed rows are reported on
+    stderr with their line number and skipped; the exit code is then 1.
 
     Example: doorwatch segments evaluate --subjects subjects.csv --scans scans.csv
     """

@@ -61,6 +61,25 @@ def test_calibrate_json_reports_the_figures() -> None:
     assert report["min_anonymity_set"] >= 49.99
 
 
+def test_calibrate_model_harsh_reads_through_the_hand_entry_model() -> None:
+    def calibrate(*extra: str) -> dict[str, Any]:
+        args = ("calibrate", "--population", "1500", "--alerts", "500", "--seed", "3", "--json")
+        code, out, err = run(*args, *extra)
+        assert code == 0, err
+        report: dict[str, Any] = json.loads(out)
+        return {k: v for k, v in report.items() if not k.startswith("latency")}
+
+    scanner, harsh = calibrate("--model", "scanner"), calibrate("--model", "harsh")
+    assert scanner == calibrate()  # the scanner model is the default
+    assert (scanner["model"], harsh["model"]) == ("scanner", "harsh")
+    # the same subjects and sets (K), read worse
+    assert harsh["mean_anonymity_set"] == scanner["mean_anonymity_set"]
+    assert harsh["hit_rate"] < scanner["hit_rate"]
+    code, _, err = run("calibrate", "--model", "sloppy")
+    assert code == 2
+    assert "--model" in err
+
+
 def test_calibrate_prints_a_table_for_people() -> None:
     code, out, _ = run("calibrate", "--population", "600", "--alerts", "100", "--seed", "2")
     assert code == 0
@@ -98,7 +117,7 @@ def test_evaluate_is_deterministic_for_a_seed(tmp_path: Path) -> None:
 def test_malformed_rows_are_reported_and_skipped(tmp_path: Path) -> None:
     subjects = HEADER + (
         "s1,John Paul,Smith,1990-04-12,,,\n"  # line 2: fine
-        "s2,Ann,,1999-01-01,,,\n"  # line 3: empty surname
+        "s2,,,,,,\n"  # line 3: nothing but an id: no factor to disclose
         "s3,Bob,Brown,1999-13-01,,,\n"  # line 4: bad date
         "s4,Bob,Brown\n"  # line 5: too few cells
         "s5,Bob,Brown,1999-01-01,,,,extra\n"  # line 6: too many cells
@@ -110,7 +129,7 @@ def test_malformed_rows_are_reported_and_skipped(tmp_path: Path) -> None:
     assert [r["scan_id"] for r in lines(out)] == ["c1", "c3"]
     assert lines(out)[0]["matches"][0]["subject_id"] == "s1"
     messages = err.splitlines()
-    assert any("subjects.csv line 3" in m and "'surname'" in m for m in messages)
+    assert any("subjects.csv line 3" in m and "no factor" in m for m in messages)
     assert any("subjects.csv line 4" in m and "'date_of_birth'" in m for m in messages)
     assert any("subjects.csv line 5" in m and "'date_of_birth'" in m for m in messages)
     assert any("subjects.csv line 6" in m and "'address'" in m for m in messages)
@@ -120,6 +139,27 @@ def test_malformed_rows_are_reported_and_skipped(tmp_path: Path) -> None:
     assert "Brown" not in err
     assert "1999" not in err
     assert "Traceback" not in err
+
+
+def test_rows_with_empty_fields_are_scored_on_what_they_have(tmp_path: Path) -> None:
+    # The scan API accepts a scan without a given name or a date of birth;
+    # evaluate scores such rows on their other fields instead of refusing them.
+    subjects = HEADER + (
+        "s1,,Smith,1990-04-12,,,\n"  # no given name: the set comes from the rest
+        "s2,Mary,,2001-11-30,,,\n"  # no surname
+        "s3,Peter,Pan,,,,\n"  # no date of birth
+    )
+    scans = HEADER + (
+        "c1,,SMITH,1990-04-12,,,\n"
+        "c2,MARY,,2001-11-30,,,\n"
+        "c3,PETER,PAN,,,,\n"
+        "c4,,,,,,\n"  # nothing to compare: scored, matches nothing
+    )
+    code, out, err = evaluate(tmp_path, subjects, scans)
+    assert code == 0, err
+    assert err == ""
+    by_scan = {r["scan_id"]: [m["subject_id"] for m in r["matches"]] for r in lines(out)}
+    assert by_scan == {"c1": ["s1"], "c2": ["s2"], "c3": ["s3"], "c4": []}
 
 
 def test_missing_header_column_and_missing_file(tmp_path: Path) -> None:
