@@ -29,8 +29,9 @@ from doorwatch.protocol._messages import (
     AlertPublish,
     AlertUpdate,
     Annotation,
+    BanningAppeal,
     BanningNomination,
-    BanningVote,
+    BanningOutcome,
     Dispute,
     Message,
     PresenceRecord,
@@ -39,7 +40,15 @@ from doorwatch.protocol._messages import (
 )
 
 M = TypeVar("M", bound=Message)
-NodeSigned = Annotation | Dispute | ReviewRecord | PresenceRecord | BanningNomination | BanningVote
+NodeSigned = (
+    Annotation
+    | Dispute
+    | ReviewRecord
+    | PresenceRecord
+    | BanningNomination
+    | BanningAppeal
+    | BanningOutcome
+)
 
 
 def purpose_for(message_type: str) -> str:
