@@ -48,6 +48,8 @@ from doorwatch.node._ladder_service import start_ladder
 from doorwatch.node._local_api import LocalApi
 from doorwatch.node._network import NetworkService
 from doorwatch.node._network_api import NetworkApi
+from doorwatch.node._notice_api import NoticeApi
+from doorwatch.node._notice_service import NoticeService
 from doorwatch.node._presence import Presence
 from doorwatch.node._setup import load_identity, load_node_config
 from doorwatch.node._storage_key import Passphrase, load_storage_key
@@ -154,6 +156,10 @@ async def run_daemon(
                         )
                         local_api.register(dispatcher)
                         await start_ladder(nursery, venue=venue, network=network, identity=identity)
+                        notices = NoticeService(service=network, venue=venue, identity=identity)
+                        await notices.load()
+                        NoticeApi(notices).register(dispatcher)
+                        nursery.start_soon(notices.run)
                         if demo_clock is not None:
                             ClockApi(
                                 demo_clock,

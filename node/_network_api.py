@@ -91,6 +91,7 @@ class MemberResult(Result):
     groups: list[str]
     committee: bool
     key_manager: bool
+    liaison: bool = False
     valid_until: int
     last_seen: int | None
     revoked: bool
@@ -162,6 +163,25 @@ class GroupResult(Result):
 class GroupsResult(Result):
     network_id: str
     groups: dict[str, list[str]]
+
+
+class RolesParams(Params):
+    peer_id: str = Field(min_length=40, max_length=60, description="The member's peer id")
+    network_id: str | None = None
+    committee: bool | None = Field(
+        default=None, description="On (true) or off (false) the banning committee"
+    )
+    liaison: bool | None = Field(
+        default=None, description="The police licensing officer's node (never on the committee)"
+    )
+
+
+class RolesResult(Result):
+    network_id: str
+    peer_id: str
+    venue: str
+    committee: bool
+    liaison: bool
 
 
 class PolicyParams(Params):
@@ -278,6 +298,15 @@ POLICY = MethodSpec(
     summary="Show the network's signed policy (anonymity floor), or sign a new one "
     "(authority node).",
 )
+ROLES = MethodSpec(
+    "network.roles",
+    RolesParams,
+    RolesResult,
+    role=_ADMIN,
+    summary="Mark a member as on the banning committee or as the police liaison (authority "
+    "node): its certificate is re-issued and the policy re-signed with the committee's "
+    "voting pseudonyms.",
+)
 SPECS = (
     CREATE,
     INVITE,
@@ -292,6 +321,7 @@ SPECS = (
     GROUP_ADD,
     GROUP_REMOVE,
     POLICY,
+    ROLES,
 )
 
 
@@ -335,6 +365,7 @@ class NetworkApi:
             (GROUP_ADD, self.group_add),
             (GROUP_REMOVE, self.group_remove),
             (POLICY, self.policy),
+            (ROLES, self.roles),
         ):
             dispatcher.add(spec.bind(handler))
 
@@ -585,6 +616,35 @@ class NetworkApi:
                 s.announce_membership(network_id)
             view = await s.store.run(admin.policy_view, network_id)
             return PolicyResult.model_validate(view.to_json())
+
+        return await _mapped(go)
+
+    async def roles(self, session: Session, p: RolesParams) -> RolesResult:
+        s = self.service
+
+        async def go() -> RolesResult:
+            network_id = await s.store.run(admin.choose_network, p.network_id, authority=True)
+            cert = await s.store.run(
+                partial(
+                    admin.set_roles,
+                    storage_key=s.storage_key,
+                    network_id=network_id,
+                    peer_id=p.peer_id,
+                    committee=p.committee,
+                    liaison=p.liaison,
+                    now=s.clock.now(),
+                    actor=_actor(session),
+                )
+            )
+            await s.refresh()
+            s.announce_membership(network_id)
+            return RolesResult(
+                network_id=network_id,
+                peer_id=cert.peer_id,
+                venue=cert.venue,
+                committee=cert.committee,
+                liaison=cert.liaison,
+            )
 
         return await _mapped(go)
 
