@@ -771,3 +771,62 @@ def policy(
         f"Network {r['network_id']} policy ({signed}): anonymity floor "
         f"{r['anonymity_floor']} people (expected, in the UK), budget {r['budget_bits']} bits"
     )
+
+
+@network_app.command()
+def roles(
+    peer_id: Annotated[str, typer.Argument(help="The member's peer id (see network members).")],
+    committee: Annotated[
+        bool | None,
+        typer.Option("--committee/--no-committee", help="On or off the banning committee."),
+    ] = None,
+    liaison: Annotated[
+        bool | None,
+        typer.Option("--liaison/--no-liaison", help="The police licensing officer's node."),
+    ] = None,
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    network: NetworkOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Put a member on the Pubwatch banning committee, or mark the police liaison.
+
+    Its certificate is re-issued and the network policy re-signed with the committee's
+    voting pseudonyms; members pick both up at their next sync. A committee needs at
+    least three members before notices can be nominated.
+
+    Example: doorwatch network roles 12D3KooW... --committee --data-dir D
+    """
+    params: dict[str, object] = {"peer_id": peer_id, "network_id": network}
+    if committee is not None:
+        params["committee"] = committee
+    if liaison is not None:
+        params["liaison"] = liaison
+
+    def offline(d: DataDir) -> dict[str, Any]:
+        network_id = _offline(d, admin.choose_network, network, authority=True)
+        cert = _offline(
+            d,
+            admin.set_roles,
+            storage_key=_storage_key(d),
+            network_id=network_id,
+            peer_id=peer_id,
+            committee=committee,
+            liaison=liaison,
+            now=_now(),
+        )
+        return {
+            "network_id": network_id,
+            "peer_id": cert.peer_id,
+            "venue": cert.venue,
+            "committee": cert.committee,
+            "liaison": cert.liaison,
+        }
+
+    r = _either(data_dir, "network.roles", params, offline)
+    if json_:
+        typer.echo(json.dumps(r, indent=2))
+        return
+    typer.echo(
+        f"{r['venue']}: committee {'yes' if r['committee'] else 'no'}, "
+        f"liaison {'yes' if r['liaison'] else 'no'}"
+    )

@@ -139,7 +139,9 @@ def test_nomination_votes_ban_appeal_cancellation(nodes: Nodes) -> None:
     k, a, b, c, r = four_venues(nodes)
     at = {n: Scanner(d) for n, d in (("k", k), ("a", a), ("b", b), ("c", c))}
     try:
-        for node in (a, b, c):
+        shown = cli("network", "roles", peer_id(a), "--committee", "--data-dir", str(k.data_dir))
+        assert shown == "The Swan: committee yes, liaison no"
+        for node in (b, c):
             at["k"].result("network.roles", peer_id=peer_id(node), committee=True)
         serial = at["k"].result("network.policy")["serial"]
         for s in at.values():
@@ -307,8 +309,21 @@ def test_nomination_votes_ban_appeal_cancellation(nodes: Nodes) -> None:
         assert "banned" not in answer
         assert answer["details"]["reason"] == "carried a knife"
 
-        outcome = at["a"].result("notice.letter", notice_id=notice_id, kind="appeal_outcome")
-        text = pdf_text(base64.b64decode(outcome["pdf"]))
+        listed = cli("notice", "list", "--data-dir", str(c.data_dir))
+        assert notice_id in listed
+        assert "cancelled" in listed
+        pdf = k.data_dir.parent / "outcome.pdf"
+        cli(
+            "notice",
+            "letter",
+            notice_id,
+            "--appeal-outcome",
+            "-o",
+            str(pdf),
+            "--data-dir",
+            str(a.data_dir),
+        )
+        text = pdf_text(pdf.read_bytes())
         assert "banning notice is cancelled" in text
         assert "common-law right to refuse admission" in text
     finally:
