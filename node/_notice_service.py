@@ -47,7 +47,7 @@ from doorwatch.crypto import (
     canonical_unpack,
     voter_identity,
 )
-from doorwatch.node import _audit
+from doorwatch.node import _alerts, _audit
 from doorwatch.node import _notice_store as ndb
 from doorwatch.node._alert_models import MatchBan, MatchBanned, MatchConfirmResult
 from doorwatch.node._errors import NodeError
@@ -271,6 +271,8 @@ class NoticeService:
             if self._apply(net, message, now):
                 await self.venue.store.run(ndb.put_message, network_id, message, frame, now)
                 self.accepted[message.type] += 1
+        if isinstance(message, BanningOutcome) and message.round == 0:
+            await self._carry(network_id, message)
         self.service.publish(network_id, GOSSIP_KIND, frame)
         self._wake.set()
 
@@ -417,6 +419,43 @@ class NoticeService:
                     round=outcome.round,
                     outcome=outcome.outcome,
                 )
+
+    async def _carry(self, network_id: str, outcome: BanningOutcome) -> None:
+        """An upheld ban rides on the nominator's alert: extend the alert's expiry to the
+        ban's end (a lifetime ban: as far as an alert may live), never beyond it, so the
+        alert's segments and photo last as long as the ban and no longer for its sake."""
+        if outcome.outcome != "upheld":
+            return
+        notice = self.book(network_id).notices.get(outcome.notice_id)
+        if notice is None or notice.nomination.nominated_by != self.identity.peer_id:
+            return
+        alert_id = notice.nomination.alert_id.hex()
+        now = self.venue.clock.now()
+
+        def extend(conn: sqlite3.Connection) -> bool:
+            try:
+                alert = _alerts.get(conn, alert_id)
+            except NodeError:
+                return False
+            if alert.status not in _alerts.LIVE:
+                return False
+            limit = alert.created_at + _alerts.MAX_LIFETIME
+            target = limit if outcome.until is None else min(outcome.until, limit)
+            if target <= alert.expires_at:
+                return False
+            _alerts.change(
+                conn,
+                alert_id,
+                now=now,
+                actor="pubwatch-committee",
+                action="alert.extended_for_ban",
+                set_columns={"expires_at": target},
+                detail={"notice_id": outcome.notice_id.hex(), "expires_at": target},
+            )
+            return True
+
+        if await self.venue.store.run(extend):
+            self.venue.alert_changed(alert_id)
 
     async def _forget(self, network_id: str) -> None:
         self.books.pop(network_id, None)

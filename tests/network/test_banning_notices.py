@@ -153,6 +153,7 @@ def test_nomination_votes_ban_appeal_cancellation(nodes: Nodes) -> None:
         assert len(policy.committee_voters) == 4
 
         alert_id = at["a"].result("alert.create", **ALERT)["alert_id"]
+        original_expiry = at["a"].result("alert.get", alert_id=alert_id)["expires_at"]
         for node in (k, b, c):
             wait_for("the alert reaches every venue", lambda n=node: received(n) == 1)
 
@@ -266,6 +267,11 @@ def test_nomination_votes_ban_appeal_cancellation(nodes: Nodes) -> None:
         until_ts = held(at["a"], notice_id)["until"]  # type: ignore[index]
         assert until_ts is not None
         assert abs(until_ts - (now + 365 * DAY)) < 3600
+        # The ban rides on A's alert: its expiry moves to the ban's end (or as far as an
+        # alert may live, a year from its creation), and the new version reaches C.
+        carrier = at["a"].result("alert.get", alert_id=alert_id)
+        assert carrier["expires_at"] == min(until_ts, carrier["created_at"] + 365 * DAY)
+        assert carrier["expires_at"] > original_expiry
 
         # At every door, after "same person": the ban, not the alert's details.
         for name, scanner in at.items():
