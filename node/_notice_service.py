@@ -375,12 +375,16 @@ class NoticeService:
         a peer connects); publish the outcomes this venue can decide."""
         known: set[str] = set()
         next_round = 0.0
+        next_purge = 0.0
         while True:
             with trio.move_on_after(1.0):
                 await self._wake.wait()
             woken = self._wake.is_set()
             self._wake = trio.Event()
             await self._decide_all()
+            if trio.current_time() >= next_purge:
+                await self.purge()
+                next_purge = trio.current_time() + 3600
             host = self.service.host
             connected = set(host.connected_peers()) if host is not None and host.running else set()
             due = woken or trio.current_time() >= next_round
@@ -419,6 +423,18 @@ class NoticeService:
                     round=outcome.round,
                     outcome=outcome.outcome,
                 )
+
+    async def purge(self) -> int:
+        """Forget notices that ended long ago (``RETAIN_ENDED_DAYS``); returns how many."""
+        async with self._lock:
+            gone = await self.venue.store.run(ndb.purge_ended, now=self.venue.clock.now())
+            for network_id, notice_id in gone:
+                book = self.books.get(network_id)
+                if book is not None:
+                    book.notices.pop(notice_id, None)
+        if gone:
+            log.info("notice.purged", count=len(gone))
+        return len(gone)
 
     async def _carry(self, network_id: str, outcome: BanningOutcome) -> None:
         """An upheld ban rides on the nominator's alert: extend the alert's expiry to the

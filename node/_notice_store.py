@@ -166,6 +166,39 @@ def held_notices(conn: sqlite3.Connection) -> list[Notice]:
     return list(notices.values())
 
 
+RETAIN_ENDED_DAYS = 400
+"""How long a cancelled or expired notice's messages are kept after its end (for a year's
+reports); then they are deleted everywhere."""
+
+
+def ended_at(notice: Notice) -> int | None:
+    """When the notice stopped being a ban or a nomination (None: it has not)."""
+    first, second = notice.outcomes.get(0), notice.outcomes.get(1)
+    if first is not None and first.outcome == "cancelled":
+        return first.decided_at
+    if second is not None and second.outcome == "cancelled":
+        return second.decided_at
+    return first.until if first is not None else None
+
+
+def purge_ended(conn: sqlite3.Connection, *, now: int) -> list[tuple[str, bytes]]:
+    """Delete the notices that ended more than RETAIN_ENDED_DAYS ago; returns their
+    (network id, notice id)."""
+    cutoff = now - RETAIN_ENDED_DAYS * 86400
+    networks = {
+        bytes(r[1]): str(r[0])
+        for r in conn.execute("SELECT DISTINCT network_id, notice_id FROM notice_messages")
+    }
+    gone = []
+    for notice in held_notices(conn):
+        ended = ended_at(notice)
+        if ended is not None and ended < cutoff:
+            network_id = networks.get(notice.notice_id, notice.nomination.network_id)
+            delete_notice(conn, network_id, notice.notice_id)
+            gone.append((network_id, notice.notice_id))
+    return gone
+
+
 def notice_counts(conn: sqlite3.Connection, *, start: int, end: int) -> dict[str, int]:
     """Notices nominated in ``[start, end)``, counted by their state at ``end``: every
     ``NoticeState`` value (``voting``, ``upheld``, ``appealed``, ``cancelled``,
@@ -181,16 +214,19 @@ def notice_counts(conn: sqlite3.Connection, *, start: int, end: int) -> dict[str
 
 
 __all__ = [
+    "RETAIN_ENDED_DAYS",
     "NoticeMessage",
     "OwnCase",
     "case",
     "delete_notice",
     "digests",
+    "ended_at",
     "forget_network",
     "frame_digest",
     "held_notices",
     "messages",
     "notice_counts",
+    "purge_ended",
     "put_appeal_grounds",
     "put_case",
     "put_message",
