@@ -22,7 +22,8 @@ A committee has at least ``MIN_COMMITTEE`` pseudonyms or no notice is accepted.
    after the deadline (plus ``SKEW``) or after the round's outcome.
 3. The tally: upheld when more than ``notice_majority`` percent (the lifetime
    majority for a lifetime ban) of the eligible committee (roster minus the
-   nominator) voted uphold, with at least ``notice_quorum`` votes cast. It counts
+   nominator) voted uphold, with at least ``notice_quorum`` votes cast (or every
+   eligible member's, if fewer are eligible). It counts
    uphold votes against the whole committee, so leaving votes out can never turn a
    decision into "upheld". Decided early when upheld, or when uphold can no longer
    win; otherwise at the deadline, "cancelled".
@@ -342,7 +343,9 @@ class Notice:
             reject=sum(v.vote == "reject" for v in counted),
             eligible=len(eligible),
             needed=needed_votes(len(eligible), percent),
-            quorum=rules.quorum,
+            # A committee of three whose member nominates has two voters left: then
+            # both must vote, rather than no ban ever reaching a quorum of three.
+            quorum=min(rules.quorum, len(eligible)),
         )
 
     def until(self) -> int | None:

@@ -303,6 +303,16 @@ def test_committee_and_liaison_read_the_case_others_do_not() -> None:
     )
 
 
+def test_a_committee_of_three_whose_member_nominates_decides_with_both_others() -> None:
+    net = Net(committee=3)
+    net.nominate()
+    net.book.add_vote(net.vote(1), net.rules, T0 + 120)
+    t = net.book.get(NOTICE_ID).tally(0, net.rules)
+    assert (t.eligible, t.needed, t.quorum, t.upheld) == (2, 2, 2, False)
+    net.book.add_vote(net.vote(2), net.rules, T0 + 120)
+    assert net.book.get(NOTICE_ID).tally(0, net.rules).upheld
+
+
 def test_a_lifetime_ban_needs_the_higher_majority() -> None:
     net = Net(committee=4)
     net.nominate(days=None)
