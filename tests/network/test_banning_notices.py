@@ -25,6 +25,7 @@ import warnings
 from typing import Any
 
 import pypdfium2 as pdfium  # type: ignore[import-untyped]
+import pytest
 import trio
 
 from doorwatch.crypto import NetworkPolicy, NodeIdentity, voter_identity
@@ -332,6 +333,54 @@ def test_nomination_votes_ban_appeal_cancellation(nodes: Nodes) -> None:
         text = pdf_text(pdf.read_bytes())
         assert "banning notice is cancelled" in text
         assert "common-law right to refuse admission" in text
+    finally:
+        for scanner in at.values():
+            scanner.close()
+
+
+def test_a_ban_expires_at_every_door_on_its_date(
+    nodes: Nodes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A one-day ban, nominated by a venue off the committee: upheld, shown at the door,
+    then every node's (demonstration) clock moves two days on: expired everywhere, and
+    the next match gets the alert's details."""
+    monkeypatch.setenv("DOORWATCH_DEMO_CLOCK", "1")
+    k, a, b, c, _ = four_venues(nodes)
+    daemons = {"k": k, "a": a, "b": b, "c": c}
+    at = {n: Scanner(d) for n, d in daemons.items()}
+    try:
+        for node in (b, c):
+            at["k"].result("network.roles", peer_id=peer_id(node), committee=True)
+        serial = at["k"].result("network.policy")["serial"]
+        for s in at.values():
+            wait_for(
+                "the committee's policy reaches every venue",
+                lambda s=s: s.result("network.policy")["serial"] == serial,
+            )
+        alert_id = at["a"].result("alert.create", **ALERT)["alert_id"]
+        for node in (k, b, c):
+            wait_for("the alert reaches every venue", lambda n=node: received(n) == 1)
+        made = at["a"].result(
+            "notice.nominate", alert_id=alert_id, summary=SUMMARY, duration_days=1
+        )
+        notice_id = made["notice_id"]
+        for s in at.values():
+            wait_for("every venue holds the nomination", lambda s=s: held(s, notice_id) is not None)
+        for name in ("k", "b", "c"):
+            at[name].result("notice.vote", notice_id=notice_id, vote="uphold")
+        for s in at.values():
+            wait_for("upheld everywhere", lambda s=s: held(s, notice_id)["state"] == "upheld")  # type: ignore[index]
+        assert "banned" in ban_at_door(at["c"], remote=True)
+
+        for s in at.values():
+            s.result("clock.advance", seconds=2 * DAY)
+            s.close()
+        at = {n: Scanner(d) for n, d in daemons.items()}  # the clock move ended the sessions
+        for s in at.values():
+            assert held(s, notice_id)["state"] == "expired"  # type: ignore[index]
+        answer = ban_at_door(at["c"], remote=True)
+        assert "banned" not in answer
+        assert answer["details"]["reason"] == "carried a knife"
     finally:
         for scanner in at.values():
             scanner.close()
