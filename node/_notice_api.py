@@ -147,6 +147,10 @@ class NoticeResult(Result):
     )
     lifetime_reason: str | None = None
     appeal_grounds: str | None = None
+    reasons: list[str] | None = Field(
+        default=None,
+        description="notice.get at the nominating venue: the reasons voters gave (no voter named)",
+    )
 
 
 class NoticesResult(Result):
@@ -312,11 +316,25 @@ class NoticeApi:
         net, notice = self._find(p.notice_id)
         view = self._view(net, notice)
         case, grounds = await self._read_case(net, notice)
+        reasons = None
+        me = self.n.identity
+        if notice.nomination.nominated_by == me.peer_id:
+            reasons = []
+            for r in (0, 1):
+                for vote in notice.votes[r].values():
+                    if vote.sealed_reason is None:
+                        continue
+                    try:
+                        text = unseal(vote.sealed_reason, me, vote.voter, Purpose.NOTICE_CASE)
+                        reasons.append(text.decode())
+                    except (CryptoError, UnicodeDecodeError):
+                        continue
         return view.model_copy(
             update={
                 "summary": case.get("summary") if case else None,
                 "lifetime_reason": case.get("lifetime_reason") if case else None,
                 "appeal_grounds": grounds,
+                "reasons": reasons,
             }
         )
 

@@ -229,8 +229,10 @@ class NoticeService:
                 except NoticeRefused as exc:
                     self._refused(peer_id, message.notice_id, exc.code.value, exc.message, source)
                     continue
+                # Kept even when already held (a vote learnt from an outcome's bundle), so
+                # that sync stops offering it.
+                await self.venue.store.run(ndb.put_message, network_id, message, frame, now)
                 if new:
-                    await self.venue.store.run(ndb.put_message, network_id, message, frame, now)
                     self.accepted[message.type] += 1
                     accepted.append(frame)
                     log.info(
@@ -344,7 +346,22 @@ class NoticeService:
             raise RequestRejected("not a member of that network")
         held = set(have)
         rows = await self.venue.store.run(ndb.messages, network_id)
-        frames = [f for _, f, _ in rows if ndb.frame_digest(f) not in held]
+        book = self.book(network_id)
+        frames = []
+        for _, f, _ in rows:
+            if ndb.frame_digest(f) in held:
+                continue
+            try:
+                message = decode(f)
+            except ProtocolError:
+                continue
+            # A decided round's outcome carries the votes it counted: loose votes of it
+            # are not offered (a late one would only be refused as closed, every round).
+            if isinstance(message, BanningVote):
+                notice = book.notices.get(message.notice_id)
+                if notice is not None and message.round in notice.outcomes:
+                    continue
+            frames.append(f)
         out: list[bytes] = []
         size = 0
         for frame in frames:

@@ -265,6 +265,9 @@ def test_nomination_votes_ban_appeal_cancellation(nodes: Nodes) -> None:
         at["c"].result("notice.vote", notice_id=notice_id, vote="reject")
         for s in at.values():
             wait_for("upheld everywhere", lambda s=s: held(s, notice_id)["state"] == "upheld")  # type: ignore[index]
+        # The nominating venue reads the reasons given, with no voter named.
+        assert at["a"].result("notice.get", notice_id=notice_id)["reasons"] == ["seen it"]
+        assert at["c"].result("notice.get", notice_id=notice_id)["reasons"] is None
         until_ts = held(at["a"], notice_id)["until"]  # type: ignore[index]
         assert until_ts is not None
         assert abs(until_ts - (now + 365 * DAY)) < 3600
