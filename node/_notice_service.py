@@ -7,6 +7,11 @@ through one path: decode, the book's checks under the network's signed policy an
 members' valid certificates, then the frame is stored. Refusals are logged with the
 notice id, the peer id and the refusal code only, and counted by code.
 
+Gossip's validator refuses (does not forward, scores the sender down) a notice item
+that does not decode, whose signature does not verify, or a vote by a key off the
+committee roster; what depends on the book (late, duplicate, closed) is refused by
+``ingest`` only.
+
 Spreading: gossip (pubsub loses items) plus an anti-entropy sync of its own: every
 ``interval`` seconds, and when a peer connects, the node sends each connected member
 the digests of the frames it holds (``/doorwatch/notices/1``) and ingests the frames
@@ -68,6 +73,8 @@ from doorwatch.protocol import (
     RefusalCode,
     decode,
     encode,
+    verify_message,
+    verify_vote,
 )
 
 log = structlog.get_logger("doorwatch.notices")
@@ -108,6 +115,7 @@ class NoticeService:
         self._wake = trio.Event()
         self._voters: dict[tuple[str, int], NodeIdentity | None] = {}
         service.gossip_hooks.append(self._on_gossip)
+        service.gossip_checks.append(self._check_gossip)
         service.leave_hooks.append(self._forget)
         service.extend(self._install)
         if service.rr is not None:
@@ -333,6 +341,38 @@ class NoticeService:
         return b""
 
     # -- gossip and sync -----------------------------------------------------------------------
+
+    def _check_gossip(self, network_id: str, origin: str, kind: str, body: bytes) -> bool:
+        """Gossip validator: a notice item that does not decode, is signed wrongly, or is a
+        vote by a key off the committee is not forwarded (and scores its sender down).
+        What depends on the book (late, duplicate, closed) is left to ``ingest``."""
+        if kind != GOSSIP_KIND:
+            return True
+        net = self.service.networks.get(network_id)
+        if net is None:
+            return False
+        try:
+            message = decode(body)
+        except ProtocolError as exc:
+            self._refused(origin, None, "malformed", exc.message, "gossip")
+            return False
+        if not isinstance(message, _TYPES) or message.network_id != network_id:
+            self._refused(origin, None, RefusalCode.INVALID.value, message.type, "gossip")
+            return False
+        try:
+            if isinstance(message, BanningVote):
+                verify_vote(message)
+            else:
+                verify_message(message)
+        except NoticeRefused as exc:
+            self._refused(origin, message.notice_id, exc.code.value, exc.message, "gossip")
+            return False
+        except ProtocolError as exc:
+            self._refused(
+                origin, message.notice_id, RefusalCode.FORGED.value, exc.message, "gossip"
+            )
+            return False
+        return True
 
     async def _on_gossip(self, network_id: str, origin: str, kind: str, body: bytes) -> None:
         if kind != GOSSIP_KIND:
