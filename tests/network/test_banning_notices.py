@@ -47,6 +47,7 @@ from .test_network_daemons import cli, connected_venues, invite, peer_id, status
 from .test_three_venues import ALERT
 
 DAY = 86400
+INVALID_PARAMS, FORBIDDEN, CONFLICT = -32602, 1002, 1004
 SUMMARY = "Threw a glass at a member of staff on 28 November; police attended"
 
 
@@ -190,10 +191,14 @@ def test_nomination_votes_ban_appeal_cancellation(nodes: Nodes) -> None:
             wait_for("the alert reaches every venue", lambda n=node: received(n) == 1)
 
         # A lifetime ban needs a reason; over two years is only "lifetime".
-        assert error_of(at["a"], "notice.nominate", alert_id=alert_id, summary="x")["code"]
-        assert error_of(
+        no_reason = error_of(at["a"], "notice.nominate", alert_id=alert_id, summary="x")
+        assert no_reason["code"] == INVALID_PARAMS
+        assert "lifetime_reason" in no_reason["message"]
+        too_long = error_of(
             at["a"], "notice.nominate", alert_id=alert_id, summary="x", duration_days=800
-        )["code"]
+        )
+        assert too_long["code"] == INVALID_PARAMS
+        assert "lifetime ban" in too_long["message"]
         made = at["a"].result(
             "notice.nominate", alert_id=alert_id, summary=SUMMARY, duration_days=365
         )
@@ -206,7 +211,8 @@ def test_nomination_votes_ban_appeal_cancellation(nodes: Nodes) -> None:
         assert at["b"].result("notice.get", notice_id=notice_id)["summary"] == SUMMARY
 
         # The nominator cannot vote on its own nomination.
-        assert error_of(at["a"], "notice.vote", notice_id=notice_id, vote="uphold")["code"]
+        own = error_of(at["a"], "notice.vote", notice_id=notice_id, vote="uphold")
+        assert own["code"] == FORBIDDEN
         at["k"].result("notice.vote", notice_id=notice_id, vote="uphold")
         at["b"].result("notice.vote", notice_id=notice_id, vote="uphold", reason="seen it")
         for s in at.values():
@@ -215,7 +221,9 @@ def test_nomination_votes_ban_appeal_cancellation(nodes: Nodes) -> None:
                 lambda s=s: held(s, notice_id)["rounds"][0]["tally"]["uphold"] == 2,  # type: ignore[index]
             )
         # B cannot change its vote.
-        assert error_of(at["b"], "notice.vote", notice_id=notice_id, vote="reject")["code"]
+        again = error_of(at["b"], "notice.vote", notice_id=notice_id, vote="reject")
+        assert again["code"] == CONFLICT
+        assert "duplicate" in again["message"]
 
         # The rogue's votes: every daemon refuses every one.
         nomination_at = held(at["a"], notice_id)["nominated_at"]  # type: ignore[index]
@@ -326,7 +334,7 @@ def test_nomination_votes_ban_appeal_cancellation(nodes: Nodes) -> None:
             "common-law right to refuse admission",
         ):
             assert fragment in text, fragment
-        assert error_of(at["b"], "notice.letter", notice_id=notice_id)["code"]  # not B's
+        assert error_of(at["b"], "notice.letter", notice_id=notice_id)["code"] == FORBIDDEN
 
         # The appeal: a fresh vote without the nominator; two rejects cancel the ban.
         at["a"].result("notice.appeal", notice_id=notice_id, grounds="I was not there that night")
@@ -338,7 +346,8 @@ def test_nomination_votes_ban_appeal_cancellation(nodes: Nodes) -> None:
         assert at["c"].result("notice.get", notice_id=notice_id)["appeal_grounds"] == (
             "I was not there that night"
         )
-        assert error_of(at["a"], "notice.vote", notice_id=notice_id, vote="uphold")["code"]
+        own = error_of(at["a"], "notice.vote", notice_id=notice_id, vote="uphold")
+        assert own["code"] == FORBIDDEN  # nor on its appeal
         at["k"].result("notice.vote", notice_id=notice_id, vote="reject")
         at["b"].result("notice.vote", notice_id=notice_id, vote="reject")
         for s in at.values():
