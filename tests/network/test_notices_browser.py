@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from doorwatch.node.testing import PASSWORD, Daemon
+from doorwatch.node._notice_service import refuse_text
+from doorwatch.node.testing import PASSWORD, Daemon, sample_document
 
 from ..console.conftest import TABLET, Shots, browser, console_url, shots
 from .conftest import Nodes
@@ -15,6 +16,7 @@ from .test_ladder_daemons import Scanner
 from .test_network_daemons import wait_for
 
 __all__ = ["browser", "shots"]  # the fixtures, for this module
+WAIT_MS = 60_000
 
 
 def _notices_page(browser: Any, node: Daemon) -> Any:
@@ -75,6 +77,25 @@ def test_nominate_vote_and_letter_on_the_notices_page(
         with open(path, "rb") as f:
             assert f.read(5) == b"%PDF-"
         assert caught.value.suggested_filename.startswith("banning-notice-")
+        # At C's door console: after "same person", the ban, not the details.
+        door = browser.new_context(**TABLET).new_page()
+        door.goto(console_url(c))
+        door.get_by_label("User name").fill("admin")
+        door.get_by_label("Password").fill(PASSWORD)
+        door.get_by_label("Door").fill("front")
+        door.get_by_role("button", name="Log in").click()
+        expect(door.locator("#link")).to_have_text("Live")
+        at["c"].result("scan.submit", document=sample_document(), lane="front")
+        expect(door.locator('#ladder li[data-step="photo"]')).to_have_class("done", timeout=WAIT_MS)
+        door.get_by_role("button", name="Yes, the same person").click()
+        expect(door.locator("#verdict-word")).to_have_text("REFUSE", timeout=WAIT_MS)
+        until_ts = held(at["c"], notice_id)["until"]  # type: ignore[index]
+        expect(door.locator("#ladder-message")).to_have_text(refuse_text(until_ts))
+        expect(door.locator("#verdict-reasons")).to_have_text(refuse_text(until_ts))
+        expect(door.locator("#details")).to_be_hidden()
+        door.locator("#verdict").scroll_into_view_if_needed()
+        shots.take(door, "ban-at-the-door")
+
         # B, on the committee but not the nominator, gets no letter button.
         page_b.get_by_role("button", name="Show").click()
         page_b.locator(f"tr[data-notice='{notice_id}']").get_by_role("button", name="Open").click()
