@@ -31,6 +31,7 @@ from doorwatch.crypto import (
 )
 from doorwatch.node import _alerts, _audit
 from doorwatch.node import _notice_store as ndb
+from doorwatch.node._alert_gossip import distribution_group
 from doorwatch.node._api_models import Params, Result
 from doorwatch.node._api_server import Dispatcher, MethodSpec, Session
 from doorwatch.node._errors import Conflict, Forbidden, InvalidParams, NotFound
@@ -403,6 +404,14 @@ class NoticeApi:
         mine = n.my_certificate(net)
         if p.scope != "all" and (mine is None or p.scope not in mine.groups):
             raise InvalidParams("scope: 'all' or a group this venue is in")
+        carried = distribution_group(alert.groups)
+        if carried != "all" and p.scope != carried:
+            # Doors outside the alert's group never receive its segments: they could
+            # not recognise the subject, so the ban would not be "banned from all".
+            raise InvalidParams(
+                f"scope: the alert travels only to group {carried}; nominate with scope "
+                f"'{carried}', or nominate from an alert for every member"
+            )
         notice_id = os.urandom(16)
         case = {"summary": p.summary, "lifetime_reason": p.lifetime_reason}
         readers = reader_keys(n.certificates(net), exclude=me.peer_id)

@@ -62,15 +62,19 @@ def _rogue_sockets(caplog: pytest.LogCaptureFixture) -> Iterator[None]:
         gc.collect()
 
 
-def four_venues(nodes: Nodes) -> tuple[Daemon, Daemon, Daemon, Daemon, Daemon]:
+def four_venues(nodes: Nodes, *a_joins: str) -> tuple[Daemon, Daemon, Daemon, Daemon, Daemon]:
     k = nodes.new("k", "The Crown")
     cli("network", "create", "--data-dir", str(k.data_dir), "--name", "Town Pubwatch")
     k.start()
     a, b, c = nodes.new("a", "The Swan"), nodes.new("b", "The Anchor"), nodes.new("c", "The Bell")
     for node in (a, b, c):
         node.start()
-    for node, venue in ((a, "The Swan"), (b, "The Anchor"), (c, "The Bell")):
-        cli("network", "join", invite(k, venue), "--data-dir", str(node.data_dir))
+    for node, venue, extra in (
+        (a, "The Swan", a_joins),
+        (b, "The Anchor", ()),
+        (c, "The Bell", ()),
+    ):
+        cli("network", "join", invite(k, venue, *extra), "--data-dir", str(node.data_dir))
     r = nodes.new("r", "The Rogue")  # joins, never runs as a daemon
     cli("network", "join", invite(k, "The Rogue"), "--data-dir", str(r.data_dir))
     venues = {"The Crown", "The Swan", "The Anchor", "The Bell"}
@@ -387,11 +391,19 @@ def test_a_ban_expires_at_every_door_on_its_date(
     then every node's (demonstration) clock moves two days on: expired everywhere, and
     the next match gets the alert's details."""
     monkeypatch.setenv("DOORWATCH_DEMO_CLOCK", "1")
-    k, a, b, c, _ = four_venues(nodes)
+    k, a, b, c, _ = four_venues(nodes, "--groups", "door")
     daemons = {"k": k, "a": a, "b": b, "c": c}
     at = {n: Scanner(d) for n, d in daemons.items()}
     try:
         alert_id = committee_and_alert(at, (b, c), (k, b, c))
+        # An alert only for group "door" cannot carry a ban for every member.
+        narrow = at["a"].result("alert.create", **ALERT, groups=["door"])["alert_id"]
+        refused = error_of(
+            at["a"], "notice.nominate", alert_id=narrow, summary=SUMMARY, duration_days=1
+        )
+        assert refused["code"] == INVALID_PARAMS
+        assert "travels only to group door" in refused["message"]
+        at["a"].result("alert.withdraw", alert_id=narrow, note="test")
         made = at["a"].result(
             "notice.nominate", alert_id=alert_id, summary=SUMMARY, duration_days=1
         )
