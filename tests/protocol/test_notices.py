@@ -492,3 +492,14 @@ NET = Net(committee=6)
 NOMINATION = NET.nomination()
 TallyMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=25, deadline=None)
 test_tally_machine = TallyMachine.TestCase
+
+
+def test_a_vote_on_a_decided_round_is_refused_as_closed() -> None:
+    net = Net(committee=5)  # four eligible: three upholds decide it early
+    net.nominate()
+    for n in (1, 2, 3):
+        net.book.add_vote(net.vote(n), net.rules, T0 + 120)
+    outcome = net.book.decide(NOTICE_ID, net.rules, VENUES[0], T0 + 180)
+    assert outcome is not None
+    net.book.add_outcome(outcome, net.rules, T0 + 180)
+    assert net.refused(net.vote(4, "reject", at=T0 + 200), now=T0 + 210) is RefusalCode.CLOSED
