@@ -326,7 +326,8 @@ class NoticeService:
         net = self.service.networks.get(network_id)
         if net is None or net.membership.admit(peer_id) is not None:
             raise RequestRejected("not a member of that network")
-        if not net.is_authority:
+        mine = self.my_certificate(net)
+        if mine is None or not mine.key_manager:
             raise RequestRejected("votes go to the network's hub")
         try:
             message = decode(frames[0])
