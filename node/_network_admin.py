@@ -323,14 +323,30 @@ def set_policy(
     *,
     storage_key: StorageKey,
     network_id: str,
-    anonymity_floor: int,
+    anonymity_floor: int | None = None,
+    notice_rules: dict[str, object] | None = None,
     now: int,
     actor: str = "local-admin",
 ) -> NetworkPolicy:
-    """Sign and store the next network policy (members get it with their next sync)."""
+    """Sign and store the next network policy (members get it with their next sync):
+    the held one's rules with ``anonymity_floor`` and ``notice_rules`` (``NOTICE_RULES``
+    fields) changed where given."""
+    unknown = set(notice_rules or {}) - set(NOTICE_RULES)
+    if unknown:
+        raise GroupError(f"notice rules: no such rule {sorted(unknown)[0]!r}")
     authority = _authority(conn, network_id, storage_key)
     _ensure_hub_state(conn, network_id, authority, storage_key, now)
-    policy = _sign_next_policy(conn, authority, network_id, now, anonymity_floor=anonymity_floor)
+    try:
+        policy = _sign_next_policy(
+            conn,
+            authority,
+            network_id,
+            now,
+            anonymity_floor=anonymity_floor,
+            notice_rules=notice_rules,
+        )
+    except CryptoError as exc:
+        raise GroupError(f"network policy: {exc}") from None
     audit.record(
         conn,
         at=now,
@@ -340,6 +356,8 @@ def set_policy(
             "network_id": network_id,
             "serial": policy.serial,
             "anonymity_floor": policy.anonymity_floor,
+            **{k: getattr(policy, k) for k in NOTICE_RULES},
+            "committee": len(policy.committee_voters),
         },
     )
     return policy
@@ -353,6 +371,8 @@ class PolicyView:
     issued_at: int | None
     anonymity_floor: int
     budget_bits: float
+    notices: dict[str, object]
+    """The banning-notice rules (``NOTICE_RULES``) and ``committee``, the roster's size."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -361,6 +381,7 @@ class PolicyView:
             "issued_at": self.issued_at,
             "anonymity_floor": self.anonymity_floor,
             "budget_bits": round(self.budget_bits, 2),
+            "notices": dict(self.notices),
         }
 
 
@@ -369,12 +390,21 @@ def policy_view(conn: sqlite3.Connection, network_id: str) -> PolicyView:
     _network(conn, network_id)
     policy = db.network_policy(conn, network_id)
     floor = policy.anonymity_floor if policy is not None else DEFAULT_ANONYMITY_FLOOR
+    if policy is None:
+        notices: dict[str, object] = {
+            k: NetworkPolicy.model_fields[k].default for k in NOTICE_RULES
+        }
+        notices["committee"] = 0
+    else:
+        notices = {k: getattr(policy, k) for k in NOTICE_RULES}
+        notices["committee"] = len(policy.committee_voters)
     return PolicyView(
         network_id=network_id,
         serial=policy.serial if policy is not None else 0,
         issued_at=policy.issued_at if policy is not None else None,
         anonymity_floor=floor,
         budget_bits=math.log2(UK_POPULATION / floor),
+        notices=notices,
     )
 
 

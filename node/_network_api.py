@@ -193,6 +193,30 @@ class PolicyParams(Params):
         description="Sign a new policy with this anonymity floor (authority node only); "
         "omitted: show the policy held.",
     )
+    notice_quorum: int | None = Field(
+        default=None, ge=1, le=1000, description="Banning notices: fewest votes for an uphold"
+    )
+    notice_majority: int | None = Field(
+        default=None, ge=50, le=100, description="Uphold takes more than this % of the committee"
+    )
+    notice_lifetime_majority: int | None = Field(
+        default=None, ge=50, le=100, description="The same for a lifetime ban"
+    )
+    notice_vote_days: int | None = Field(
+        default=None, ge=1, le=90, description="How long each vote stays open"
+    )
+    notice_appeal_suspends: bool | None = Field(
+        default=None, description="Whether an appeal suspends the ban"
+    )
+
+
+class PolicyNotices(Result):
+    notice_quorum: int
+    notice_majority: int
+    notice_lifetime_majority: int
+    notice_vote_days: int
+    notice_appeal_suspends: bool
+    committee: int = Field(description="Voting pseudonyms on the roster (committee members)")
 
 
 class PolicyResult(Result):
@@ -201,6 +225,7 @@ class PolicyResult(Result):
     issued_at: int | None
     anonymity_floor: int
     budget_bits: float
+    notices: PolicyNotices
 
 
 _ADMIN = Role.SUPER_ADMINISTRATOR
@@ -295,8 +320,8 @@ POLICY = MethodSpec(
     PolicyParams,
     PolicyResult,
     role=_ADMIN,
-    summary="Show the network's signed policy (anonymity floor), or sign a new one "
-    "(authority node).",
+    summary="Show the network's signed policy (anonymity floor, banning-notice rules), or "
+    "sign a new one (authority node).",
 )
 ROLES = MethodSpec(
     "network.roles",
@@ -596,18 +621,19 @@ class NetworkApi:
     async def policy(self, session: Session, p: PolicyParams) -> PolicyResult:
         s = self.service
         floor = p.anonymity_floor
+        rules = {k: getattr(p, k) for k in admin.NOTICE_RULES if getattr(p, k) is not None}
+        signing = floor is not None or bool(rules)
 
         async def go() -> PolicyResult:
-            network_id = await s.store.run(
-                admin.choose_network, p.network_id, authority=floor is not None
-            )
-            if floor is not None:
+            network_id = await s.store.run(admin.choose_network, p.network_id, authority=signing)
+            if signing:
                 await s.store.run(
                     partial(
                         admin.set_policy,
                         storage_key=s.storage_key,
                         network_id=network_id,
                         anonymity_floor=floor,
+                        notice_rules=rules,
                         now=s.clock.now(),
                         actor=_actor(session),
                     )

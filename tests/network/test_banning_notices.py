@@ -395,6 +395,8 @@ def test_a_ban_expires_at_every_door_on_its_date(
     daemons = {"k": k, "a": a, "b": b, "c": c}
     at = {n: Scanner(d) for n, d in daemons.items()}
     try:
+        shown = cli("network", "policy", "--notice-vote-days", "7", "--data-dir", str(k.data_dir))
+        assert "7 days to vote" in shown
         alert_id = committee_and_alert(at, (b, c), (k, b, c))
         # An alert only for group "door" cannot carry a ban for every member.
         narrow = at["a"].result("alert.create", **ALERT, groups=["door"])["alert_id"]
@@ -408,6 +410,8 @@ def test_a_ban_expires_at_every_door_on_its_date(
             "notice.nominate", alert_id=alert_id, summary=SUMMARY, duration_days=1
         )
         notice_id = made["notice_id"]
+        assert made["rounds"][0]["deadline"] == made["nominated_at"] + 7 * DAY
+        assert made["rounds"][0]["tally"]["eligible"] == 3  # A is off the committee
         for s in at.values():
             wait_for("every venue holds the nomination", lambda s=s: held(s, notice_id) is not None)
         for name in ("k", "b", "c"):
