@@ -48,6 +48,11 @@ LAZY_COMMANDS: dict[str, tuple[str, str, str]] = {
         "demo_command",
         "Run a three-venue Pubwatch on this machine and narrate the whole story.",
     ),
+    "notice": (
+        "doorwatch.cli._notices",
+        "notice_app",
+        "Pubwatch banning notices: nominate, list, show, vote, appeal, letter.",
+    ),
     "door": (
         "doorwatch.cli._door",
         "door_command",

@@ -455,6 +455,12 @@ class _Door:
             )
             return
         match.state = "confirmed"
+        if "banned" in confirmed:
+            # A Pubwatch banning notice: refuse; no alert details are asked for.
+            match.state = "banned"
+            match.message = str(confirmed["banned"]["refuse"])
+            screen.say(f"  {match.message}", fg="red", bold=True)
+            return
         match.details = dict(confirmed["details"])
         _show_details(match.details, self.categories, screen)
 

@@ -729,6 +729,26 @@ def policy(
             "share an alert's segments; authority node). Omitted: show the policy held.",
         ),
     ] = None,
+    notice_quorum: Annotated[
+        int | None, typer.Option(min=1, max=1000, help="Banning notices: fewest votes to uphold.")
+    ] = None,
+    notice_majority: Annotated[
+        int | None,
+        typer.Option(min=50, max=100, help="Uphold takes more than this % of the committee."),
+    ] = None,
+    notice_lifetime_majority: Annotated[
+        int | None, typer.Option(min=50, max=100, help="The same for a lifetime ban.")
+    ] = None,
+    notice_vote_days: Annotated[
+        int | None, typer.Option(min=1, max=90, help="How long each vote stays open.")
+    ] = None,
+    notice_appeal_suspends: Annotated[
+        bool | None,
+        typer.Option(
+            "--notice-appeal-suspends/--no-notice-appeal-suspends",
+            help="Whether an appeal suspends the ban.",
+        ),
+    ] = None,
     data_dir: DataDirOption = DEFAULT_DATA_DIR,
     network: NetworkOption = None,
     json_: JsonOption = False,
@@ -743,23 +763,32 @@ def policy(
     Example: doorwatch network policy --anonymity-floor 100 --data-dir /var/lib/doorwatch
     """
 
+    given = {
+        "notice_quorum": notice_quorum,
+        "notice_majority": notice_majority,
+        "notice_lifetime_majority": notice_lifetime_majority,
+        "notice_vote_days": notice_vote_days,
+        "notice_appeal_suspends": notice_appeal_suspends,
+    }
+    rules = {k: v for k, v in given.items() if v is not None}
+    signing = anonymity_floor is not None or bool(rules)
+
     def offline(d: DataDir) -> dict[str, Any]:
-        network_id = _offline(
-            d, admin.choose_network, network, authority=anonymity_floor is not None
-        )
-        if anonymity_floor is not None:
+        network_id = _offline(d, admin.choose_network, network, authority=signing)
+        if signing:
             _offline(
                 d,
                 admin.set_policy,
                 storage_key=_storage_key(d),
                 network_id=network_id,
                 anonymity_floor=anonymity_floor,
+                notice_rules=rules,
                 now=_now(),
                 actor=LOCAL_ADMIN,
             )
         return _offline(d, admin.policy_view, network_id).to_json()
 
-    params: dict[str, object] = {"network_id": network}
+    params: dict[str, object] = {"network_id": network, **rules}
     if anonymity_floor is not None:
         params["anonymity_floor"] = anonymity_floor
     r = _either(data_dir, "network.policy", params, offline)
@@ -770,4 +799,70 @@ def policy(
     typer.echo(
         f"Network {r['network_id']} policy ({signed}): anonymity floor "
         f"{r['anonymity_floor']} people (expected, in the UK), budget {r['budget_bits']} bits"
+    )
+    n = r["notices"]
+    typer.echo(
+        f"Banning notices: committee of {n['committee']}, uphold by more than "
+        f"{n['notice_majority']}% ({n['notice_lifetime_majority']}% for life), quorum "
+        f"{n['notice_quorum']}, {n['notice_vote_days']} days to vote, an appeal "
+        f"{'suspends' if n['notice_appeal_suspends'] else 'does not suspend'} the ban"
+    )
+
+
+@network_app.command()
+def roles(
+    peer_id: Annotated[str, typer.Argument(help="The member's peer id (see network members).")],
+    committee: Annotated[
+        bool | None,
+        typer.Option("--committee/--no-committee", help="On or off the banning committee."),
+    ] = None,
+    liaison: Annotated[
+        bool | None,
+        typer.Option("--liaison/--no-liaison", help="The police licensing officer's node."),
+    ] = None,
+    data_dir: DataDirOption = DEFAULT_DATA_DIR,
+    network: NetworkOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Put a member on the Pubwatch banning committee, or mark the police liaison.
+
+    Its certificate is re-issued and the network policy re-signed with the committee's
+    voting pseudonyms; members pick both up at their next sync. A committee needs at
+    least three members before notices can be nominated.
+
+    Example: doorwatch network roles 12D3KooW... --committee --data-dir D
+    """
+    params: dict[str, object] = {"peer_id": peer_id, "network_id": network}
+    if committee is not None:
+        params["committee"] = committee
+    if liaison is not None:
+        params["liaison"] = liaison
+
+    def offline(d: DataDir) -> dict[str, Any]:
+        network_id = _offline(d, admin.choose_network, network, authority=True)
+        cert = _offline(
+            d,
+            admin.set_roles,
+            storage_key=_storage_key(d),
+            network_id=network_id,
+            peer_id=peer_id,
+            committee=committee,
+            liaison=liaison,
+            now=_now(),
+        )
+        return {
+            "network_id": network_id,
+            "peer_id": cert.peer_id,
+            "venue": cert.venue,
+            "committee": cert.committee,
+            "liaison": cert.liaison,
+        }
+
+    r = _either(data_dir, "network.roles", params, offline)
+    if json_:
+        typer.echo(json.dumps(r, indent=2))
+        return
+    typer.echo(
+        f"{r['venue']}: committee {'yes' if r['committee'] else 'no'}, "
+        f"liaison {'yes' if r['liaison'] else 'no'}"
     )

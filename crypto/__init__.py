@@ -74,8 +74,10 @@ from doorwatch.crypto._identity import (
 from doorwatch.crypto._membership import (
     DEFAULT_ANONYMITY_FLOOR,
     MAX_ANONYMITY_FLOOR,
+    MIN_COMMITTEE,
     AuthorityKey,
     Certificate,
+    CommitteeVoter,
     InviteToken,
     JoinRequest,
     NetworkPolicy,
@@ -86,6 +88,7 @@ from doorwatch.crypto._membership import (
     network_id_from_public_key,
     verify_certificate,
     verify_revocation_list,
+    voter_identity,
 )
 from doorwatch.crypto._passphrase import (
     MAX_COST,
@@ -138,6 +141,7 @@ __all__ = [
     "MAX_ANONYMITY_FLOOR",
     "MAX_COST",
     "MAX_LABELS",
+    "MIN_COMMITTEE",
     "PASSWORD_MEMLIMIT_INTERACTIVE",
     "PASSWORD_MEMLIMIT_MODERATE",
     "PASSWORD_OPSLIMIT_INTERACTIVE",
@@ -154,6 +158,7 @@ __all__ = [
     "CertificateExpired",
     "CertificateNotYetValid",
     "CertificateRevoked",
+    "CommitteeVoter",
     "CryptoError",
     "DecryptionFailed",
     "EnvelopeHeader",
@@ -238,5 +243,6 @@ __all__ = [
     "verify_password",
     "verify_revocation_list",
     "verify_short_id",
+    "voter_identity",
     "x25519_public_from_ed25519",
 ]

@@ -40,6 +40,10 @@ class Purpose(StrEnum):
     SELECTION_KEY = "selection-key"  # the network's selection key, from the authority seed
     SELECTION = "segment-selection"  # the seed of one subject's segment selection
     SHORTID = "shortid"
+    NOTICE_VOTER = "notice-voter"  # a committee member's voting pseudonym, from the authority seed
+    NOTICE_VOTE = "notice-vote"  # a committee vote on a banning notice, signed by the pseudonym
+    NOTICE_NOMINATOR = "notice-nominator"  # a nominator's proof of its own voting pseudonym
+    NOTICE_CASE = "notice-case"  # a notice's case (summary, grounds) sealed to the committee
 
 
 def purpose_prefix(purpose: str) -> bytes:

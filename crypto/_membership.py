@@ -20,8 +20,10 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Collection, Sequence
-from typing import Annotated, Self
+from typing import Annotated, ClassVar, Self
 
+import nacl.bindings
+import nacl.exceptions
 import nacl.utils
 from pydantic import Field, StrictBool, StrictStr, model_validator
 
@@ -51,6 +53,7 @@ from doorwatch.crypto._identity import (
     peer_id_from_public_key,
     peer_id_to_public_key,
     verify,
+    x25519_public_from_ed25519,
 )
 from doorwatch.crypto._text import b32decode, b32encode
 from doorwatch.crypto._wire import (
@@ -98,12 +101,18 @@ class Certificate(WireModel):
     committee: StrictBool
     key_manager: StrictBool = False
     """The network's designated group-key manager: recipients accept group keys only from it."""
+    liaison: StrictBool = False
+    """The police licensing officer's node: banning notices and appeals are sealed to it too,
+    and it may record an appeal. It never votes (the procedure keeps the police out of the
+    decision)."""
     jurisdiction: Jurisdiction
     valid_from: Time
     valid_until: Time
     agreement_version: ShortText
     serial: Counter
     signature: Bytes64
+
+    _OMIT_AT_DEFAULT: ClassVar[frozenset[str]] = frozenset({"liaison"})
 
     def signed_bytes(self) -> bytes:
         """The canonical bytes the signature covers (every field but the signature)."""
@@ -136,6 +145,23 @@ class RevocationList(WireModel):
         )
 
 
+SEALED_SEED_SIZE = 32 + 48  # crypto_box_seal: ephemeral key (32) and tag (16) around the seed
+MIN_COMMITTEE = 3
+"""The Pubwatch sub-committee has at least three members (the Essex procedure)."""
+
+
+class CommitteeVoter(WireModel):
+    """One committee member's voting pseudonym in the network policy: its public key and
+    its seed sealed (anonymously) to the member. The roster is sorted by key, so nothing
+    in it says which member holds which key; only the authority can link them."""
+
+    key: Bytes32
+    sealed_seed: Annotated[bytes, Field(strict=True, min_length=80, max_length=80)]
+
+
+Percent = Annotated[int, Field(strict=True, ge=50, le=100)]
+
+
 class NetworkPolicy(WireModel):
     """The network's rules every member applies, signed by the authority (purpose
     ``network-policy``). A newer policy has a higher serial and replaces the old
@@ -155,10 +181,37 @@ class NetworkPolicy(WireModel):
     serial: Counter
     issued_at: Time
     anonymity_floor: Annotated[int, Field(strict=True, ge=2, le=MAX_ANONYMITY_FLOOR)]
+    notice_quorum: Annotated[int, Field(strict=True, ge=1, le=1000)] = MIN_COMMITTEE
+    """Banning notices: the fewest votes cast for a decision to uphold."""
+    notice_majority: Percent = 50
+    """Upholding takes more than this percent of the eligible committee (50: a simple majority)."""
+    notice_lifetime_majority: Percent = 75
+    """The same for a lifetime ban (over two years)."""
+    notice_vote_days: Annotated[int, Field(strict=True, ge=1, le=90)] = 14
+    """How long a vote (on a nomination or an appeal) stays open."""
+    notice_appeal_suspends: StrictBool = False
+    """Whether a ban under appeal stops being enforced until the appeal is decided."""
+    committee_voters: tuple[CommitteeVoter, ...] = Field(default=(), max_length=256)
+    """The committee's voting pseudonyms (one per committee member)."""
     signature: Bytes64
+
+    _OMIT_AT_DEFAULT: ClassVar[frozenset[str]] = frozenset(
+        {
+            "notice_quorum",
+            "notice_majority",
+            "notice_lifetime_majority",
+            "notice_vote_days",
+            "notice_appeal_suspends",
+            "committee_voters",
+        }
+    )
 
     def signed_bytes(self) -> bytes:
         return self._body("signature")
+
+    @property
+    def voter_keys(self) -> frozenset[bytes]:
+        return frozenset(v.key for v in self.committee_voters)
 
 
 class InviteToken(WireModel):
@@ -331,6 +384,7 @@ class AuthorityKey(SigningKey):
         agreement_version: str,
         serial: int,
         key_manager: bool = False,
+        liaison: bool = False,
     ) -> Certificate:
         """Sign a membership certificate. Groups are stored sorted and de-duplicated."""
         if valid_until <= valid_from:
@@ -342,6 +396,7 @@ class AuthorityKey(SigningKey):
             "groups": _groups(groups),
             "committee": committee,
             "key_manager": key_manager,
+            "liaison": liaison,
             "jurisdiction": jurisdiction,
             "valid_from": valid_from,
             "valid_until": valid_until,
@@ -375,14 +430,46 @@ class AuthorityKey(SigningKey):
             update={"signature": self.sign(Purpose.REVOCATION, draft.signed_bytes())}
         )
 
-    def sign_policy(self, *, serial: int, issued_at: int, anonymity_floor: int) -> NetworkPolicy:
-        """Sign a network policy (it replaces every policy of a lower serial)."""
+    def voter_seed(self, peer_id: str) -> bytes:
+        """A committee member's voting pseudonym seed: a PRF of the authority seed and its
+        peer id, so the authority alone can say whose a pseudonym is."""
+        return derive(
+            self.to_seed(), Purpose.NOTICE_VOTER, self.network_id.encode() + peer_id.encode()
+        )
+
+    def sign_policy(
+        self,
+        *,
+        serial: int,
+        issued_at: int,
+        anonymity_floor: int,
+        committee: Collection[str] = (),
+        notice_rules: dict[str, object] | None = None,
+    ) -> NetworkPolicy:
+        """Sign a network policy (it replaces every policy of a lower serial).
+
+        ``committee``: the committee members' peer ids; each gets a voting pseudonym.
+        ``notice_rules``: the ``notice_*`` fields (defaults for those left out).
+        """
+        voters = []
+        for peer_id in sorted(set(committee)):
+            seed = self.voter_seed(peer_id)
+            recipient = x25519_public_from_ed25519(peer_id_to_public_key(peer_id))
+            voters.append(
+                {
+                    "key": SigningKey.from_seed(seed).public_key,
+                    "sealed_seed": nacl.bindings.crypto_box_seal(seed, recipient),
+                }
+            )
+        voters.sort(key=lambda v: v["key"])
         draft = NetworkPolicy.from_dict(
             {
                 "network_id": self.network_id,
                 "serial": serial,
                 "issued_at": issued_at,
                 "anonymity_floor": anonymity_floor,
+                **(notice_rules or {}),
+                "committee_voters": tuple(voters),
                 "signature": bytes(64),
             }
         )
@@ -474,6 +561,24 @@ class AuthorityKey(SigningKey):
             agreement_version=agreement_version,
             serial=serial,
         )
+
+
+def voter_identity(policy: NetworkPolicy, identity: NodeIdentity) -> NodeIdentity | None:
+    """This node's voting pseudonym in ``policy`` (None: it is not on the committee).
+
+    A NodeIdentity, so that a vote's reason can be sealed from the pseudonym too.
+    """
+    for voter in policy.committee_voters:
+        try:
+            seed = nacl.bindings.crypto_box_seal_open(
+                voter.sealed_seed, identity.x25519_public_key, identity.x25519_private_key
+            )
+        except (nacl.exceptions.CryptoError, ValueError):
+            continue
+        pseudonym = NodeIdentity.from_seed(seed)
+        if pseudonym.public_key == voter.key:
+            return pseudonym
+    return None
 
 
 def verify_revocation_list(

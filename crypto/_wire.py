@@ -4,7 +4,7 @@ frozen base model whose canonical bytes are ``canonical_pack(model_dump())``.
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, ClassVar, Self
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBytes, ValidationError
 from pydantic import StrictInt as _StrictInt
@@ -51,8 +51,20 @@ class WireModel(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
+    _OMIT_AT_DEFAULT: ClassVar[frozenset[str]] = frozenset()
+    """Fields added after the format was released: left out of the canonical bytes
+    (encoding and signature alike) while they hold their default, so that what was
+    signed before they existed stays byte for byte the same."""
+
+    def _dump(self, exclude: set[str]) -> dict[str, Any]:
+        dumped = self.model_dump(exclude=exclude)
+        for name in self._OMIT_AT_DEFAULT:
+            if name in dumped and dumped[name] == type(self).model_fields[name].default:
+                del dumped[name]
+        return dumped
+
     def to_bytes(self) -> bytes:
-        return canonical_pack(self.model_dump())
+        return canonical_pack(self._dump(set()))
 
     @classmethod
     def from_dict(cls, data: Any) -> Self:
@@ -66,4 +78,4 @@ class WireModel(BaseModel):
         return cls.from_dict(canonical_unpack(data))
 
     def _body(self, *exclude: str) -> bytes:
-        return canonical_pack(self.model_dump(exclude=set(exclude)))
+        return canonical_pack(self._dump(set(exclude)))

@@ -56,6 +56,7 @@ from doorwatch.node._api_server import Dispatcher, MethodSpec, Session
 from doorwatch.node._categories import BY_CODE, CATEGORIES, HarmBand, harm_band
 from doorwatch.node._errors import Busy, Conflict, Forbidden, InvalidParams, NotFound
 from doorwatch.node._match_slots import opened
+from doorwatch.node._notice_service import show_ban
 from doorwatch.node._notify import NewAlertNotice
 from doorwatch.node._roles import Role
 from doorwatch.node._scan import Match, MatchState
@@ -770,6 +771,18 @@ class AlertApi:
         full = await self.detail(m.set_id)
         if full["status"] != "active":
             raise Conflict("match_id: the alert is no longer active; it is no longer a match")
+        notices = v.notices
+        ban = notices.ban_for(m.set_id, notices.identity.peer_id) if notices else None
+        if ban is not None:
+            m.state = MatchState.CONFIRMED
+            return await show_ban(
+                v,
+                ban,
+                alert_id=m.set_id,
+                originator=notices.identity.peer_id if notices else "",
+                match_id=m.match_id,
+                actor=actor(session),
+            )
         await self._audit_match(session, m, "disclosure.details", now, disclosed=True)
         m.state = MatchState.CONFIRMED
         annotations: list[dict[str, object]] = full["annotations"]  # type: ignore[assignment]

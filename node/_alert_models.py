@@ -286,7 +286,21 @@ class MatchDismissed(Result):
     dismissed: Literal[True]
 
 
-class MatchConfirmResult(RootModel[MatchConfirmed | MatchDismissed]):
+class MatchBan(Result):
+    notice_id: str
+    until: int | None = Field(description="When the ban ends, Unix seconds; null: for life")
+    scope: str = Field(description="'all' (the whole network) or the group it covers")
+    refuse: str = Field(description="What the door shows, e.g. 'Refuse: Pubwatch ban until ...'")
+
+
+class MatchBanned(Result):
+    """A confirmed match on the subject of an upheld Pubwatch banning notice: the door
+    refuses entry; the alert's details are not asked for."""
+
+    banned: MatchBan
+
+
+class MatchConfirmResult(RootModel[MatchConfirmed | MatchBanned | MatchDismissed]):
     pass
 
 

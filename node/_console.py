@@ -78,8 +78,12 @@ STATIC: Final = {
     "/static/console.js": ("console.js", "text/javascript; charset=utf-8"),
     "/static/console.css": ("console.css", "text/css; charset=utf-8"),
     "/static/manage.js": ("manage.js", "text/javascript; charset=utf-8"),
+    "/static/notices.js": ("notices.js", "text/javascript; charset=utf-8"),
 }
-MANAGER_PAGES: Final = {"/manage": ("manage.html", "text/html; charset=utf-8")}
+MANAGER_PAGES: Final = {
+    "/manage": ("manage.html", "text/html; charset=utf-8"),
+    "/notices": ("notices.html", "text/html; charset=utf-8"),
+}
 MANAGER_ROLE: Final = Role.SUPERVISOR
 QR_ROLE: Final = Role.SUPER_ADMINISTRATOR  # who issues invites (network.invite)
 LOGIN_REFUSED: Final = "Login refused: check your user name and password, or ask a supervisor."

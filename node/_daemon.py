@@ -48,6 +48,8 @@ from doorwatch.node._ladder_service import start_ladder
 from doorwatch.node._local_api import LocalApi
 from doorwatch.node._network import NetworkService
 from doorwatch.node._network_api import NetworkApi
+from doorwatch.node._notice_api import NoticeApi
+from doorwatch.node._notice_service import NoticeService
 from doorwatch.node._presence import Presence
 from doorwatch.node._report_api import ReportApi
 from doorwatch.node._report_share import ReportSharing
@@ -164,6 +166,10 @@ async def run_daemon(
                         ReportApi(
                             store=store, clock=clock, venue=config.venue, sharing=sharing
                         ).register(dispatcher)
+                        notices = NoticeService(service=network, venue=venue, identity=identity)
+                        await notices.load()
+                        NoticeApi(notices).register(dispatcher)
+                        nursery.start_soon(notices.run)
                         if demo_clock is not None:
                             ClockApi(
                                 demo_clock,

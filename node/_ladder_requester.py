@@ -70,6 +70,7 @@ from doorwatch.node._ladder import (
 )
 from doorwatch.node._match_slots import make_room, settle
 from doorwatch.node._network import NetworkService
+from doorwatch.node._notice_service import refuse_text, show_ban
 from doorwatch.node._p2p_errors import P2PError, PeerUnreachable
 from doorwatch.node._received import ReceivedAlert
 from doorwatch.node._scan import Match, MatchState
@@ -491,6 +492,22 @@ class LadderRequester:
                     await self._report(ALARM, r, requester_not_same_rule(self.limits).name)
                 await self._notify(r)
                 return MatchConfirmResult(MatchDismissed(dismissed=True))
+            notices = self.venue.notices
+            ban = notices.ban_for(r.alert.alert_id, r.alert.originator) if notices else None
+            if ban is not None:
+                # A Pubwatch ban: the door refuses; the alert's details are not asked for.
+                r.photo = None
+                r.session = None
+                self._set(r, MatchState.CONFIRMED, refuse_text(ban.until))
+                await self._notify(r)
+                return await show_ban(
+                    self.venue,
+                    ban,
+                    alert_id=r.alert.alert_id,
+                    originator=r.alert.originator,
+                    match_id=m.match_id,
+                    actor=who,
+                )
             await self._audit(r, out.audit, who)
             await self._step(r, out, CHECK_TIMEOUT_S, who)
             self._raise_for(r)

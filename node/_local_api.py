@@ -22,7 +22,15 @@ import trio
 
 import doorwatch
 from doorwatch.crypto import hash_password
-from doorwatch.node import _alert_api, _audit, _door_api, _network_api, _report_api, _users
+from doorwatch.node import (
+    _alert_api,
+    _audit,
+    _door_api,
+    _network_api,
+    _notice_api,
+    _report_api,
+    _users,
+)
 from doorwatch.node._api_models import (
     AuditEntryResult,
     AuditQueryParams,
@@ -123,6 +131,7 @@ SPECS = (
     *_door_api.SPECS,
     *_network_api.SPECS,
     *_report_api.SPECS,
+    *_notice_api.SPECS,
 )
 
 

@@ -185,6 +185,36 @@ MIGRATIONS: Final[tuple[tuple[int, str, str], ...]] = (
         """,
     ),
     (
+        7,
+        "Pubwatch banning notices: the signed messages held, and this venue's own cases",
+        """
+        -- Every accepted nomination, vote, appeal and outcome, as its signed frame
+        -- (the book is rebuilt from them at start-up). Cases and grounds travel
+        -- sealed to the committee; a vote names a pseudonym, never a venue.
+        CREATE TABLE notice_messages (
+            digest      BLOB PRIMARY KEY,
+            network_id  TEXT NOT NULL,
+            notice_id   BLOB NOT NULL,
+            kind        TEXT NOT NULL,
+            frame       BLOB NOT NULL,
+            received_at INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX notice_messages_notice ON notice_messages (network_id, notice_id);
+
+        -- This venue's own nominations: the case and any appeal's grounds, sealed
+        -- under the storage key, for its letters.
+        CREATE TABLE notice_cases (
+            notice_id   BLOB PRIMARY KEY,
+            network_id  TEXT NOT NULL,
+            alert_id    TEXT NOT NULL,
+            sealed_case BLOB NOT NULL,
+            created_by  TEXT NOT NULL,
+            created_at  INTEGER NOT NULL,
+            sealed_appeal BLOB
+        ) STRICT;
+        """,
+    ),
+    (
         8,
         "aggregate counts shared by the venues for the Pubwatch meeting's network report",
         REPORT_MIGRATION,

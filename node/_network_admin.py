@@ -228,10 +228,94 @@ def _ensure_hub_state(
     network created before either existed)."""
     db.put_selection_key(conn, network_id, authority.selection_key(), storage_key)
     if db.network_policy(conn, network_id) is None:
-        db.put_policy(
-            conn,
-            authority.sign_policy(serial=1, issued_at=now, anonymity_floor=DEFAULT_ANONYMITY_FLOOR),
+        _sign_next_policy(conn, authority, network_id, now)
+
+
+NOTICE_RULES = (
+    "notice_quorum",
+    "notice_majority",
+    "notice_lifetime_majority",
+    "notice_vote_days",
+    "notice_appeal_suspends",
+)
+"""The banning-notice fields of the network policy (``crypto.NetworkPolicy``)."""
+
+
+def _sign_next_policy(
+    conn: sqlite3.Connection,
+    authority: AuthorityKey,
+    network_id: str,
+    now: int,
+    *,
+    anonymity_floor: int | None = None,
+    notice_rules: dict[str, object] | None = None,
+) -> NetworkPolicy:
+    """Sign and store the next policy: the current one's rules with ``changes``, and the
+    committee's voting pseudonyms made afresh from the unrevoked committee certificates."""
+    current = db.network_policy(conn, network_id)
+    rl = db.revocations(conn, network_id)
+    committee = [
+        c.peer_id
+        for c in db.certificates(conn, network_id)
+        if c.committee and not (rl is not None and rl.covers(c))
+    ]
+    rules = {k: getattr(current, k) for k in NOTICE_RULES} if current is not None else {}
+    rules.update(notice_rules or {})
+    if anonymity_floor is None:
+        anonymity_floor = (
+            current.anonymity_floor if current is not None else DEFAULT_ANONYMITY_FLOOR
         )
+    policy = authority.sign_policy(
+        serial=(current.serial + 1) if current is not None else 1,
+        issued_at=now,
+        anonymity_floor=anonymity_floor,
+        committee=committee,
+        notice_rules=rules,
+    )
+    db.put_policy(conn, policy)
+    return policy
+
+
+def set_roles(
+    conn: sqlite3.Connection,
+    *,
+    storage_key: StorageKey,
+    network_id: str,
+    peer_id: str,
+    committee: bool | None = None,
+    liaison: bool | None = None,
+    now: int,
+    actor: str = "local-admin",
+) -> Certificate:
+    """Hub: mark a member as on the banning committee and/or the police liaison (its
+    certificate re-issued), and sign the next policy with the committee's pseudonyms."""
+    authority = _authority(conn, network_id, storage_key)
+    old = _certificate_of(conn, network_id, peer_id)
+    if old is None:
+        raise UnknownMember(f"peer {peer_id} holds no certificate of network {network_id}")
+    rl = db.revocations(conn, network_id)
+    if rl is not None and rl.covers(old):
+        raise GroupError(f"peer {peer_id} was revoked from network {network_id}")
+    new_committee = old.committee if committee is None else committee
+    new_liaison = old.liaison if liaison is None else liaison
+    if new_committee and new_liaison:
+        raise GroupError(
+            "a liaison (the police) takes no part in the committee's decisions; "
+            "it cannot be on the committee"
+        )
+    certificate = _reissue(
+        conn, authority, old, old.groups, now, committee=new_committee, liaison=new_liaison
+    )
+    _sign_next_policy(conn, authority, network_id, now)
+    audit.record(
+        conn,
+        at=now,
+        actor=actor,
+        action="network.roles_set",
+        peer_id=peer_id,
+        detail={"network_id": network_id, "committee": new_committee, "liaison": new_liaison},
+    )
+    return certificate
 
 
 def set_policy(
@@ -239,20 +323,30 @@ def set_policy(
     *,
     storage_key: StorageKey,
     network_id: str,
-    anonymity_floor: int,
+    anonymity_floor: int | None = None,
+    notice_rules: dict[str, object] | None = None,
     now: int,
     actor: str = "local-admin",
 ) -> NetworkPolicy:
-    """Sign and store the next network policy (members get it with their next sync)."""
+    """Sign and store the next network policy (members get it with their next sync):
+    the held one's rules with ``anonymity_floor`` and ``notice_rules`` (``NOTICE_RULES``
+    fields) changed where given."""
+    unknown = set(notice_rules or {}) - set(NOTICE_RULES)
+    if unknown:
+        raise GroupError(f"notice rules: no such rule {sorted(unknown)[0]!r}")
     authority = _authority(conn, network_id, storage_key)
     _ensure_hub_state(conn, network_id, authority, storage_key, now)
-    current = db.network_policy(conn, network_id)
-    policy = authority.sign_policy(
-        serial=(current.serial + 1) if current is not None else 1,
-        issued_at=now,
-        anonymity_floor=anonymity_floor,
-    )
-    db.put_policy(conn, policy)
+    try:
+        policy = _sign_next_policy(
+            conn,
+            authority,
+            network_id,
+            now,
+            anonymity_floor=anonymity_floor,
+            notice_rules=notice_rules,
+        )
+    except CryptoError as exc:
+        raise GroupError(f"network policy: {exc}") from None
     audit.record(
         conn,
         at=now,
@@ -262,6 +356,8 @@ def set_policy(
             "network_id": network_id,
             "serial": policy.serial,
             "anonymity_floor": policy.anonymity_floor,
+            **{k: getattr(policy, k) for k in NOTICE_RULES},
+            "committee": len(policy.committee_voters),
         },
     )
     return policy
@@ -275,6 +371,8 @@ class PolicyView:
     issued_at: int | None
     anonymity_floor: int
     budget_bits: float
+    notices: dict[str, object]
+    """The banning-notice rules (``NOTICE_RULES``) and ``committee``, the roster's size."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -283,6 +381,7 @@ class PolicyView:
             "issued_at": self.issued_at,
             "anonymity_floor": self.anonymity_floor,
             "budget_bits": round(self.budget_bits, 2),
+            "notices": dict(self.notices),
         }
 
 
@@ -291,12 +390,21 @@ def policy_view(conn: sqlite3.Connection, network_id: str) -> PolicyView:
     _network(conn, network_id)
     policy = db.network_policy(conn, network_id)
     floor = policy.anonymity_floor if policy is not None else DEFAULT_ANONYMITY_FLOOR
+    if policy is None:
+        notices: dict[str, object] = {
+            k: NetworkPolicy.model_fields[k].default for k in NOTICE_RULES
+        }
+        notices["committee"] = 0
+    else:
+        notices = {k: getattr(policy, k) for k in NOTICE_RULES}
+        notices["committee"] = len(policy.committee_voters)
     return PolicyView(
         network_id=network_id,
         serial=policy.serial if policy is not None else 0,
         issued_at=policy.issued_at if policy is not None else None,
         anonymity_floor=floor,
         budget_bits=math.log2(UK_POPULATION / floor),
+        notices=notices,
     )
 
 
@@ -601,6 +709,8 @@ def revoke_member(
         certificate_serials=serials,
     )
     db.put_revocations(conn, rl)
+    if certificate.committee:  # its voting pseudonym leaves the roster
+        _sign_next_policy(conn, authority, network_id, now)
     latest: dict[str, GroupKey] = {}
     for key in db.group_keys(conn, network_id, storage_key):
         if key.group in certificate.groups:
@@ -618,6 +728,7 @@ class Member:
     groups: tuple[str, ...]
     committee: bool
     key_manager: bool
+    liaison: bool
     valid_until: int
     last_seen: int | None
     revoked: bool
@@ -631,6 +742,7 @@ class Member:
             "groups": list(self.groups),
             "committee": self.committee,
             "key_manager": self.key_manager,
+            "liaison": self.liaison,
             "valid_until": self.valid_until,
             "last_seen": self.last_seen,
             "revoked": self.revoked,
@@ -652,6 +764,7 @@ def members(conn: sqlite3.Connection, network_id: str, self_peer_id: str) -> lis
                 groups=c.groups,
                 committee=c.committee,
                 key_manager=c.key_manager,
+                liaison=c.liaison,
                 valid_until=c.valid_until,
                 last_seen=entry.last_seen if entry else None,
                 revoked=rl is not None and rl.covers(c),
@@ -793,12 +906,16 @@ def _reissue(
     old: Certificate,
     groups: Sequence[str],
     now: int,
+    *,
+    committee: bool | None = None,
+    liaison: bool | None = None,
 ) -> Certificate:
     certificate = authority.issue_certificate(
         venue=old.venue,
         peer_id=old.peer_id,
         groups=groups,
-        committee=old.committee,
+        committee=old.committee if committee is None else committee,
+        liaison=old.liaison if liaison is None else liaison,
         key_manager=old.key_manager,
         jurisdiction=old.jurisdiction,
         valid_from=now,
@@ -1091,4 +1208,5 @@ __all__ = [
     "renew_certificates",
     "revoke_member",
     "set_policy",
+    "set_roles",
 ]

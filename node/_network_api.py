@@ -91,6 +91,7 @@ class MemberResult(Result):
     groups: list[str]
     committee: bool
     key_manager: bool
+    liaison: bool = False
     valid_until: int
     last_seen: int | None
     revoked: bool
@@ -164,6 +165,25 @@ class GroupsResult(Result):
     groups: dict[str, list[str]]
 
 
+class RolesParams(Params):
+    peer_id: str = Field(min_length=40, max_length=60, description="The member's peer id")
+    network_id: str | None = None
+    committee: bool | None = Field(
+        default=None, description="On (true) or off (false) the banning committee"
+    )
+    liaison: bool | None = Field(
+        default=None, description="The police licensing officer's node (never on the committee)"
+    )
+
+
+class RolesResult(Result):
+    network_id: str
+    peer_id: str
+    venue: str
+    committee: bool
+    liaison: bool
+
+
 class PolicyParams(Params):
     network_id: str | None = None
     anonymity_floor: int | None = Field(
@@ -173,6 +193,30 @@ class PolicyParams(Params):
         description="Sign a new policy with this anonymity floor (authority node only); "
         "omitted: show the policy held.",
     )
+    notice_quorum: int | None = Field(
+        default=None, ge=1, le=1000, description="Banning notices: fewest votes for an uphold"
+    )
+    notice_majority: int | None = Field(
+        default=None, ge=50, le=100, description="Uphold takes more than this % of the committee"
+    )
+    notice_lifetime_majority: int | None = Field(
+        default=None, ge=50, le=100, description="The same for a lifetime ban"
+    )
+    notice_vote_days: int | None = Field(
+        default=None, ge=1, le=90, description="How long each vote stays open"
+    )
+    notice_appeal_suspends: bool | None = Field(
+        default=None, description="Whether an appeal suspends the ban"
+    )
+
+
+class PolicyNotices(Result):
+    notice_quorum: int
+    notice_majority: int
+    notice_lifetime_majority: int
+    notice_vote_days: int
+    notice_appeal_suspends: bool
+    committee: int = Field(description="Voting pseudonyms on the roster (committee members)")
 
 
 class PolicyResult(Result):
@@ -181,6 +225,7 @@ class PolicyResult(Result):
     issued_at: int | None
     anonymity_floor: int
     budget_bits: float
+    notices: PolicyNotices
 
 
 _ADMIN = Role.SUPER_ADMINISTRATOR
@@ -275,8 +320,17 @@ POLICY = MethodSpec(
     PolicyParams,
     PolicyResult,
     role=_ADMIN,
-    summary="Show the network's signed policy (anonymity floor), or sign a new one "
-    "(authority node).",
+    summary="Show the network's signed policy (anonymity floor, banning-notice rules), or "
+    "sign a new one (authority node).",
+)
+ROLES = MethodSpec(
+    "network.roles",
+    RolesParams,
+    RolesResult,
+    role=_ADMIN,
+    summary="Mark a member as on the banning committee or as the police liaison (authority "
+    "node): its certificate is re-issued and the policy re-signed with the committee's "
+    "voting pseudonyms.",
 )
 SPECS = (
     CREATE,
@@ -292,6 +346,7 @@ SPECS = (
     GROUP_ADD,
     GROUP_REMOVE,
     POLICY,
+    ROLES,
 )
 
 
@@ -335,6 +390,7 @@ class NetworkApi:
             (GROUP_ADD, self.group_add),
             (GROUP_REMOVE, self.group_remove),
             (POLICY, self.policy),
+            (ROLES, self.roles),
         ):
             dispatcher.add(spec.bind(handler))
 
@@ -565,18 +621,19 @@ class NetworkApi:
     async def policy(self, session: Session, p: PolicyParams) -> PolicyResult:
         s = self.service
         floor = p.anonymity_floor
+        rules = {k: getattr(p, k) for k in admin.NOTICE_RULES if getattr(p, k) is not None}
+        signing = floor is not None or bool(rules)
 
         async def go() -> PolicyResult:
-            network_id = await s.store.run(
-                admin.choose_network, p.network_id, authority=floor is not None
-            )
-            if floor is not None:
+            network_id = await s.store.run(admin.choose_network, p.network_id, authority=signing)
+            if signing:
                 await s.store.run(
                     partial(
                         admin.set_policy,
                         storage_key=s.storage_key,
                         network_id=network_id,
                         anonymity_floor=floor,
+                        notice_rules=rules,
                         now=s.clock.now(),
                         actor=_actor(session),
                     )
@@ -585,6 +642,35 @@ class NetworkApi:
                 s.announce_membership(network_id)
             view = await s.store.run(admin.policy_view, network_id)
             return PolicyResult.model_validate(view.to_json())
+
+        return await _mapped(go)
+
+    async def roles(self, session: Session, p: RolesParams) -> RolesResult:
+        s = self.service
+
+        async def go() -> RolesResult:
+            network_id = await s.store.run(admin.choose_network, p.network_id, authority=True)
+            cert = await s.store.run(
+                partial(
+                    admin.set_roles,
+                    storage_key=s.storage_key,
+                    network_id=network_id,
+                    peer_id=p.peer_id,
+                    committee=p.committee,
+                    liaison=p.liaison,
+                    now=s.clock.now(),
+                    actor=_actor(session),
+                )
+            )
+            await s.refresh()
+            s.announce_membership(network_id)
+            return RolesResult(
+                network_id=network_id,
+                peer_id=cert.peer_id,
+                venue=cert.venue,
+                committee=cert.committee,
+                liaison=cert.liaison,
+            )
 
         return await _mapped(go)
 

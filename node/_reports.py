@@ -14,6 +14,7 @@ import datetime as dt
 import sqlite3
 from typing import Final
 
+from doorwatch.node._notice_store import held_notices
 from doorwatch.node._report_model import VenueCounts
 
 # Audit actions counted for each figure (see _ladder.audit_action for the disclosure ones:
@@ -54,12 +55,18 @@ def _count(conn: sqlite3.Connection, actions: tuple[str, ...], start: int, end: 
     return int(row[0])
 
 
-def pubwatch_notice_counts(conn: sqlite3.Connection, start: int, end: int) -> int | None:
-    """MERGE POINT (issue 16, banning notices): Pubwatch banning notices upheld in the
-    period that this venue nominated. The banning-notices branch counts them here from
-    its own table; until then None, shown as "not counted yet" and not shared."""
-    del conn, start, end
-    return None
+def pubwatch_notice_counts(conn: sqlite3.Connection, start: int, end: int) -> int:
+    """Pubwatch banning notices this venue nominated that the committee upheld in
+    ``[start, end)`` (by the first vote's decision; a later appeal does not unmake it)."""
+    own = {row[0] for row in conn.execute("SELECT notice_id FROM notice_cases")}
+    return sum(
+        1
+        for notice in held_notices(conn)
+        if notice.notice_id in own
+        and (first := notice.outcomes.get(0)) is not None
+        and first.outcome == "upheld"
+        and start <= first.decided_at < end
+    )
 
 
 def gather(conn: sqlite3.Connection, start: int, end: int, *, now: int) -> VenueCounts:

@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final, Protocol
+from typing import TYPE_CHECKING, Final, Protocol
 
 import trio
 
@@ -27,6 +27,10 @@ from doorwatch.node._received import ReceivedAlert
 from doorwatch.node._scan import Match, ScanEngine
 from doorwatch.node._store import AsyncStore
 from doorwatch.node._subjects import KeyDigester, day_of, unseal_identity
+
+if TYPE_CHECKING:
+    from doorwatch.node._notice_service import NoticeService
+
 from doorwatch.segments import (
     MAX_PHOTO_BYTES,
     Factor,
@@ -94,6 +98,9 @@ class Venue:
         # when the node runs its network service; None: received alerts' matches
         # answer originator_unreachable.
         self.ladder: RemoteLadder | None = None
+        # Pubwatch banning notices (node/_notice_service.py), set when the node runs
+        # its network service: a confirmed match on a banned subject shows the ban.
+        self.notices: NoticeService | None = None
         # The web consoles following a lane (node/_console_hub.py): scans and
         # match.updated changes are fanned out to them, at no cost when none follows.
         self.console = ConsoleHub()

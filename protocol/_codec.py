@@ -50,6 +50,9 @@ _DEFAULT_TYPE_CAPS: Mapping[str, int] = MappingProxyType(
         "certificate.distribution": 64 * KiB,
         "sync.hello": 64 * KiB,
         "sync.ranges": 1 * MiB,
+        "banning.nomination": 512 * KiB,
+        "banning.appeal": 512 * KiB,
+        "banning.outcome": 1 * MiB,
     }
 )
 

@@ -472,32 +472,105 @@ class DisclosureRefusal(Message):
     message: Annotated[str, StringConstraints(max_length=512)]
 
 
-# --- Banning notices (model only) -----------------------------------------------------------
+# --- Banning notices -------------------------------------------------------------------------
+
+NoticeId = Bytes16
+VoterKey = Annotated[bytes, Field(min_length=32, max_length=32)]
+
+
+class SealedCase(Model):
+    """A notice's case (or an appeal's grounds) sealed to one reader (a committee member or
+    the liaison), by the nominating (or recording) venue."""
+
+    member: PeerId
+    sealed: Annotated[bytes, Field(min_length=1, max_length=8 * 1024)]
+
+
+SealedCases = Annotated[tuple[SealedCase, ...], Field(min_length=1, max_length=256)]
 
 
 class BanningNomination(Message):
-    """A venue nominates a subject (by alert) for a Pubwatch banning notice."""
+    """A venue nominates the subject of one of its own alerts for a Pubwatch banning notice.
+
+    ``scope``: ``all`` (the whole network) or one group. ``duration_days``: at most 730
+    (two years), or None for a lifetime ban, which needs the higher majority. The
+    summary (and a lifetime ban's reason) travel only sealed to the committee and the
+    liaison. A nominator on the committee names its own voting pseudonym
+    (``nominator_voter``, proven by ``nominator_proof``) so that it cannot vote.
+    """
 
     type: Literal["banning.nomination"] = "banning.nomination"
     network_id: NetworkId
-    nomination_id: Bytes16
+    notice_id: NoticeId
     alert_id: AlertId
     nominated_by: PeerId
     nominated_at: Timestamp
-    proposed_until: Timestamp | None
-    sealed_case: SmallBlob
+    scope: GroupName
+    duration_days: Annotated[int, Field(ge=1, le=730)] | None
+    lifetime: bool
+    cases: SealedCases
+    nominator_voter: VoterKey | None = None
+    nominator_proof: Signature | None = None
     signature: Signature
+
+    @model_validator(mode="after")
+    def _shape(self) -> Self:
+        if self.lifetime != (self.duration_days is None):
+            raise ValueError("duration_days: a number of days, or none for a lifetime ban")
+        if (self.nominator_voter is None) != (self.nominator_proof is None):
+            raise ValueError("nominator_voter and nominator_proof go together")
+        if len({c.member for c in self.cases}) != len(self.cases):
+            raise ValueError("cases must name each reader once")
+        return self
 
 
 class BanningVote(Message):
-    """A committee member's vote on a nomination (the nominating venue does not vote)."""
+    """A committee member's vote, signed by its voting pseudonym (not its node key).
+
+    ``round`` 0 is the nomination, 1 the appeal. ``sealed_reason`` (optional) is sealed
+    from the pseudonym to the nominating venue.
+    """
 
     type: Literal["banning.vote"] = "banning.vote"
     network_id: NetworkId
-    nomination_id: Bytes16
-    voter: PeerId
-    vote: Literal["for", "against", "abstain"]
+    notice_id: NoticeId
+    round: Literal[0, 1]
+    voter: VoterKey
+    vote: Literal["uphold", "reject"]
     voted_at: Timestamp
+    sealed_reason: SmallBlob | None = None
+    signature: Signature
+
+
+class BanningAppeal(Message):
+    """The subject's appeal, recorded by the nominating venue or the liaison; the grounds
+    travel sealed to the committee (and the liaison)."""
+
+    type: Literal["banning.appeal"] = "banning.appeal"
+    network_id: NetworkId
+    notice_id: NoticeId
+    recorded_by: PeerId
+    appealed_at: Timestamp
+    cases: SealedCases
+    signature: Signature
+
+
+class BanningOutcome(Message):
+    """The decision of one round with the signed votes it rests on, published by the
+    nominating venue; every node recounts the votes before believing it.
+
+    ``until``: the end of an upheld ban (None: lifetime); None when cancelled.
+    """
+
+    type: Literal["banning.outcome"] = "banning.outcome"
+    network_id: NetworkId
+    notice_id: NoticeId
+    round: Literal[0, 1]
+    outcome: Literal["upheld", "cancelled"]
+    decided_at: Timestamp
+    until: Timestamp | None
+    votes: Annotated[tuple[BanningVote, ...], Field(max_length=256)]
+    published_by: PeerId
     signature: Signature
 
 
@@ -580,6 +653,8 @@ ALL_MESSAGES: tuple[type[Message], ...] = (
     BanningVote,
     ReportCounts,
     ReportRequest,
+    BanningAppeal,
+    BanningOutcome,
 )
 
 
@@ -597,7 +672,9 @@ SIGNED_BY: dict[str, str] = {
     "alert.review": "reviewer",
     "presence.record": "peer",
     "banning.nomination": "nominated_by",
-    "banning.vote": "voter",
+    "banning.appeal": "recorded_by",
+    "banning.outcome": "published_by",
     "report.counts": "venue",
 }
-"""For each node-signed message type, the field holding the signer's peer id."""
+"""For each node-signed message type, the field holding the signer's peer id (a vote is
+signed by a voting pseudonym instead: ``protocol._notices``)."""

@@ -29,8 +29,9 @@ from doorwatch.protocol._messages import (
     AlertPublish,
     AlertUpdate,
     Annotation,
+    BanningAppeal,
     BanningNomination,
-    BanningVote,
+    BanningOutcome,
     Dispute,
     Message,
     PresenceRecord,
@@ -46,7 +47,8 @@ NodeSigned = (
     | ReviewRecord
     | PresenceRecord
     | BanningNomination
-    | BanningVote
+    | BanningAppeal
+    | BanningOutcome
     | ReportCounts
 )
 

@@ -266,6 +266,17 @@ async function answer(same) {
       await showDetails(result.details);
       $("refuse").focus({ preventScroll: true });
       $("details").scrollIntoView({ block: "start", behavior: "instant" });
+    } else if (result.banned) {
+      // A Pubwatch banning notice: refuse; no alert details come (docs/banning-notices.md).
+      match.state = "confirmed";
+      showState("confirmed", "");
+      $("ladder-message").textContent = result.banned.refuse;
+      $("verdict").className = "verdict refuse";
+      $("verdict-word").textContent = "REFUSE";
+      const li = document.createElement("li");
+      li.textContent = result.banned.refuse;
+      $("verdict-reasons").replaceChildren(li);
+      $("refuse").focus({ preventScroll: true });
     } else {
       match.state = "dismissed";
       showState("dismissed", "");

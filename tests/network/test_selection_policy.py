@@ -204,3 +204,42 @@ def test_leaving_forgets_the_key_and_policy(hub: Node) -> None:
     db.delete_network(b.conn, network_id)
     assert db.selection_key(b.conn, network_id, b.key) is None
     assert db.network_policy(b.conn, network_id) is None
+
+
+def test_the_notice_rules_are_signed_in_the_policy_and_reach_members(hub: Node) -> None:
+    a, b = hub, Node()
+    network_id = _create(a)
+    _join(a, b, network_id)
+    assert admin.policy_view(a.conn, network_id).notices == {
+        "notice_quorum": 3,
+        "notice_majority": 50,
+        "notice_lifetime_majority": 75,
+        "notice_vote_days": 14,
+        "notice_appeal_suspends": False,
+        "committee": 1,  # the hub, on the committee since it made the network
+    }
+    admin.set_policy(
+        a.conn,
+        storage_key=a.key,
+        network_id=network_id,
+        notice_rules={"notice_vote_days": 7, "notice_appeal_suspends": True},
+        now=NOW + 5,
+    )
+    assert _sync(a, b, network_id, NOW + 6).new_policy
+    held = db.network_policy(b.conn, network_id)
+    assert held is not None
+    assert (held.notice_vote_days, held.notice_appeal_suspends) == (7, True)
+    assert held.anonymity_floor == 50  # the rules not given are kept
+    assert len(held.committee_voters) == 1  # and the roster is made afresh
+    with pytest.raises(admin.GroupError, match="no such rule"):
+        admin.set_policy(
+            a.conn, storage_key=a.key, network_id=network_id, notice_rules={"x": 1}, now=NOW + 7
+        )
+    with pytest.raises(admin.GroupError, match="notice_majority"):
+        admin.set_policy(
+            a.conn,
+            storage_key=a.key,
+            network_id=network_id,
+            notice_rules={"notice_majority": 40},
+            now=NOW + 7,
+        )

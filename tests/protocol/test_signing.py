@@ -9,12 +9,13 @@ from doorwatch.protocol import (
     MESSAGE_TYPES,
     SIGNED_BY,
     Annotation,
-    BanningVote,
+    BanningAppeal,
     ErrorCode,
     LocalProtocolError,
     Message,
     PresenceRecord,
     RemoteProtocolError,
+    SealedCase,
     decode,
     encode,
     purpose_for,
@@ -64,18 +65,18 @@ def test_cannot_sign_for_someone_else() -> None:
 
 def test_signature_is_bound_to_the_message_type() -> None:
     vote = sign_message(
-        BanningVote(
+        BanningAppeal(
             network_id=NETWORK_ID,
-            nomination_id=bytes(16),
-            voter=VENUE.peer_id,
-            vote="for",
-            voted_at=T0,
+            notice_id=bytes(16),
+            recorded_by=VENUE.peer_id,
+            appealed_at=T0,
+            cases=(SealedCase(member=OTHER.peer_id, sealed=b"x"),),
             signature=bytes(64),
         ),
         VENUE,
     )
-    assert purpose_for("banning.vote") != purpose_for("alert.annotate")
-    assert set(SIGNED_BY) >= {"banning.vote", "alert.annotate", "presence.record"}
+    assert purpose_for("banning.appeal") != purpose_for("alert.annotate")
+    assert set(SIGNED_BY) >= {"banning.appeal", "alert.annotate", "presence.record"}
     note = Annotation(
         network_id=NETWORK_ID,
         alert_id=bytes(16),

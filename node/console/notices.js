@@ -1,0 +1,161 @@
+// Doorwatch banning notices page: list, read, vote, appeal, letters and nominations,
+// each one call of the node's API with this page's session (the API checks roles, the
+// committee and the nominator's exclusion).
+"use strict";
+
+const $ = (id) => document.getElementById(id);
+let csrf = "";
+let shown = 0;
+
+async function rpc(method, params) {
+  const response = await fetch("/api/rpc", {
+    method: "POST",
+    credentials: "same-origin",
+    cache: "no-store",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+    body: JSON.stringify({ method, params }),
+  });
+  if (response.status === 401 || response.status === 403) {
+    window.location.assign("/");
+    throw new Error("Log in again.");
+  }
+  const data = await response.json();
+  if (data.error !== undefined) {
+    const error = new Error(data.error);
+    error.code = data.code;
+    throw error;
+  }
+  return data.result;
+}
+
+const date = (t) => new Date(t * 1000).toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric", timeZone: "UTC" });
+const until = (n) => (n.state === "voting" || n.state === "cancelled") ? "" : (n.until === null ? "for life" : date(n.until));
+const tally = (n) => n.rounds.map((r) => `${r.round ? "appeal" : "nomination"}: ${r.tally.uphold} uphold, ${r.tally.reject} reject of ${r.tally.eligible}${r.outcome ? ` (${r.outcome})` : ""}`).join("; ");
+
+function row(cells) {
+  const tr = document.createElement("tr");
+  for (const c of cells) {
+    const td = document.createElement("td");
+    if (c instanceof Node) { td.append(c); } else { td.textContent = c; }
+    tr.append(td);
+  }
+  return tr;
+}
+
+function button(label, run) {
+  const b = document.createElement("button");
+  b.type = "button";
+  b.className = "quiet small";
+  b.textContent = label;
+  b.addEventListener("click", run);
+  return b;
+}
+
+async function showNotices(event) {
+  if (event) { event.preventDefault(); }
+  const n = ++shown;
+  const state = $("notice-state").value;
+  try {
+    const { notices } = await rpc("notice.list", state ? { state } : {});
+    if (n !== shown) { return; }
+    $("notices-table").querySelector("tbody").replaceChildren(...notices.map((x) => {
+      const tr = row([x.nominated_by + (x.own ? " (this venue)" : ""), x.state, x.scope, x.lifetime ? "lifetime" : `${x.duration_days} days`, until(x), tally(x), button("Open", () => openNotice(x.notice_id))]);
+      tr.dataset.notice = x.notice_id;
+      return tr;
+    }));
+    $("notices-table").hidden = notices.length === 0;
+    $("notices-message").textContent = notices.length === 0 ? "No notices." : "";
+  } catch (e) {
+    $("notices-message").textContent = e.message;
+  }
+}
+
+async function openNotice(id) {
+  $("detail-message").textContent = "";
+  let x;
+  try { x = await rpc("notice.get", { notice_id: id }); } catch (e) { $("detail-message").textContent = e.message; return; }
+  $("notice-detail").hidden = false;
+  $("notice-detail").dataset.notice = id;
+  $("detail-title").textContent = `Notice ${id.slice(0, 8)}: ${x.state}${until(x) ? `, until ${until(x)}` : ""}`;
+  $("detail-summary").textContent = x.summary ? `What happened: ${x.summary}` : "The case is for the committee and the liaison only.";
+  $("detail-grounds").textContent = x.appeal_grounds ? `Grounds of appeal: ${x.appeal_grounds}` : "";
+  const actions = [];
+  const open = x.state === "voting" || x.state === "appealed";
+  if (x.can_vote && open) {
+    const reason = document.createElement("input");
+    reason.id = "vote-reason";
+    reason.setAttribute("aria-label", "Reason (optional, for the nominating venue)");
+    reason.placeholder = "Reason (optional)";
+    const vote = (choice) => async () => {
+      try {
+        const params = { notice_id: id, vote: choice };
+        if (reason.value.trim()) { params.reason = reason.value.trim(); }
+        await rpc("notice.vote", params);
+        $("detail-message").textContent = `Your vote (${choice}) is recorded.`;
+        showNotices();
+      } catch (e) { $("detail-message").textContent = e.message; }
+    };
+    actions.push(reason, button("Uphold", vote("uphold")), button("Reject", vote("reject")));
+  }
+  if (x.own && x.state === "upheld") {
+    const grounds = document.createElement("input");
+    grounds.id = "appeal-grounds";
+    grounds.setAttribute("aria-label", "The appellant's grounds");
+    grounds.placeholder = "Grounds of appeal";
+    actions.push(grounds, button("Record appeal", async () => {
+      try {
+        await rpc("notice.appeal", { notice_id: id, grounds: grounds.value });
+        $("detail-message").textContent = "Appeal recorded: the committee votes again.";
+        showNotices();
+      } catch (e) { $("detail-message").textContent = e.message; }
+    }));
+  }
+  if (x.own && x.rounds.length && x.rounds[0].outcome === "upheld") {
+    const letter = (kind) => async () => {
+      try {
+        const made = await rpc("notice.letter", { notice_id: id, kind });
+        const bytes = Uint8Array.from(atob(made.pdf), (c) => c.charCodeAt(0));
+        const a = document.createElement("a");
+        a.href = URL.createObjectURL(new Blob([bytes], { type: "application/pdf" }));
+        a.download = made.filename;
+        document.body.append(a);
+        a.click();
+        a.remove();
+      } catch (e) { $("detail-message").textContent = e.message; }
+    };
+    actions.push(button("Notice letter (PDF)", letter("notice")));
+    if (x.rounds.length > 1 && x.rounds[1].outcome) { actions.push(button("Appeal outcome letter (PDF)", letter("appeal_outcome"))); }
+  }
+  $("detail-actions").replaceChildren(...actions);
+}
+
+async function nominate(event) {
+  event.preventDefault();
+  const days = $("nominate-days").value.trim();
+  const params = { alert_id: $("nominate-alert").value.trim(), summary: $("nominate-summary").value };
+  if (days) { params.duration_days = Number(days); } else { params.lifetime_reason = $("nominate-reason").value; }
+  try {
+    const made = await rpc("notice.nominate", params);
+    $("nominate-message").textContent = `Nominated: the committee votes until ${date(made.rounds[0].deadline)}.`;
+    showNotices();
+  } catch (e) {
+    $("nominate-message").textContent = e.message;
+  }
+}
+
+async function start() {
+  const response = await fetch("/api/session", { credentials: "same-origin", cache: "no-store" });
+  const info = await response.json();
+  csrf = info.csrf;
+  if (!info.user) { window.location.assign("/"); return; }
+  $("who").textContent = `${info.user.username} (${info.user.role.replace("_", " ")})`;
+  $("logout").addEventListener("click", async () => {
+    await fetch("/api/logout", { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: "{}" });
+    window.location.assign("/");
+  });
+  $("notices-filter").addEventListener("submit", showNotices);
+  $("nominate-form").addEventListener("submit", nominate);
+  showNotices();
+}
+
+document.addEventListener("DOMContentLoaded", start);
