@@ -12,11 +12,13 @@ and the liaison. Votes name no venue: this node's pseudonym signs them.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 import os
 import sqlite3
 from typing import Any, Literal
 
+import trio
 from pydantic import Field, model_validator
 
 from doorwatch.crypto import (
@@ -35,7 +37,6 @@ from doorwatch.node._alert_gossip import distribution_group
 from doorwatch.node._api_models import Params, Result
 from doorwatch.node._api_server import Dispatcher, MethodSpec, Session
 from doorwatch.node._errors import Conflict, Forbidden, InvalidParams, NotFound
-from doorwatch.node._letters import LetterFacts, appeal_outcome_letter, notice_letter
 from doorwatch.node._network import NetworkRuntime
 from doorwatch.node._notice_service import NoticeService, NoticeUndelivered
 from doorwatch.node._roles import Role
@@ -550,6 +551,10 @@ class NoticeApi:
         venues = [
             c.venue for c in n.certificates(net).values() if scope == "all" or scope in c.groups
         ]
+        # matplotlib is imported on the first letter, not at every daemon start, and
+        # the page is drawn off the event loop: the door's scans do not wait for it.
+        from doorwatch.node._letters import LetterFacts, appeal_outcome_letter, notice_letter
+
         facts = LetterFacts(
             pubwatch=net.name,
             subject=name,
@@ -562,12 +567,19 @@ class NoticeApi:
             reference=p.notice_id[:8],
         )
         if p.kind == "notice":
-            pdf = notice_letter(facts)
+            pdf = await trio.to_thread.run_sync(notice_letter, facts)
         else:
             second = notice.outcomes.get(1)
             if second is None:
                 raise Conflict("notice_id: no appeal has been decided on this notice")
-            pdf = appeal_outcome_letter(facts, outcome=second.outcome, decided_at=second.decided_at)
+            pdf = await trio.to_thread.run_sync(
+                functools.partial(
+                    appeal_outcome_letter,
+                    facts,
+                    outcome=second.outcome,
+                    decided_at=second.decided_at,
+                )
+            )
         await v.store.run(
             _audit.record,
             at=v.clock.now(),
