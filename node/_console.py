@@ -79,6 +79,7 @@ STATIC: Final = {
     "/static/console.css": ("console.css", "text/css; charset=utf-8"),
     "/static/manage.js": ("manage.js", "text/javascript; charset=utf-8"),
     "/static/notices.js": ("notices.js", "text/javascript; charset=utf-8"),
+    "/static/pages.js": ("pages.js", "text/javascript; charset=utf-8"),
 }
 MANAGER_PAGES: Final = {
     "/manage": ("manage.html", "text/html; charset=utf-8"),

@@ -77,6 +77,14 @@ _SAMPLE_DOCUMENT: dict[str, Any] = {
 }
 
 
+def follow(page: Any, link: str) -> None:
+    """In a Playwright page, click the navigation link named ``link`` and wait until the
+    new page's controls answer (its script marks ``<html data-ready>`` once bound)."""
+    with page.expect_navigation():
+        page.get_by_role("link", name=link).click()
+    page.locator("html[data-ready]").wait_for(state="attached")
+
+
 def sample_document(**overrides: Any) -> dict[str, Any]:
     """A new copy of the sample document, with ``overrides`` applied (a field set to
     None is left out)."""

@@ -3,34 +3,11 @@
 // only what the API lets it see (the audit log: administrators and above).
 "use strict";
 
-const $ = (id) => document.getElementById(id);
-let csrf = "";
 const latest = {};
 // Only the answer to a list's latest request is drawn: an earlier, slower one
 // (the list shown when its tab opened) must not overwrite a filtered one.
 function ticket(list) { latest[list] = (latest[list] || 0) + 1; return latest[list]; }
 const stale = (list, n) => latest[list] !== n;
-
-async function rpc(method, params) {
-  const response = await fetch("/api/rpc", {
-    method: "POST",
-    credentials: "same-origin",
-    cache: "no-store",
-    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-    body: JSON.stringify({ method, params }),
-  });
-  if (response.status === 401 || response.status === 403) {
-    window.location.assign("/");
-    throw new Error("Log in again.");
-  }
-  const data = await response.json();
-  if (data.error !== undefined) {
-    const error = new Error(data.error);
-    error.code = data.code;
-    throw error;
-  }
-  return data.result;
-}
 
 const day = (t) => new Date(t * 1000).toLocaleString("en-GB", { day: "numeric", month: "short", year: "numeric", hour: "2-digit", minute: "2-digit" });
 const date = (t) => new Date(t * 1000).toLocaleDateString("en-GB", { day: "numeric", month: "short", year: "numeric" });
@@ -38,16 +15,6 @@ const words = (code) => { const s = code.replaceAll("_", " "); return s.charAt(0
 let labels = {}; // category code -> its label (alert.categories), once loaded
 let labelsReady = Promise.resolve();
 const label = (code) => labels[code] || words(code);
-
-function row(cells) {
-  const tr = document.createElement("tr");
-  for (const c of cells) {
-    const td = document.createElement("td");
-    if (c instanceof Node) { td.append(c); } else { td.textContent = c; }
-    tr.append(td);
-  }
-  return tr;
-}
 
 function detail(d) {
   if (!d) { return ""; }
@@ -379,9 +346,11 @@ const ROLE_WORDS = {
   door_staff: "Door staff", supervisor: "Supervisor", administrator: "Administrator",
   super_administrator: "Super administrator",
 };
-let me = null;
+let me = null; // the logged-in user, set as soon as the session is known (before any call returns)
+session.then((info) => { me = info.user; }, () => {});
 
 async function showStaff() {
+  await session;
   $("staff-add").hidden = me.role !== "super_administrator";
   try {
     const n = ticket("staff");
@@ -498,6 +467,7 @@ async function makeInvite(event) {
   try {
     const made = await rpc("network.invite", { venue, expires_in_s: days * 86400 });
     $("invite-token").value = made.token;
+    const { csrf } = await session;
     const response = await fetch("/api/qr", {
       method: "POST",
       credentials: "same-origin",
@@ -519,6 +489,7 @@ async function makeInvite(event) {
 }
 
 async function showNode() {
+  await session;
   $("invite-box").hidden = me.role !== "super_administrator";
   try {
     const n = ticket("node");
@@ -717,17 +688,9 @@ function select(tab) {
   if (TABS[tab]) { TABS[tab](); }
 }
 
-async function start() {
-  const response = await fetch("/api/session", { credentials: "same-origin", cache: "no-store" });
-  const info = await response.json();
-  csrf = info.csrf;
-  if (!info.user) { window.location.assign("/"); return; }
-  me = info.user;
-  $("who").textContent = `${info.user.username} (${info.user.role.replace("_", " ")})`;
-  $("logout").addEventListener("click", async () => {
-    await fetch("/api/logout", { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: "{}" });
-    window.location.assign("/");
-  });
+function start() {
+  // Every control answers from the first moment (calls wait for the session themselves),
+  // and the first tab opens at once, so a click on another tab meanwhile is not undone.
   for (const name of Object.keys(TABS)) { $(`tab-${name}`).addEventListener("click", () => select(name)); }
   $("detail-close").addEventListener("click", () => { $("alert-detail").hidden = true; });
   $("visits-form").addEventListener("submit", exportVisits);
@@ -736,13 +699,18 @@ async function start() {
   $("invite-form").addEventListener("submit", makeInvite);
   $("alerts-filter").addEventListener("submit", showAlerts);
   $("audit-filter").addEventListener("submit", showAudit);
+  showWho().catch(() => {});
   labelsReady = rpc("alert.categories", {})
     .then((list) => { labels = Object.fromEntries(list.map((c) => [c.code, c.label])); })
     .catch(() => {});
-  // The first tab at once: a click on another tab meanwhile must not be undone.
   select("alerts");
+  pageReady();
   checkHealth();
   setInterval(checkHealth, 60_000);
+  showAlarms();
+}
+
+async function showAlarms() {
   try {
     const status = await rpc("node.status", {});
     // Identity checks that hit a limit, or runs of "not the same person": someone may be

@@ -3,44 +3,11 @@
 // committee and the nominator's exclusion).
 "use strict";
 
-const $ = (id) => document.getElementById(id);
-let csrf = "";
 let shown = 0;
-
-async function rpc(method, params) {
-  const response = await fetch("/api/rpc", {
-    method: "POST",
-    credentials: "same-origin",
-    cache: "no-store",
-    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
-    body: JSON.stringify({ method, params }),
-  });
-  if (response.status === 401 || response.status === 403) {
-    window.location.assign("/");
-    throw new Error("Log in again.");
-  }
-  const data = await response.json();
-  if (data.error !== undefined) {
-    const error = new Error(data.error);
-    error.code = data.code;
-    throw error;
-  }
-  return data.result;
-}
 
 const date = (t) => new Date(t * 1000).toLocaleDateString("en-GB", { day: "numeric", month: "long", year: "numeric", timeZone: "UTC" });
 const until = (n) => (n.state === "voting" || n.state === "cancelled") ? "" : (n.until === null ? "for life" : date(n.until));
 const tally = (n) => n.rounds.map((r) => `${r.round ? "appeal" : "nomination"}: ${r.tally.uphold} uphold, ${r.tally.reject} reject of ${r.tally.eligible}${r.outcome ? ` (${r.outcome})` : ""}`).join("; ");
-
-function row(cells) {
-  const tr = document.createElement("tr");
-  for (const c of cells) {
-    const td = document.createElement("td");
-    if (c instanceof Node) { td.append(c); } else { td.textContent = c; }
-    tr.append(td);
-  }
-  return tr;
-}
 
 function button(label, run) {
   const b = document.createElement("button");
@@ -143,19 +110,12 @@ async function nominate(event) {
   }
 }
 
-async function start() {
-  const response = await fetch("/api/session", { credentials: "same-origin", cache: "no-store" });
-  const info = await response.json();
-  csrf = info.csrf;
-  if (!info.user) { window.location.assign("/"); return; }
-  $("who").textContent = `${info.user.username} (${info.user.role.replace("_", " ")})`;
-  $("logout").addEventListener("click", async () => {
-    await fetch("/api/logout", { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf }, body: "{}" });
-    window.location.assign("/");
-  });
+function start() {
   $("notices-filter").addEventListener("submit", showNotices);
   $("nominate-form").addEventListener("submit", nominate);
+  showWho().catch(() => {});
   showNotices();
+  pageReady();
 }
 
 document.addEventListener("DOMContentLoaded", start);

@@ -22,7 +22,7 @@ from typing import Any
 
 from doorwatch.cli._demo_people import cast, document
 from doorwatch.node._ladder_testing import daemon_pair_with_alert
-from doorwatch.node.testing import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Daemon
+from doorwatch.node.testing import CHROMIUM, CHROMIUM_ARGS, PASSWORD, Daemon, follow
 
 from .conftest import TABLET, add_user, console_url
 
@@ -131,7 +131,7 @@ def story(out: Path, root: Path, browser: Any) -> None:
 
         # -- the manager pages at The Swan: received alerts, counted ------------------------
         swan_admin = _page(browser, swan, "admin")
-        swan_admin.get_by_role("link", name="Manager pages").click()
+        follow(swan_admin, "Manager pages")
         expect(swan_admin.locator("#received-table")).to_be_visible()
         shot(swan_admin, "manager-received")
         swan_admin.context.close()
@@ -153,7 +153,7 @@ def story(out: Path, root: Path, browser: Any) -> None:
             time.sleep(0.5)
 
         admin = _page(browser, crown, "admin")
-        admin.get_by_role("link", name="Manager pages").click()
+        follow(admin, "Manager pages")
         expect(admin.locator("#review-reminder")).to_be_visible()
         shot(admin, "manager-alerts")
         admin.locator("#alerts-table tbody tr").first.get_by_role("button", name="Open").click()
@@ -195,7 +195,7 @@ def story(out: Path, root: Path, browser: Any) -> None:
         shot(door, "console-isolated")
         door.context.close()
         sup = _page(browser, swan, "sup1")  # a supervisor: no invite form above the venues
-        sup.get_by_role("link", name="Manager pages").click()
+        follow(sup, "Manager pages")
         sup.get_by_role("tab", name="Node and network").click()
         expect(sup.locator("#health-banner")).to_be_visible()
         expect(sup.locator("#peers-table")).to_contain_text("last seen")

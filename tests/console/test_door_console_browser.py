@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from doorwatch.cli._photos import synthetic_portrait
-from doorwatch.node.testing import PASSWORD, Daemon, sample_document
+from doorwatch.node.testing import PASSWORD, Daemon, follow, sample_document
 
 from ..network.test_network_daemons import cli, connected_venues, invite, status, wait_for
 from .conftest import TABLET, Shots, add_user, console_url, init_node
@@ -184,7 +184,7 @@ def _story(crown: Daemon, swan: Daemon, browser: Any, shots: Shots) -> None:
     manager.get_by_label("User name").fill("sup1")
     manager.get_by_label("Password").fill(PASSWORD)
     manager.get_by_role("button", name="Log in").click()
-    manager.get_by_role("link", name="Manager pages").click()
+    follow(manager, "Manager pages")
     warning = manager.locator("#alarms")
     expect(warning).to_be_visible(timeout=WAIT_MS)
     expect(warning).to_contain_text("1 identity-check limit or alarm in the last 7 days")

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from doorwatch.cli._photos import synthetic_portrait
-from doorwatch.node.testing import PASSWORD, Daemon, sample_document
+from doorwatch.node.testing import PASSWORD, Daemon, follow, sample_document
 
 from .conftest import TABLET, Shots, console_url
 
@@ -41,6 +41,33 @@ def _every_control_named_and_44px(page: Any) -> None:
             assert page.locator(f'label[for="{field.get_attribute("id")}"]').count() == 1
 
 
+def test_a_tab_pressed_while_the_page_loads_is_not_lost(node: Daemon, browser: Any) -> None:
+    """A tab pressed before the page knows its session still opens, and its list
+    arrives once the session does (CI once clicked before the listeners were bound)."""
+    from playwright.sync_api import expect
+
+    admin = _login(browser, node, "admin")
+    held: list[Any] = []
+
+    def hold(route: Any) -> None:
+        held.append(route)
+
+    admin.route("**/api/session", hold)  # the manager page's session waits
+    follow(admin, "Manager pages")
+    admin.get_by_role("tab", name="Audit log").click()
+    expect(admin.get_by_role("tab", name="Audit log")).to_have_attribute("aria-selected", "true")
+    expect(admin.locator("#audit")).to_be_visible()
+    expect(admin.locator("#alerts")).to_be_hidden()
+    expect(admin.locator("#audit-table tbody tr")).to_have_count(0)
+    assert len(held) == 1
+    held[0].continue_()
+    expect(admin.locator("#audit-table")).to_be_visible()
+    expect(admin.locator("#audit-table")).to_contain_text("adminlogin")
+    expect(admin.locator("#who")).to_have_text("admin (super administrator)")
+    expect(admin.get_by_role("tab", name="Audit log")).to_have_attribute("aria-selected", "true")
+    admin.context.close()
+
+
 def test_manager_pages_by_role(node: Daemon, browser: Any, shots: Shots) -> None:
     from playwright.sync_api import expect
 
@@ -59,7 +86,7 @@ def test_manager_pages_by_role(node: Daemon, browser: Any, shots: Shots) -> None
     staff.context.close()
 
     sup = _login(browser, node, "sup1")
-    sup.get_by_role("link", name="Manager pages").click()
+    follow(sup, "Manager pages")
     table = sup.locator("#alerts-table")
     expect(table).to_be_visible()
     expect(table).to_contain_text("Theft")
@@ -82,8 +109,9 @@ def test_manager_pages_by_role(node: Daemon, browser: Any, shots: Shots) -> None
     sup.context.close()
 
     admin = _login(browser, node, "admin")
-    admin.get_by_role("link", name="Manager pages").click()
+    follow(admin, "Manager pages")
     admin.get_by_role("tab", name="Audit log").click()
+    expect(admin.get_by_role("tab", name="Audit log")).to_have_attribute("aria-selected", "true")
     expect(admin.locator("#audit-table")).to_be_visible()
     admin.get_by_label("Who").fill("door1")
     admin.get_by_label("Action").fill("alert.created")
@@ -138,7 +166,7 @@ def test_a_manager_reviews_an_alert_made_at_the_door_and_sees_it_audited(
     page.get_by_label("What happened").fill("refused to leave at closing")
     page.get_by_role("button", name="Make the alert").click()
     expect(page.locator("#report-status")).to_contain_text("Alert made")
-    page.get_by_role("link", name="Manager pages").click()
+    follow(page, "Manager pages")
     row = page.locator("#alerts-table tbody tr")
     expect(row).to_have_count(1)
     row.get_by_role("button", name="Mark reviewed").click()
@@ -156,7 +184,7 @@ def test_a_manager_reviews_an_alert_made_at_the_door_and_sees_it_audited(
     page.context.close()
 
     admin = _login(browser, node, "admin")
-    admin.get_by_role("link", name="Manager pages").click()
+    follow(admin, "Manager pages")
     admin.get_by_role("tab", name="Audit log").click()
     admin.get_by_label("Who").fill("sup1")
     admin.get_by_role("button", name="Show").click()
@@ -194,7 +222,7 @@ def test_bans_and_the_police_export_by_role(node: Daemon, browser: Any, shots: S
     )
 
     sup = _login(browser, node, "sup1")
-    sup.get_by_role("link", name="Manager pages").click()
+    follow(sup, "Manager pages")
     sup.get_by_role("tab", name="Bans").click()
     bans = sup.locator("#bans-table")
     expect(bans).to_contain_text("fighting in the car park")
@@ -209,7 +237,7 @@ def test_bans_and_the_police_export_by_role(node: Daemon, browser: Any, shots: S
     sup.context.close()
 
     admin = _login(browser, node, "admin")
-    admin.get_by_role("link", name="Manager pages").click()
+    follow(admin, "Manager pages")
     admin.get_by_role("tab", name="Exports").click()
     admin.get_by_label("From (date)").fill(today)
     admin.get_by_label("Until (date)").fill(today)
@@ -265,7 +293,7 @@ def test_an_invite_with_its_qr_code_a_join_and_a_revocation(
     swan.start()
     try:
         admin = _login(browser, crown, "admin")
-        admin.get_by_role("link", name="Manager pages").click()
+        follow(admin, "Manager pages")
         admin.get_by_role("tab", name="Node and network").click()
         admin.get_by_label("Venue's name").fill("The Swan")
         admin.get_by_role("button", name="Make the invite").click()
@@ -340,7 +368,7 @@ def test_an_alert_due_for_review_is_reminded_opened_changed_disputed_and_reinsta
     admin_rpc = node.client()  # the login before has expired on the node's clock
 
     sup = _login(browser, node, "sup1")
-    sup.get_by_role("link", name="Manager pages").click()
+    follow(sup, "Manager pages")
     tab = sup.get_by_role("tab", name="Alerts, 1 due for review")
     expect(tab.locator(".count")).to_have_text("1")
     reminder = sup.locator("#review-reminder")
@@ -394,7 +422,7 @@ def test_an_alert_due_for_review_is_reminded_opened_changed_disputed_and_reinsta
     sup.context.close()
 
     admin = _login(browser, node, "admin")
-    admin.get_by_role("link", name="Manager pages").click()
+    follow(admin, "Manager pages")
     row = admin.locator("#alerts-table tbody tr")
     row.get_by_role("button", name="Reinstate").click()
     expect(admin.locator("#alerts-message")).to_have_text("Theft: active again.")

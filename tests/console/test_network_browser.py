@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from doorwatch.node._ladder_testing import daemon_pair_with_alert
-from doorwatch.node.testing import PASSWORD, Daemon, sample_document
+from doorwatch.node.testing import PASSWORD, Daemon, follow, sample_document
 
 from .conftest import TABLET, Shots, add_user, console_url
 
@@ -42,7 +42,7 @@ def test_received_alerts_are_counted_never_listed_and_isolation_is_shown(
         expect(door.locator("#health")).to_have_class("health ok")
 
         admin = _login(browser, b, "admin")
-        admin.get_by_role("link", name="Manager pages").click()
+        follow(admin, "Manager pages")
         expect(admin.locator("#received")).to_contain_text(
             "1 alert from 1 other venue is active here"
         )

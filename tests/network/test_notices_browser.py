@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from doorwatch.node._notice_service import refuse_text
-from doorwatch.node.testing import PASSWORD, Daemon, sample_document
+from doorwatch.node.testing import PASSWORD, Daemon, follow, sample_document
 
 from ..console.conftest import TABLET, Shots, browser, console_url, shots
 from .conftest import Nodes
@@ -31,7 +31,7 @@ def _notices_page(browser: Any, node: Daemon) -> Any:
     expect(page.locator("#link")).to_have_text("Live")
     # Reached as a manager would: from the manager pages' navigation.
     page.goto(url.rstrip("/") + "/manage")
-    page.get_by_role("link", name="Banning notices").click()
+    follow(page, "Banning notices")
     expect(page.get_by_role("heading", name="Pubwatch banning notices")).to_be_visible()
     return page
 

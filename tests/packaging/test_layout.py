@@ -35,7 +35,8 @@ def test_wheel_installs_only_the_doorwatch_package(tmp_path: Path) -> None:
     for package in ("segments", "crypto", "protocol", "node", "cli"):
         assert f"doorwatch/{package}/__init__.py" in names
     # The web console's page, script and style ship with the package (no CDN).
-    for asset in ("index.html", "console.js", "console.css", "manage.html", "manage.js"):
+    assets = ("index.html", "console.js", "console.css", "manage.html", "manage.js", "pages.js")
+    for asset in (*assets, "notices.html", "notices.js"):
         assert f"doorwatch/node/console/{asset}" in names
     # tests, benchmarks and docs are not installed
     assert not any(
