@@ -32,7 +32,22 @@ The layers, each built on the one before:
         Ч CH Џ DZ Ш SH Щ SHCH  Ъ IE  Ы Y  Ь (dropped)  Э E  Ю IU  Я IA
 
     (so "Иванова" and the MRZ's IVANOVA agree, and "Щеглова" is SHCHEGLOVA);
-    then upper case; every character that is not A-Z or 0-9 becomes a space
+    and Arabic script by Table C, before NFKD (which would strip the hamza
+    and madda that the table spells out): the basic letters one or two
+    letters each, the rest with an X prefix so the spelling can be reversed::
+
+        ء XE   آ XAA  أ XAE  ؤ U    إ I    ئ XI   ا A    ب B    ة XTA
+        ت T    ث XTH  ج J    ح XH   خ XKH  د D    ذ XDH  ر R    ز Z
+        س S    ش XSH  ص XSS  ض XDZ  ط XTT  ظ XZZ  ع E    غ G    ف F
+        ق Q    ك K    ل L    م M    ن N    ه H    و W    ى XAY  ي Y
+        and the letters of Persian, Urdu and Pashto (پ P, چ XC, ژ XJ,
+        ک XKK, گ XGG, ی XYA, ...: ``_ARABIC`` below)
+
+    (so "محمد" is MXHMD: a key for two typings of the same Arabic spelling,
+    which no Latin spelling of the name will ever equal); the optional vowel
+    marks (harakat, shadda, sukun) are combining marks and go with the
+    others, so a name typed with them and without them agrees, and the
+    tatweel is dropped; then upper case; every character that is not A-Z or 0-9 becomes a space
     (punctuation, the MRZ filler '<', and any script ICAO gives no table for,
     such as Greek, which is dropped: a name written only in such a script has
     an empty key, and an empty key never agrees with anything); runs of
@@ -179,6 +194,80 @@ _CYRILLIC_UPPER = {
 _TRANSLITERATION.update({ord(k): v for k, v in _CYRILLIC_UPPER.items()})
 _TRANSLITERATION.update({ord(k.lower()): v for k, v in _CYRILLIC_UPPER.items()})
 
+# ICAO 9303 Part 3 section 6, Table C (Arabic script). Applied before NFKD.
+_ARABIC = {
+    "\u0621": "XE",  # hamza
+    "\u0622": "XAA",  # alef with madda above
+    "\u0623": "XAE",  # alef with hamza above
+    "\u0624": "U",  # waw with hamza above
+    "\u0625": "I",  # alef with hamza below
+    "\u0626": "XI",  # yeh with hamza above
+    "\u0627": "A",  # alef
+    "\u0628": "B",
+    "\u0629": "XTA",  # teh marbuta
+    "\u062a": "T",
+    "\u062b": "XTH",
+    "\u062c": "J",
+    "\u062d": "XH",
+    "\u062e": "XKH",
+    "\u062f": "D",
+    "\u0630": "XDH",
+    "\u0631": "R",
+    "\u0632": "Z",
+    "\u0633": "S",
+    "\u0634": "XSH",
+    "\u0635": "XSS",
+    "\u0636": "XDZ",
+    "\u0637": "XTT",
+    "\u0638": "XZZ",
+    "\u0639": "E",  # ain
+    "\u063a": "G",
+    "\u0640": "",  # tatweel (a stretch of the line, not a letter)
+    "\u0641": "F",
+    "\u0642": "Q",
+    "\u0643": "K",
+    "\u0644": "L",
+    "\u0645": "M",
+    "\u0646": "N",
+    "\u0647": "H",
+    "\u0648": "W",
+    "\u0649": "XAY",  # alef maksura
+    "\u064a": "Y",
+    "\u0671": "XXA",  # alef wasla
+    "\u0679": "XXT",  # the letters of Persian, Urdu and Pashto
+    "\u067c": "XRT",
+    "\u067e": "P",
+    "\u0681": "XKE",
+    "\u0685": "XXH",
+    "\u0686": "XC",
+    "\u0688": "XXD",
+    "\u0689": "XDR",
+    "\u0691": "XXR",
+    "\u0693": "XRR",
+    "\u0696": "XRX",
+    "\u0698": "XJ",
+    "\u069a": "XXS",
+    "\u06a9": "XKK",
+    "\u06ab": "XXK",
+    "\u06ad": "XNG",
+    "\u06af": "XGG",
+    "\u06ba": "XNN",
+    "\u06bc": "XXN",
+    "\u06be": "XDO",
+    "\u06c0": "XYH",
+    "\u06c1": "XXG",
+    "\u06c2": "XGE",
+    "\u06c3": "XTG",
+    "\u06cc": "XYA",
+    "\u06cd": "XXY",
+    "\u06d0": "Y",
+    "\u06d2": "XYB",
+    "\u06d3": "XBE",
+}
+_ARABIC_TABLE = str.maketrans(_ARABIC)
+_ARABIC_BLOCK = range(0x0600, 0x0700)
+
+
 _ALNUM = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
 _DIGITS = str.maketrans("", "", "0123456789")
 
@@ -280,6 +369,8 @@ def _normalise_text(s: str) -> str:
     if s.isascii():
         decomposed = s
     else:
+        if any(ord(ch) in _ARABIC_BLOCK for ch in s):
+            s = s.translate(_ARABIC_TABLE)
         decomposed = "".join(
             ch for ch in unicodedata.normalize("NFKD", s) if not unicodedata.combining(ch)
         ).translate(_TRANSLITERATION)

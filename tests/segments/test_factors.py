@@ -204,3 +204,20 @@ def test_names_with_no_icao_table_give_no_factor_and_never_agree() -> None:
     cyrillic = keys(given_names="Ольга", surname="Иванова")
     latin = keys(given_names="Olga", surname="Ivanova")
     assert cyrillic == latin
+
+
+def test_names_in_arabic_script_have_keys_and_agree_however_typed() -> None:
+    # ICAO 9303 Table C: a name typed from the visual zone in Arabic script gets a
+    # key (it was empty before), the same with or without the optional vowel marks.
+    plain = keys(given_names="فاطمة", surname="الزهراء")
+    marked = keys(given_names="فَاطِمَة", surname="الزَّهْرَاء")
+    assert plain.surnames != ()
+    assert plain.given_name != ""
+    assert plain == marked
+    for code in ("g1", "s1", "s12"):
+        assert values(code, given_names="فاطمة", surname="الزهراء") != ()
+        assert values(code, given_names="فاطمة", surname="الزهراء") == values(
+            code, given_names="فَاطِمَة", surname="الزَّهْرَاء"
+        )
+    other = keys(given_names="مريم", surname="حسن")
+    assert scan_factors(plain)["s12"] != scan_factors(other)["s12"]

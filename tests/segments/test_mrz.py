@@ -579,6 +579,8 @@ def test_name_truncation_follows_part_4() -> None:
 def test_cyrillic_names_transliterate_by_icao_table_b() -> None:
     # nalgeon/iuliia's ICAO Doc 9303 schema sample: Юлия Щеглова.
     assert mrz_transliterate("Юлия Щеглова") == "IULIIA SHCHEGLOVA"
+    # Table C (Arabic script): multi-letter spellings carry an X so they can be reversed.
+    assert mrz_transliterate("أحمد الشيخ") == "XAEXHMD ALXSHYXKH"
     assert mrz_name_field("Иванова", "Ольга Сергеевна", 30) == "IVANOVA<<OLGA<SERGEEVNA<<<<<<<"
     assert mrz_transliterate("Їжак Ґудзь Є") == "IZHAK GUDZ IE"
     assert name_key("Ёлкин") == name_key("ELKIN")

@@ -55,6 +55,16 @@ latin_names = st.text(
         ("ANNA<<MARIA<", "ANNA MARIA"),
         ("Иван Smith", "IVAN SMITH"),  # Cyrillic: ICAO 9303 Part 3 section 6 Table B
         ("Κώστας Smith", "SMITH"),  # Greek has no ICAO table: dropped
+        # Arabic script: ICAO 9303 Part 3 section 6 Table C, hamza and madda kept
+        ("محمد", "MXHMD"),
+        ("مُحَمَّد", "MXHMD"),  # the same, typed with its optional vowel marks
+        ("مـحـمـد", "MXHMD"),  # and stretched with tatweel
+        ("أحمد", "XAEXHMD"),  # alef with hamza above (NFKD alone would lose it)
+        ("آمنة", "XAAMNXTA"),  # alef with madda, teh marbuta
+        ("إبراهيم", "IBRAHYM"),
+        ("عبد الله", "EBD ALLH"),
+        ("شيماء", "XSHYMAXE"),
+        ("پرویز", "PRWXYAZ"),  # Persian letters pe and farsi yeh
         ("", ""),
     ],
 )
