@@ -55,7 +55,14 @@ from doorwatch.cli._options import (
     UserOption,
 )
 from doorwatch.cli._output import reported
-from doorwatch.segments import DEFAULT_LINE_GAP, Incomplete, MrzAssembler, MrzEvent, MrzRead
+from doorwatch.segments import (
+    DEFAULT_LINE_GAP,
+    PROBLEM_NOT_IDENTITY_DOCUMENT,
+    Incomplete,
+    MrzAssembler,
+    MrzEvent,
+    MrzRead,
+)
 
 POLL_S = 0.25
 FIRST_BACKOFF = 0.5
@@ -74,6 +81,15 @@ _REASONS = {
     "again in a minute",
     "typed": "typed in",
 }
+
+
+def _problem_codes(exc: RpcError) -> set[str]:
+    """The problem codes the node gave with a refused document (``data.problems``)."""
+    data = exc.data if isinstance(exc.data, dict) else {}
+    problems = data.get("problems")
+    if not isinstance(problems, list):
+        return set()
+    return {p["code"] for p in problems if isinstance(p, dict) and isinstance(p.get("code"), str)}
 
 
 class _Gone(Exception):
@@ -228,7 +244,7 @@ class _Node:
                     continue
                 # A visa reads perfectly and is still the wrong page: say what to
                 # do with it, not "scan again".
-                wrong_page = "not an identity document" in str(exc)
+                wrong_page = _problem_codes(exc) & {PROBLEM_NOT_IDENTITY_DOCUMENT}
                 self.screen.event(
                     "unreadable",
                     f"NOT AN ID   {exc}" if wrong_page else f"UNREADABLE  {exc}: scan again",

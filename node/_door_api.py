@@ -77,7 +77,12 @@ log = structlog.get_logger("doorwatch.door")
 
 def _mrz_error(problems: Iterable[Problem], hint: str = "") -> InvalidParams:
     """Every problem as a rule of ``mrz`` (naming the line and field, never a value)."""
-    listed = [{"field": "mrz", "rule": p.rule if p.field == "mrz" else str(p)} for p in problems]
+    listed: list[dict[str, str]] = []
+    for p in problems:
+        entry = {"field": "mrz", "rule": p.rule if p.field == "mrz" else str(p)}
+        if p.code:
+            entry["code"] = p.code  # e.g. not_identity_document: for scanner software
+        listed.append(entry)
     if not listed:
         listed = [{"field": "mrz", "rule": "is not a machine-readable zone"}]
     return InvalidParams(f"mrz: {listed[0]['rule']}{hint}", data={"problems": listed})

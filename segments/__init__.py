@@ -42,6 +42,8 @@ from doorwatch.segments._harsh import (
 )
 from doorwatch.segments._identity import (
     MAX_PHOTO_BYTES,
+    PROBLEM_CHECK_DIGIT,
+    PROBLEM_NOT_IDENTITY_DOCUMENT,
     BirthDate,
     DocumentType,
     Identity,
@@ -135,6 +137,8 @@ __all__ = [
     "NICKNAMES",
     "NO_READ_ERRORS",
     "PHONETIC_RULES",
+    "PROBLEM_CHECK_DIGIT",
+    "PROBLEM_NOT_IDENTITY_DOCUMENT",
     "TABLES_REFERENCE_DATE",
     "UK_POPULATION",
     "BirthDate",

@@ -110,13 +110,25 @@ class DocumentType(StrEnum):
 
 
 class Problem(NamedTuple):
-    """One thing wrong with a document: the field and the rule it breaks."""
+    """One thing wrong with a document: the field and the rule it breaks.
+
+    ``code`` names the kind of problem for programs (``PROBLEM_CHECK_DIGIT``,
+    ``PROBLEM_NOT_IDENTITY_DOCUMENT``; empty for the rest), so no caller has to
+    recognise a problem by its wording.
+    """
 
     field: str
     rule: str
+    code: str = ""
 
     def __str__(self) -> str:
         return f"{self.field}: {self.rule}" if self.field else self.rule
+
+
+PROBLEM_CHECK_DIGIT = "check_digit"
+"""A check digit that is not a digit or does not match (the fields may still be legible)."""
+PROBLEM_NOT_IDENTITY_DOCUMENT = "not_identity_document"
+"""A document read correctly that does not identify its holder (a visa)."""
 
 
 class InvalidDocument(ValueError):

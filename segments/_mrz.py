@@ -73,6 +73,8 @@ import unicodedata
 from typing import Literal
 
 from doorwatch.segments._identity import (
+    PROBLEM_CHECK_DIGIT,
+    PROBLEM_NOT_IDENTITY_DOCUMENT,
     BirthDate,
     DocumentType,
     Identity,
@@ -210,14 +212,14 @@ class _Reader:
         self.today = today
         self.problems: list[Problem] = []
 
-    def fail(self, line: int, rule: str) -> None:
-        self.problems.append(Problem(f"line {line}", rule))
+    def fail(self, line: int, rule: str, code: str = "") -> None:
+        self.problems.append(Problem(f"line {line}", rule, code))
 
     def checked(self, line: int, what: str, field: str, digit: str) -> None:
         if not digit.isdigit():
-            self.fail(line, f"{what} check digit must be a digit")
+            self.fail(line, f"{what} check digit must be a digit", PROBLEM_CHECK_DIGIT)
         elif check_digit(field) != digit:
-            self.fail(line, f"{what} check digit does not match")
+            self.fail(line, f"{what} check digit does not match", PROBLEM_CHECK_DIGIT)
 
     def document_number(self, line: int, field: str) -> str:
         number = field.rstrip("<")
@@ -337,7 +339,7 @@ def _parse_td3(lines: list[str], r: _Reader) -> dict[str, object]:
     personal = two[28:42]
     if two[42] == "<":
         if personal.strip("<"):
-            r.fail(2, "personal number check digit must be a digit")
+            r.fail(2, "personal number check digit must be a digit", PROBLEM_CHECK_DIGIT)
     else:
         r.checked(2, "personal number", personal, two[42])
     r.checked(2, "composite", two[0:10] + two[13:20] + two[21:43], two[43])
@@ -418,6 +420,7 @@ def parse_mrz(text: str, *, today: dt.date) -> Identity:
                     "mrz",
                     "is a visa (MRV-A/MRV-B, ICAO 9303 Part 7), not an identity document: "
                     "scan the passport it is in",
+                    PROBLEM_NOT_IDENTITY_DOCUMENT,
                 )
             ]
         )

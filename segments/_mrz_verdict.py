@@ -28,12 +28,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import NamedTuple
 
-from doorwatch.segments._identity import Identity, Problem
+from doorwatch.segments._identity import PROBLEM_CHECK_DIGIT, Identity, Problem
 from doorwatch.segments._mrz import InvalidMRZ, check_digit, parse_mrz
 
 __all__ = ["MrzReading", "read_mrz"]
-
-_CHECK_DIGIT_RULES = ("check digit does not match", "check digit must be a digit")
 
 
 class MrzReading(NamedTuple):
@@ -46,7 +44,7 @@ class MrzReading(NamedTuple):
 
 
 def _is_check_digit_problem(problem: Problem) -> bool:
-    return problem.rule.endswith(_CHECK_DIGIT_RULES)
+    return problem.code == PROBLEM_CHECK_DIGIT
 
 
 def _set(line: str, at: int, covered: str) -> str:

@@ -117,7 +117,24 @@ async def test_check_digits_that_disagree_make_the_document_not_authentic(
         err = await h.error_of("scan.submit", Role.SUPERVISOR, mrz=bad, entry="typed")
         assert err.code == ErrorCode.INVALID_PARAMS
         assert err.message.startswith("mrz: " + what), err.message
+        assert {"field": "mrz", "rule": what, "code": "check_digit"} in err.data["problems"]
         assert len(await visits(h)) == 1
+
+
+async def test_a_visa_is_refused_with_a_code_scanner_software_can_act_on(
+    tmp_path: Path,
+) -> None:
+    visa = (
+        "V<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C<3UTO6908061F9406236ZE184226B<<<<<<<"
+    )
+    async with venue_harness(tmp_path) as h:
+        err = await h.error_of("scan.submit", Role.DOOR_STAFF, mrz=visa)
+        assert err.code == ErrorCode.INVALID_PARAMS
+        assert err.message.startswith("mrz: is a visa"), err.message
+        [problem] = err.data["problems"]
+        assert problem["code"] == "not_identity_document"
+        assert "ERIKSSON" not in str(err.data)
+        assert await visits(h) == []
 
 
 async def test_what_an_mrz_does_not_carry_comes_with_it(tmp_path: Path) -> None:
