@@ -10,7 +10,6 @@ traceback, and never with the personal data of the row.
 from __future__ import annotations
 
 import csv
-import datetime as dt
 import json
 import random
 import sys
@@ -39,6 +38,7 @@ from doorwatch.segments import (
     load_default_tables,
     load_disclosure_tables,
     match_keys,
+    parse_birth_date,
     scan_factors,
     select_segments,
 )
@@ -245,11 +245,11 @@ def _read_rows(path: Path, label: str, bad: list[str]) -> Iterator[_Row]:
                 try:
                     # A missing date, like a missing name, is scored on what the row has.
                     dob = row["date_of_birth"]
-                    born = dt.date.fromisoformat(dob) if dob else None
+                    born = parse_birth_date(dob) if dob else None
                 except ValueError:
                     bad.append(
-                        f"{path} line {line}: column 'date_of_birth' is not an ISO date "
-                        "(YYYY-MM-DD)."
+                        f"{path} line {line}: column 'date_of_birth' is not a date "
+                        "(YYYY-MM-DD, XX for an unknown day or month: 1985-06-XX)."
                     )
                     continue
                 if row["id"] in seen:

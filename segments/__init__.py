@@ -52,6 +52,7 @@ from doorwatch.segments._identity import (
     Problem,
     age_on,
     is_expired,
+    parse_birth_date,
     parse_document,
 )
 from doorwatch.segments._index import IndexStats, SegmentIndex
@@ -208,6 +209,7 @@ __all__ = [
     "normalise_name",
     "normalise_postcode",
     "normalise_text",
+    "parse_birth_date",
     "parse_document",
     "parse_dvla_number",
     "parse_mrz",

@@ -84,6 +84,7 @@ __all__ = [
     "Problem",
     "age_on",
     "is_expired",
+    "parse_birth_date",
     "parse_document",
 ]
 
@@ -272,6 +273,15 @@ def _birth_date(value: object) -> object:
                     "must be a valid date (YYYY-MM-DD, XX for an unknown day or month)"
                 ) from None
     return _iso_date(value)
+
+
+def parse_birth_date(value: str) -> BirthDate:
+    """A date of birth from its ISO form, ``XX`` for an unknown day or month
+    (``1985-06-XX``). Raises ``ValueError`` naming the rule, never the value."""
+    parsed = _birth_date(value)
+    if isinstance(parsed, dt.date | PartialDate):
+        return parsed
+    raise ValueError("must be an ISO date (YYYY-MM-DD)")  # pragma: no cover - _birth_date raises
 
 
 def _birth_date_json(value: BirthDate) -> str:

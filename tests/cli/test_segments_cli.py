@@ -162,6 +162,30 @@ def test_rows_with_empty_fields_are_scored_on_what_they_have(tmp_path: Path) -> 
     assert by_scan == {"c1": ["s1"], "c2": ["s2"], "c3": ["s3"], "c4": []}
 
 
+def test_rows_with_unknown_parts_of_a_date_of_birth_are_scored(tmp_path: Path) -> None:
+    # ICAO 9303 Part 3 section 4.8: XX for an unknown day or month, as the scan API
+    # takes it. Nothing is filled in, so the unknown part never agrees by accident.
+    subjects = HEADER + (
+        "s1,Amina,Yusuf,1987-XX-XX,,,\n"
+        "s2,Tomasz,Nowak,1979-03-XX,,,\n"
+        "s3,Bob,Brown,1999-02-30,,,\n"  # no such day: still refused
+    )
+    scans = HEADER + (
+        "c1,AMINA,YUSUF,1987-XX-XX,,,\n"
+        "c2,AMINA,YUSUF,1988-XX-XX,,,\n"  # another year: not her
+        "c3,TOMASZ,NOWAK,1979-03-XX,,,\n"
+        "c4,TOMASZ,NOWAK,1979-04-XX,,,\n"  # another month: not him
+    )
+    code, out, err = evaluate(tmp_path, subjects, scans)
+    assert code == 1
+    by_scan = {r["scan_id"]: [m["subject_id"] for m in r["matches"]] for r in lines(out)}
+    assert by_scan == {"c1": ["s1"], "c2": [], "c3": ["s2"], "c4": []}
+    [message] = err.splitlines()
+    assert "subjects.csv line 4" in message
+    assert "XX for an unknown day or month" in message
+    assert "1999" not in err
+
+
 def test_missing_header_column_and_missing_file(tmp_path: Path) -> None:
     code, out, err = evaluate(tmp_path, "id,given_names,surname\ns1,A,B\n", SCANS)
     assert out == ""
