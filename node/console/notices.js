@@ -96,10 +96,36 @@ async function openNotice(id) {
   $("detail-actions").replaceChildren(...actions);
 }
 
+// The alerts a nomination can be about: this venue's active ones, named as the manager
+// pages name them (category, when, by whom), never by the person.
+async function showAlertChoices() {
+  const select = $("nominate-alert");
+  try {
+    const [alerts, categories] = await Promise.all([
+      rpc("alert.list", { status: "active" }),
+      rpc("alert.categories", {}),
+    ]);
+    const labels = Object.fromEntries(categories.map((c) => [c.code, c.label]));
+    const options = [new Option(alerts.length ? "Choose an alert" : "This venue has no active alert", "")];
+    for (const a of alerts) {
+      const what = labels[a.category] || a.category;
+      options.push(new Option(`${what}, ${date(a.created_at)} by ${a.created_by} (${a.alert_id.slice(0, 8)})`, a.alert_id));
+    }
+    select.replaceChildren(...options);
+  } catch (e) {
+    select.replaceChildren(new Option("The alerts could not be listed", ""));
+    $("nominate-message").textContent = e.message;
+  }
+}
+
 async function nominate(event) {
   event.preventDefault();
+  if (!$("nominate-alert").value) {
+    $("nominate-message").textContent = "Choose the alert whose subject you nominate.";
+    return;
+  }
   const days = $("nominate-days").value.trim();
-  const params = { alert_id: $("nominate-alert").value.trim(), summary: $("nominate-summary").value };
+  const params = { alert_id: $("nominate-alert").value, summary: $("nominate-summary").value };
   if (days) { params.duration_days = Number(days); } else { params.lifetime_reason = $("nominate-reason").value; }
   try {
     const made = await rpc("notice.nominate", params);
@@ -113,8 +139,10 @@ async function nominate(event) {
 function start() {
   $("notices-filter").addEventListener("submit", showNotices);
   $("nominate-form").addEventListener("submit", nominate);
+  $("nominate-alert").addEventListener("change", () => { $("nominate-message").textContent = ""; });
   showWho().catch(() => {});
   showNotices();
+  showAlertChoices();
   pageReady();
 }
 

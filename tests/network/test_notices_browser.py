@@ -46,8 +46,19 @@ def test_nominate_vote_and_letter_on_the_notices_page(
     try:
         alert_id = committee_and_alert(at, (b, c), (k, b, c))
         page_a = _notices_page(browser, a)
-        page_a.get_by_label("Alert id (one of this venue's)").fill(alert_id)
+        page_a.get_by_role("button", name="Nominate").click()
+        expect(page_a.locator("#nominate-message")).to_have_text(
+            "Choose the alert whose subject you nominate."
+        )
+        choice = page_a.get_by_label("Whose alert (this venue's active alerts)")
+        expect(choice.locator("option")).to_have_count(2)  # "Choose an alert" and A's one
+        expect(choice.locator(f"option[value='{alert_id}']")).to_contain_text(alert_id[:8])
+        surname = sample_document()["surname"]
+        expect(choice).not_to_contain_text(surname)  # alerts are named, never people
+        choice.select_option(alert_id)
         page_a.get_by_label("What happened (for the committee)").fill(SUMMARY)
+        choice.scroll_into_view_if_needed()
+        shots.take(page_a, "nominate")
         page_a.get_by_role("button", name="Nominate").click()
         expect(page_a.locator("#nominate-message")).to_contain_text("Nominated")
         expect(page_a.locator("#notices-table")).to_contain_text("The Swan (this venue)")
