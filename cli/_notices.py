@@ -20,6 +20,8 @@ from doorwatch.cli._options import (
 )
 from doorwatch.cli._output import echo_json, fail, rpc, table
 
+DAY = 86400
+
 notice_app = typer.Typer(
     help="Pubwatch banning notices: nominate, list, show, vote, appeal, letter.",
     no_args_is_help=True,
@@ -34,12 +36,33 @@ def _until(n: dict[str, Any]) -> str:
     return "for life" if n["until"] is None else format_time(n["until"])
 
 
+def door_gap(n: dict[str, Any]) -> str:
+    """A sentence when member doors stop enforcing the ban before it ends (the alert it
+    rides on lives at most a year), else ''."""
+    door_until = n.get("door_until")
+    if door_until is None or n["state"] in ("cancelled", "expired"):
+        return ""
+    if n["lifetime"]:
+        end = None
+    else:
+        end = n["until"] if n["until"] is not None else n["nominated_at"] + n["duration_days"] * DAY
+    if end is not None and end <= door_until:
+        return ""
+    return (
+        f"Member doors can enforce this ban only until {format_time(door_until)}: the alert "
+        "it rides on lives at most a year from when it was made, and renewing it is not "
+        "automated yet. Nominate again from a new alert before then."
+    )
+
+
 def _show(n: dict[str, Any]) -> None:
     typer.echo(f"Notice {n['notice_id']}  ({n['state']})")
     typer.echo(f"  nominated by {n['nominated_by']} on {format_time(n['nominated_at'])}")
     length = "lifetime" if n["lifetime"] else f"{n['duration_days']} days"
     typer.echo(f"  scope: {n['scope']}   duration: {length}   until: {_until(n)}")
     typer.echo(f"  alert: {n['alert_id']}")
+    if gap := door_gap(n):
+        typer.echo(f"  {gap}")
     for r in n["rounds"]:
         t = r["tally"]
         name = "nomination" if r["round"] == 0 else "appeal"
@@ -94,6 +117,8 @@ def nominate(
         f"Nominated: notice {n['notice_id']}; the committee votes until "
         f"{format_time(n['rounds'][0]['deadline'])}."
     )
+    if gap := door_gap(n):
+        typer.echo(gap)
 
 
 @notice_app.command("list")

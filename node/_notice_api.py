@@ -12,10 +12,12 @@ and the liaison. Votes name no venue: this node's pseudonym signs them.
 from __future__ import annotations
 
 import base64
+import builtins
 import functools
 import json
 import os
 import sqlite3
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import trio
@@ -152,6 +154,11 @@ class NoticeResult(Result):
     reasons: list[str] | None = Field(
         default=None,
         description="notice.get at the nominating venue: the reasons voters gave (no voter named)",
+    )
+    door_until: int | None = Field(
+        default=None,
+        description="At the nominating venue: the latest time member doors can enforce the "
+        "ban, its alert's one-year limit (the alert is not renewed yet); compare with until",
     )
 
 
@@ -312,7 +319,34 @@ class NoticeApi:
                 if p.state is None or view.state == p.state:
                     out.append(view)
         out.sort(key=lambda n: n.nominated_at, reverse=True)
-        return NoticesResult(notices=out)
+        return NoticesResult(notices=await self._door_until(out))
+
+    async def _door_until(self, views: Sequence[NoticeResult]) -> builtins.list[NoticeResult]:
+        """Own notices with ``door_until``: a ban rides on its alert, which lives at most
+        ``_alerts.MAX_LIFETIME`` from its creation; one withdrawn or deleted since carried
+        the ban until then (deleted: nothing is known, so the nomination's time)."""
+        wanted = {v.alert_id for v in views if v.own}
+        if not wanted:
+            return [*views]
+
+        def limits(conn: sqlite3.Connection) -> dict[str, int]:
+            found = {}
+            for alert_id in wanted:
+                try:
+                    alert = _alerts.get(conn, alert_id)
+                except NotFound:
+                    continue
+                limit = alert.created_at + _alerts.MAX_LIFETIME
+                found[alert_id] = limit if alert.status in _alerts.LIVE else alert.updated_at
+            return found
+
+        ends = await self.v.store.run(limits)
+        return [
+            v.model_copy(update={"door_until": ends.get(v.alert_id, v.nominated_at)})
+            if v.own
+            else v
+            for v in views
+        ]
 
     async def get(self, session: Session, p: NoticeIdParams) -> NoticeResult:
         net, notice = self._find(p.notice_id)
@@ -331,6 +365,7 @@ class NoticeApi:
                         reasons.append(text.decode())
                     except (CryptoError, UnicodeDecodeError):
                         continue
+        [view] = await self._door_until([view])
         return view.model_copy(
             update={
                 "summary": case.get("summary") if case else None,
@@ -459,7 +494,8 @@ class NoticeApi:
             )
 
         await v.store.run(keep)
-        return self._view(net, n.find(notice_id)[1])
+        [view] = await self._door_until([self._view(net, n.find(notice_id)[1])])
+        return view
 
     async def vote(self, session: Session, p: VoteParams) -> VotedResult:
         n = self.n

@@ -37,6 +37,15 @@ async function showNotices(event) {
   }
 }
 
+// A sentence when member doors stop enforcing the ban before it ends: the alert it
+// rides on lives at most a year (door_until, given at the nominating venue).
+function doorGap(x) {
+  if (x.door_until === null || x.door_until === undefined || x.state === "cancelled" || x.state === "expired") { return ""; }
+  const end = x.lifetime ? null : (x.until !== null ? x.until : x.nominated_at + x.duration_days * 86400);
+  if (end !== null && end <= x.door_until) { return ""; }
+  return `Member doors can enforce this ban only until ${date(x.door_until)}: the alert it rides on lives at most a year from when it was made, and renewing it is not automated yet. Nominate again from a new alert before then.`;
+}
+
 async function openNotice(id) {
   $("detail-message").textContent = "";
   let x;
@@ -45,7 +54,7 @@ async function openNotice(id) {
   $("notice-detail").dataset.notice = id;
   $("detail-title").textContent = `Notice ${id.slice(0, 8)}: ${x.state}${until(x) ? `, until ${until(x)}` : ""}`;
   $("detail-summary").textContent = x.summary ? `What happened: ${x.summary}` : "The case is for the committee and the liaison only.";
-  $("detail-grounds").textContent = x.appeal_grounds ? `Grounds of appeal: ${x.appeal_grounds}` : "";
+  $("detail-grounds").textContent = [x.appeal_grounds ? `Grounds of appeal: ${x.appeal_grounds}` : "", doorGap(x)].filter(Boolean).join(" ");
   const actions = [];
   const open = x.state === "voting" || x.state === "appealed";
   if (x.can_vote && open) {
@@ -129,7 +138,7 @@ async function nominate(event) {
   if (days) { params.duration_days = Number(days); } else { params.lifetime_reason = $("nominate-reason").value; }
   try {
     const made = await rpc("notice.nominate", params);
-    $("nominate-message").textContent = `Nominated: the committee votes until ${date(made.rounds[0].deadline)}.`;
+    $("nominate-message").textContent = `Nominated: the committee votes until ${date(made.rounds[0].deadline)}. ${doorGap(made)}`.trim();
     showNotices();
   } catch (e) {
     $("nominate-message").textContent = e.message;

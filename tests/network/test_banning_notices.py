@@ -29,6 +29,7 @@ import pypdfium2 as pdfium  # type: ignore[import-untyped]
 import pytest
 import trio
 
+from doorwatch.cli._notices import door_gap
 from doorwatch.crypto import NetworkPolicy, NodeIdentity, voter_identity
 from doorwatch.node._datadir import DataDir
 from doorwatch.node._network import encode_item, gossip_topic
@@ -209,10 +210,16 @@ def test_nomination_votes_ban_appeal_cancellation(nodes: Nodes) -> None:
         notice_id = made["notice_id"]
         assert made["state"] == "voting"
         assert made["can_vote"] is False  # the nominator does not vote
+        # The ban rides on the alert, which lives a year at most: the nominator is told
+        # when the doors stop enforcing it (door_gap's sentence: tests/cli).
+        created = at["a"].result("alert.get", alert_id=alert_id)["created_at"]
+        assert made["door_until"] == created + 365 * DAY
+        assert door_gap({**made, "lifetime": True}).startswith("Member doors can enforce")
         for s in at.values():
             wait_for("every venue holds the nomination", lambda s=s: held(s, notice_id) is not None)
         # Committee members read the case; the notice itself carries no photo.
         assert at["b"].result("notice.get", notice_id=notice_id)["summary"] == SUMMARY
+        assert at["b"].result("notice.get", notice_id=notice_id)["door_until"] is None
 
         # The nominator cannot vote on its own nomination.
         own = error_of(at["a"], "notice.vote", notice_id=notice_id, vote="uphold")
