@@ -68,6 +68,19 @@ def test_a_tab_pressed_while_the_page_loads_is_not_lost(node: Daemon, browser: A
     admin.context.close()
 
 
+def test_log_out_from_the_manager_pages_ends_the_session(node: Daemon, browser: Any) -> None:
+    from playwright.sync_api import expect
+
+    sup = _login(browser, node, "sup1")
+    follow(sup, "Manager pages")
+    expect(sup.locator("#who")).to_have_text("sup1 (supervisor)")
+    sup.get_by_role("button", name="Log out").click()
+    expect(sup.get_by_label("User name")).to_be_visible()  # the door console's login
+    sup.goto(console_url(node).rstrip("/") + "/manage")
+    expect(sup.get_by_label("User name")).to_be_visible()  # no way back without logging in
+    sup.context.close()
+
+
 def test_manager_pages_by_role(node: Daemon, browser: Any, shots: Shots) -> None:
     from playwright.sync_api import expect
 
