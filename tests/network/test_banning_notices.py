@@ -349,11 +349,12 @@ def test_nomination_votes_ban_appeal_cancellation(nodes: Nodes) -> None:
 
         # The appeal: a fresh vote without the nominator; two rejects cancel the ban.
         at["a"].result("notice.appeal", notice_id=notice_id, grounds="I was not there that night")
+
+        def state(s: Scanner) -> str:
+            return str((held(s, notice_id) or {}).get("state"))
+
         for s in at.values():
-            wait_for(
-                "the appeal reaches every venue",
-                lambda s=s: held(s, notice_id)["state"] == "appealed",
-            )  # type: ignore[index]
+            wait_for("the appeal reaches every venue", lambda s=s: state(s) == "appealed")
         assert at["c"].result("notice.get", notice_id=notice_id)["appeal_grounds"] == (
             "I was not there that night"
         )
@@ -436,6 +437,79 @@ def test_a_ban_expires_at_every_door_on_its_date(
         answer = ban_at_door(at["c"], remote=True)
         assert "banned" not in answer
         assert answer["details"]["reason"] == "carried a knife"
+    finally:
+        for scanner in at.values():
+            scanner.close()
+
+
+def test_the_police_liaison_reads_the_case_and_records_an_appeal(nodes: Nodes) -> None:
+    """Five daemons: the licensing officer's node is the liaison. It reads the case
+    (sealed to it), cannot vote, and records the subject's appeal (sent c/o the police,
+    as the procedure asks); every venue then sees the appeal's fresh vote."""
+    k, a, b, c, _ = four_venues(nodes)
+    officer = nodes.new("l", "Licensing Officer")
+    officer.start()
+    cli("network", "join", invite(k, "Licensing Officer"), "--data-dir", str(officer.data_dir))
+    at = {n: Scanner(d) for n, d in (("k", k), ("a", a), ("b", b), ("c", c), ("l", officer))}
+    try:
+        wait_for(
+            "the officer's node is connected to the four venues",
+            lambda: (
+                {"The Crown", "The Swan", "The Anchor", "The Bell"} <= connected_venues(officer)
+            ),
+        )
+        roles = at["k"].result("network.roles", peer_id=peer_id(officer), liaison=True)
+        assert (roles["liaison"], roles["committee"]) == (True, False)
+
+        def a_knows_the_liaison() -> bool:
+            return any(m["liaison"] for m in at["a"].result("network.members")["members"])
+
+        wait_for("the swan holds the liaison's certificate", a_knows_the_liaison)
+        alert_id = committee_and_alert(at, (b, c), (k, b, c, officer))
+        made = at["a"].result(
+            "notice.nominate", alert_id=alert_id, summary=SUMMARY, duration_days=90
+        )
+        notice_id = made["notice_id"]
+        wait_for("the officer holds the nomination", lambda: held(at["l"], notice_id) is not None)
+        seen = at["l"].result("notice.get", notice_id=notice_id)
+        assert seen["summary"] == SUMMARY  # the case is sealed to the liaison too
+        assert seen["can_vote"] is False
+        assert error_of(at["l"], "notice.vote", notice_id=notice_id, vote="uphold")["code"] == (
+            FORBIDDEN
+        )
+        for name in ("k", "b", "c"):
+            at[name].result("notice.vote", notice_id=notice_id, vote="uphold")
+        for s in at.values():
+            wait_for("upheld everywhere", lambda s=s: held(s, notice_id)["state"] == "upheld")  # type: ignore[index]
+
+        # A venue that neither nominated nor is the liaison cannot record an appeal.
+        outsider = error_of(at["b"], "notice.appeal", notice_id=notice_id, grounds="not me")
+        assert outsider["code"] in (FORBIDDEN, CONFLICT), outsider
+        lodged = at["l"].result(
+            "notice.appeal", notice_id=notice_id, grounds="I was not there that night"
+        )
+        assert lodged["state"] == "appealed"
+
+        def state(s: Scanner) -> str:
+            return str((held(s, notice_id) or {}).get("state"))
+
+        for s in at.values():
+            wait_for("the appeal reaches every venue", lambda s=s: state(s) == "appealed")
+        # The committee reads the grounds and votes afresh; the nominator still cannot.
+        assert at["b"].result("notice.get", notice_id=notice_id)["appeal_grounds"] == (
+            "I was not there that night"
+        )
+        assert error_of(at["a"], "notice.vote", notice_id=notice_id, vote="uphold")["code"] == (
+            FORBIDDEN
+        )
+        at["b"].result("notice.vote", notice_id=notice_id, vote="reject")
+
+        def rejects(s: Scanner) -> int:
+            rounds = (held(s, notice_id) or {}).get("rounds", [])
+            return int(rounds[1]["tally"]["reject"]) if len(rounds) > 1 else 0
+
+        for s in at.values():
+            wait_for("the appeal's vote is counted everywhere", lambda s=s: rejects(s) == 1)
     finally:
         for scanner in at.values():
             scanner.close()
