@@ -371,6 +371,14 @@ def test_the_documented_client_runs_against_a_real_node(node: Node, tmp_path: Pa
         "UNREADABLE: mrz: must be two lines of 44 characters (TD3), two of 36 (TD2) "
         "or three of 30 (TD1); scan the document again",
     )
+    visa = (
+        "V<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C<3UTO6908061F9406236ZE184226B<<<<<<<"
+    )
+    assert run(visa) == (
+        3,
+        "NOT AN ID: mrz: is a visa (MRV-A/MRV-B, ICAO 9303 Part 7), not an identity "
+        "document: scan the passport it is in",
+    )
 
 
 def test_the_documented_requests_are_answered(node: Node) -> None:
