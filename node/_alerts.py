@@ -57,6 +57,16 @@ class AlertRecord:
     details: bytes | None
     purged_at: int | None
 
+    def carries_ban_until(self) -> int:
+        """When a banning notice riding on this alert stops showing at doors: a live
+        alert can be kept up to ``MAX_LIFETIME`` from its creation; an expired one
+        carried the ban to its expiry, a withdrawn one to its withdrawal."""
+        if self.status in LIVE:
+            return self.created_at + MAX_LIFETIME
+        if self.status == "expired":
+            return self.expires_at
+        return self.updated_at
+
     @classmethod
     def from_row(cls, r: tuple[object, ...]) -> AlertRecord:
         return cls(

@@ -323,7 +323,7 @@ class NoticeApi:
 
     async def _door_until(self, views: Sequence[NoticeResult]) -> builtins.list[NoticeResult]:
         """Own notices with ``door_until``: a ban rides on its alert, which lives at most
-        ``_alerts.MAX_LIFETIME`` from its creation; one withdrawn or deleted since carried
+        ``_alerts.MAX_LIFETIME`` from its creation; one expired or withdrawn since carried
         the ban until then (deleted: nothing is known, so the nomination's time)."""
         wanted = {v.alert_id for v in views if v.own}
         if not wanted:
@@ -336,8 +336,7 @@ class NoticeApi:
                     alert = _alerts.get(conn, alert_id)
                 except NotFound:
                     continue
-                limit = alert.created_at + _alerts.MAX_LIFETIME
-                found[alert_id] = limit if alert.status in _alerts.LIVE else alert.updated_at
+                found[alert_id] = alert.carries_ban_until()
             return found
 
         ends = await self.v.store.run(limits)

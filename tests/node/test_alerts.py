@@ -701,3 +701,23 @@ async def test_a_disclosure_limit_reached_is_mailed_to_the_super_administrator(
     assert peer in message
     assert alert_id in message
     assert "gm@crown.example" in message
+
+
+def test_a_ban_rides_on_its_alert_until_the_alert_can_no_longer_carry_it() -> None:
+    from dataclasses import replace
+
+    from doorwatch.node._alerts import MAX_LIFETIME, AlertRecord
+
+    made, changed, expiry = 1_000 * DAY, 1_040 * DAY, 1_014 * DAY
+    live = AlertRecord(
+        id="a" * 32, version=2, status="active", category="theft", harm=1.0,
+        created_at=made, updated_at=changed, expires_at=expiry, review_due=None,
+        groups=[], created_by="u", segments=[], segment_bits=0.0, anonymity_set=0.0,
+        identity=None, photo=None, details=None, purged_at=None,
+    )  # fmt: skip
+    # Live (even suspended by a dispute): it may be kept up to a year from creation.
+    assert live.carries_ban_until() == made + MAX_LIFETIME
+    assert replace(live, status="suspended").carries_ban_until() == made + MAX_LIFETIME
+    # Expired: it carried the ban to its expiry; withdrawn: to the withdrawal.
+    assert replace(live, status="expired").carries_ban_until() == expiry
+    assert replace(live, status="withdrawn").carries_ban_until() == changed
