@@ -46,8 +46,9 @@ from doorwatch.node._datadir import DataDir
 from doorwatch.node._errors import DataDirLocked
 from doorwatch.node._network import join_network
 from doorwatch.node._network_api import LOCAL_ADMIN
+from doorwatch.node._node_key import load_node_key, node_peer_id
 from doorwatch.node._purge import checkpoint
-from doorwatch.node._setup import load_identity, load_node_config
+from doorwatch.node._setup import load_node_config
 from doorwatch.node._storage_key import load_storage_key
 from doorwatch.node._store import open_database
 
@@ -124,6 +125,20 @@ def _storage_key(d: DataDir) -> StorageKey:
     return loaded.key
 
 
+def _keys(d: DataDir) -> dict[str, Any]:
+    """The storage key and the node's identity (sealed under it), for a command that
+    acts as the node while it is stopped."""
+    key = _storage_key(d)
+    loaded = load_node_key(d, key)
+    if loaded.migrated:
+        typer.echo(
+            "note: node.key held the raw identity seed (made by an older Doorwatch); it is "
+            "now sealed under the storage key. Destroy backups made before now.",
+            err=True,
+        )
+    return {"identity": loaded.identity, "storage_key": key}
+
+
 def _guard(fn: Callable[[], T]) -> T:
     configure_logging("console", level="ERROR")
     # The joiner's short-lived libp2p host: its log lines are not for the user
@@ -174,8 +189,7 @@ def create(
             return _offline(
                 d,
                 admin.create_network,
-                identity=load_identity(d),
-                storage_key=_storage_key(d),
+                **_keys(d),
                 venue=load_node_config(d).venue,
                 name=name,
                 jurisdiction=jurisdiction,
@@ -223,7 +237,7 @@ def invite(
                     },
                 )
                 return str(r["token"])
-            identity = load_identity(d)
+            peer_id = node_peer_id(d)
             listen = load_node_config(d).listen
             if any(a.endswith("/tcp/0") for a in listen):
                 fail(
@@ -239,7 +253,7 @@ def invite(
                 network_id=network_id,
                 venue=venue,
                 groups=group_list,
-                bootstrap_addrs=[f"{a}/p2p/{identity.peer_id}" for a in listen],
+                bootstrap_addrs=[f"{a}/p2p/{peer_id}" for a in listen],
                 expires_at=now + seconds,
                 now=now,
             )
@@ -300,8 +314,7 @@ def join(
                     lambda: join_network(
                         run,
                         token_text=token,
-                        identity=load_identity(d),
-                        storage_key=_storage_key(d),
+                        **_keys(d),
                         now=int(time.time()),
                     )
                 )
@@ -331,7 +344,7 @@ def members(
                 )
                 return r
             network_id = _offline(d, admin.choose_network, network)
-            peer_id = load_identity(d).peer_id
+            peer_id = node_peer_id(d)
             rows = _offline(d, admin.members, network_id, peer_id)
             return {"network_id": network_id, "members": [m.to_json() for m in rows]}
 
@@ -443,7 +456,7 @@ def leave(
             d,
             admin.leave_network,
             network_id=_offline(d, admin.choose_network, network),
-            self_peer_id=load_identity(d).peer_id,
+            self_peer_id=node_peer_id(d),
             actor=LOCAL_ADMIN,
             now=_now(),
         )

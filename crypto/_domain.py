@@ -29,6 +29,7 @@ class Purpose(StrEnum):
     JOIN = "join"
     STORAGE = "storage"
     STORAGE_KEY = "storage-key"  # the storage key sealed under the node's passphrase
+    NODE_KEY = "node-key"  # the node identity seed sealed under the storage key
     PET = "pet"
     PET_COMMIT = "pet-commit"  # the originator's commitment to its evaluated value
     ALERT_ID = "alert-id"  # alert_id = H(originator key, alert_salt)

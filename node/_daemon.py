@@ -48,12 +48,13 @@ from doorwatch.node._ladder_service import start_ladder
 from doorwatch.node._local_api import LocalApi
 from doorwatch.node._network import NetworkService
 from doorwatch.node._network_api import NetworkApi
+from doorwatch.node._node_key import load_node_key
 from doorwatch.node._notice_api import NoticeApi
 from doorwatch.node._notice_service import NoticeService
 from doorwatch.node._presence import Presence
 from doorwatch.node._report_api import ReportApi
 from doorwatch.node._report_share import ReportSharing
-from doorwatch.node._setup import load_identity, load_node_config
+from doorwatch.node._setup import load_node_config
 from doorwatch.node._storage_key import Passphrase, load_storage_key
 from doorwatch.node._store import AsyncStore
 from doorwatch.node._sync_service import SyncService
@@ -87,9 +88,17 @@ async def run_daemon(
     d.lock()
     try:
         config = load_node_config(d)
-        identity = load_identity(d)
         loaded = load_storage_key(d, passphrase)  # fail at start-up if it does not open
         storage_key = loaded.key
+        node_key = load_node_key(d, storage_key)
+        identity = node_key.identity
+        if node_key.migrated:
+            log.warning(
+                "node.node_key_sealed",
+                why="node.key held the raw identity seed (made by an older Doorwatch); it is "
+                "now sealed under the storage key and the raw bytes overwritten; destroy "
+                "backups made before now, whoever holds them can act as this venue",
+            )
         if loaded.migrated:
             log.warning(
                 "node.storage_key_sealed",
@@ -113,6 +122,14 @@ async def run_daemon(
                     actor="doorwatch run",
                     action="node.storage_key_sealed",
                     detail={"passphrase_from": passphrase.source},
+                )
+            if node_key.migrated:
+                await store.run(
+                    audit.record,
+                    at=clock.now(),
+                    actor="doorwatch run",
+                    action="node.node_key_sealed",
+                    detail={},
                 )
             cookie = secrets.token_urlsafe(32)
             d.write_secret(COOKIE_NAME, cookie.encode())

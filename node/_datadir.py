@@ -9,11 +9,12 @@ own mode is set. One daemon at a time holds an exclusive ``flock`` on
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import stat
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from doorwatch.node._errors import DataDirError, DataDirLocked
 
@@ -88,6 +89,44 @@ class DataDir:
             os.close(fd)
         os.replace(tmp, target)
         return target
+
+    def replace_secret(self, name: str, data: bytes) -> None:
+        """Write a secret file anew, then overwrite the old file's bytes.
+
+        The new file is durable (fsynced, renamed, directory fsynced) before the old
+        bytes are touched, so a crash leaves one usable file. Overwriting in place is
+        best effort: a copy-on-write or wear-levelled disk may keep the old blocks.
+        """
+        target = self.path / name
+        try:
+            old: int | None = os.open(target, os.O_RDWR)
+        except FileNotFoundError:
+            old = None
+        try:
+            self.write_secret(name, data)
+            directory = os.open(self.path, os.O_RDONLY)
+            try:
+                os.fsync(directory)
+            finally:
+                os.close(directory)
+            if old is not None:
+                os.pwrite(old, b"\0" * os.fstat(old).st_size, 0)
+                os.fsync(old)
+        finally:
+            if old is not None:
+                os.close(old)
+
+    def read_key_document(self, name: str, data: bytes, file_format: str) -> dict[str, Any]:
+        """A key file's JSON document, refused unless its ``format`` is ``file_format``."""
+        what = file_format.removeprefix("doorwatch-").replace("-", " ")
+        bad = f"{self.path / name} is not a Doorwatch {what} file"
+        try:
+            doc = json.loads(data)
+        except ValueError:
+            raise DataDirError(bad) from None
+        if not isinstance(doc, dict) or doc.get("format") != file_format:
+            raise DataDirError(bad)
+        return doc
 
     def read_secret(self, name: str) -> bytes:
         target = self.path / name

@@ -62,7 +62,7 @@ def originator_keys(
     finally:
         conn.close()
     newest = max((k for k in keys if k.group == "all"), key=lambda k: k.epoch)
-    return load_identity(d), newest
+    return load_identity(d, storage_key), newest
 
 
 def segment_pool(rng: random.Random, distinct: int) -> list[list[list[str]]]:

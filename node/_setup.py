@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from doorwatch.crypto import KdfCost, NodeIdentity, hash_password
+from doorwatch.crypto import KdfCost, NodeIdentity, StorageKey, hash_password
 from doorwatch.node import _users
 from doorwatch.node._config import CONFIG_NAME, NodeConfig, load_config, save_config
 from doorwatch.node._console_tls import ensure_certificate
-from doorwatch.node._datadir import IDENTITY_KEY, DataDir
+from doorwatch.node._datadir import DataDir
 from doorwatch.node._errors import DataDirError
+from doorwatch.node._node_key import create_node_key, load_node_key
 from doorwatch.node._roles import Role
 from doorwatch.node._storage_key import Passphrase, check_passphrase_rules, create_storage_key
 from doorwatch.node._store import open_database
@@ -37,9 +38,9 @@ def init_node(
     d.create()
     d.lock()
     try:
-        identity = NodeIdentity.generate()
-        d.write_secret(IDENTITY_KEY, identity.to_seed())
-        create_storage_key(d, passphrase, cost)
+        identity, key = NodeIdentity.generate(), StorageKey.generate()
+        create_node_key(d, identity, key)
+        create_storage_key(d, key, passphrase, cost)
         save_config(data_dir / CONFIG_NAME, NodeConfig(venue=venue))
         # The web console's HTTPS certificate, for when it listens off loopback.
         ensure_certificate(d, venue)
@@ -62,8 +63,10 @@ def init_node(
     return identity.peer_id
 
 
-def load_identity(d: DataDir) -> NodeIdentity:
-    return NodeIdentity.from_seed(d.read_secret(IDENTITY_KEY))
+def load_identity(d: DataDir, key: StorageKey) -> NodeIdentity:
+    """The node's identity, unsealed with its storage key (a raw seed from an older
+    Doorwatch is sealed on the way: see ``node/_node_key.py``)."""
+    return load_node_key(d, key).identity
 
 
 def load_node_config(d: DataDir) -> NodeConfig:

@@ -38,7 +38,6 @@ from doorwatch.crypto import (
     TEST_ONLY_COST,
     CryptoError,
     KdfCost,
-    NodeIdentity,
     PassphraseSealed,
     Purpose,
     StorageKey,
@@ -47,8 +46,9 @@ from doorwatch.crypto import (
     purpose_prefix,
     seal_with_passphrase,
 )
-from doorwatch.node._datadir import IDENTITY_KEY, STORAGE_KEY, DataDir
+from doorwatch.node._datadir import STORAGE_KEY, DataDir
 from doorwatch.node._errors import DataDirError
+from doorwatch.node._node_key import node_peer_id
 
 FILE_FORMAT = "doorwatch-storage-key"
 FILE_VERSION = 1
@@ -156,7 +156,7 @@ def _is_raw(data: bytes) -> bool:
 
 
 def _associated_data(d: DataDir) -> bytes:
-    peer_id = NodeIdentity.from_seed(d.read_secret(IDENTITY_KEY)).peer_id
+    peer_id = node_peer_id(d)
     return purpose_prefix(Purpose.STORAGE_KEY) + peer_id.encode()
 
 
@@ -183,14 +183,9 @@ def _document(d: DataDir, key: StorageKey, passphrase: Passphrase, cost: KdfCost
     return (json.dumps(doc, indent=2) + "\n").encode()
 
 
-def _sealed(path: Path, data: bytes) -> PassphraseSealed:
-    bad = f"{path} is not a Doorwatch storage key file"
-    try:
-        doc = json.loads(data)
-    except ValueError:
-        raise DataDirError(bad) from None
-    if not isinstance(doc, dict) or doc.get("format") != FILE_FORMAT:
-        raise DataDirError(bad)
+def _sealed(d: DataDir, data: bytes) -> PassphraseSealed:
+    path = d.path / STORAGE_KEY
+    doc = d.read_key_document(STORAGE_KEY, data, FILE_FORMAT)
     if doc.get("version") != FILE_VERSION or doc.get("kdf") != "argon2id":
         raise DataDirError(f"{path} has a format this Doorwatch does not read (version, kdf)")
     ops, mem = doc.get("opslimit"), doc.get("memlimit")
@@ -208,36 +203,10 @@ def _sealed(path: Path, data: bytes) -> PassphraseSealed:
     )
 
 
-def _replace(d: DataDir, data: bytes) -> None:
-    """Write storage.key anew; the old file's bytes are overwritten once it is replaced.
-
-    The new file is durable (fsynced, renamed, directory fsynced) before the old
-    bytes are touched, so a crash leaves one usable key file. Overwriting in place is
-    best effort: a copy-on-write or wear-levelled disk may keep the old blocks.
-    """
-    target = d.path / STORAGE_KEY
-    try:
-        old: int | None = os.open(target, os.O_RDWR)
-    except FileNotFoundError:
-        old = None
-    try:
-        d.write_secret(STORAGE_KEY, data)
-        directory = os.open(d.path, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
-        if old is not None:
-            os.pwrite(old, b"\0" * os.fstat(old).st_size, 0)
-            os.fsync(old)
-    finally:
-        if old is not None:
-            os.close(old)
-
-
-def create_storage_key(d: DataDir, passphrase: Passphrase, cost: KdfCost) -> None:
-    """A new node's storage key, made in memory and written only sealed."""
-    d.write_secret(STORAGE_KEY, _document(d, StorageKey.generate(), passphrase, cost))
+def create_storage_key(d: DataDir, key: StorageKey, passphrase: Passphrase, cost: KdfCost) -> None:
+    """A new node's storage key, made in memory and written only sealed (after
+    ``node.key``, whose peer id the seal is bound to)."""
+    d.write_secret(STORAGE_KEY, _document(d, key, passphrase, cost))
 
 
 def load_storage_key(
@@ -251,9 +220,9 @@ def load_storage_key(
     data = d.read_secret(STORAGE_KEY)
     if _is_raw(data):
         key, chosen = StorageKey(data), cost or sealing_cost()
-        _replace(d, _document(d, key, passphrase, chosen))
+        d.replace_secret(STORAGE_KEY, _document(d, key, passphrase, chosen))
         return LoadedKey(key, migrated=True, weak=chosen != STORAGE_KEY_COST)
-    sealed = _sealed(path, data)
+    sealed = _sealed(d, data)
     try:
         raw = open_with_passphrase(sealed, passphrase.text, associated_data=_associated_data(d))
     except WrongPassphrase:
@@ -279,7 +248,7 @@ def change_passphrase(
         key = load_storage_key(d, current).key
     else:
         key = StorageKey(d.read_secret(STORAGE_KEY))
-    _replace(d, _document(d, key, new, cost or sealing_cost()))
+    d.replace_secret(STORAGE_KEY, _document(d, key, new, cost or sealing_cost()))
     return raw
 
 

@@ -37,7 +37,8 @@ from doorwatch.node._network_store import network_policy
 from doorwatch.node._notice_service import refuse_text
 from doorwatch.node._p2p_gossip import encode_batch
 from doorwatch.node._setup import load_identity
-from doorwatch.node.testing import Daemon, sample_document
+from doorwatch.node._storage_key import Passphrase, load_storage_key
+from doorwatch.node.testing import PASSPHRASE, Daemon, sample_document
 from doorwatch.protocol import cast_vote, encode
 
 from .conftest import Nodes
@@ -132,7 +133,9 @@ def policy_of(node: Daemon) -> NetworkPolicy:
 
 
 def pseudonym(node: Daemon, policy: NetworkPolicy) -> NodeIdentity:
-    found = voter_identity(policy, load_identity(DataDir(node.data_dir)))
+    d = DataDir(node.data_dir)
+    key = load_storage_key(d, Passphrase(PASSPHRASE, "test")).key
+    found = voter_identity(policy, load_identity(d, key))
     assert found is not None
     return found
 

@@ -128,7 +128,8 @@ async def rogue(data_dir: Path, refuse: set[str]) -> AsyncIterator[NetworkServic
     ``refuse``: peer ids B's own gate refuses at the handshake while they are in the set
     (so that what B sends reaches them only through others)."""
     d = DataDir(data_dir)
-    identity, key = load_identity(d), load_storage_key(d, Passphrase(PASSPHRASE, "test")).key
+    key = load_storage_key(d, Passphrase(PASSPHRASE, "test")).key
+    identity = load_identity(d, key)
     async with AsyncStore.open(d.database) as store, trio.open_nursery() as nursery:
         service = NetworkService(
             store=store,
