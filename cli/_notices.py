@@ -38,7 +38,8 @@ def _until(n: dict[str, Any]) -> str:
 
 def door_gap(n: dict[str, Any]) -> str:
     """A sentence when member doors stop enforcing the ban before it ends (the alert it
-    rides on lives at most a year), else ''."""
+    rides on is no longer active, so will not be re-issued before its year is out),
+    else ''."""
     door_until = n.get("door_until")
     if door_until is None or n["state"] in ("cancelled", "expired"):
         return ""
@@ -49,9 +50,10 @@ def door_gap(n: dict[str, Any]) -> str:
     if end is not None and end <= door_until:
         return ""
     return (
-        f"Member doors can enforce this ban only until {format_time(door_until)}: the alert "
-        "it rides on lives at most a year from when it was made, and renewing it is not "
-        "automated yet. Nominate again from a new alert before then."
+        f"Member doors enforce this ban only until {format_time(door_until)}: the alert it "
+        "rides on is no longer active (disputed, withdrawn, expired or deleted), and only an "
+        "active alert is re-issued before its year is out. Reinstate it, or nominate again "
+        "from a new alert."
     )
 
 
@@ -61,6 +63,8 @@ def _show(n: dict[str, Any]) -> None:
     length = "lifetime" if n["lifetime"] else f"{n['duration_days']} days"
     typer.echo(f"  scope: {n['scope']}   duration: {length}   until: {_until(n)}")
     typer.echo(f"  alert: {n['alert_id']}")
+    for carrier in n.get("carriers") or []:
+        typer.echo(f"  re-issued as alert: {carrier}")
     if gap := door_gap(n):
         typer.echo(f"  {gap}")
     for r in n["rounds"]:

@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import base64
 import json
-import secrets
 import sqlite3
 
 import trio
 
-from doorwatch.crypto import new_alert_id
-from doorwatch.node import _alerts, _audit, _received_store, _visits
-from doorwatch.node import _network_store as netdb
+from doorwatch.node import _alerts, _audit, _visits
 from doorwatch.node._alert_models import (
     AlertAmendParams,
     AlertAnnotateParams,
@@ -57,14 +54,12 @@ from doorwatch.node._categories import BY_CODE, CATEGORIES, HarmBand, harm_band
 from doorwatch.node._errors import Busy, Conflict, Forbidden, InvalidParams, NotFound
 from doorwatch.node._match_slots import opened
 from doorwatch.node._notice_service import show_ban
-from doorwatch.node._notify import NewAlertNotice
+from doorwatch.node._originate import NewAlert, check_groups, originate
 from doorwatch.node._roles import Role
 from doorwatch.node._scan import Match, MatchState
-from doorwatch.node._selection import choose_segments, selection_context
 from doorwatch.node._subjects import (
     identity_json,
     seal,
-    seal_identity,
     unseal,
     unseal_identity,
 )
@@ -79,7 +74,7 @@ from doorwatch.node._venue import (
     actor,
     decode_photo,
 )
-from doorwatch.segments import BudgetError, Identity, identity_keys
+from doorwatch.segments import Identity, identity_keys
 
 _spec = MethodSpec
 CATEGORIES_SPEC = _spec(
@@ -234,46 +229,6 @@ def check_expiry(expires_at: int, *, created_at: int, now: int) -> None:
         raise InvalidParams("expires_at: must be at most 12 months after the alert's creation")
 
 
-def check_groups(conn: sqlite3.Connection, peer_id: str | None, groups: list[str]) -> None:
-    """Refuse more than one group, and groups that none of this venue's own certificates names.
-
-    Recipients refuse an envelope sealed to a group its originator's certificate
-    does not name (``alerts.item_refused reason=group_not_permitted``), so such
-    an alert would reach no one. A venue in no network yet (or without a node
-    identity) may name any group: the alert stays local until it joins.
-    """
-    if len(set(groups)) > 1:
-        # An envelope is sealed under one group's key, and a replica holds one
-        # record per alert: several groups would silently narrow to one.
-        raise InvalidParams(
-            "groups: an alert is shared with one distribution group (or, with no group, "
-            "with the whole network); name one group, or make one alert per group"
-        )
-    if not groups or peer_id is None:
-        return
-    own: set[str] = set()
-    member = False
-    for network in netdb.list_networks(conn):
-        revocations = netdb.revocations(conn, network.network_id)
-        for certificate in netdb.certificates(conn, network.network_id):
-            if certificate.peer_id != peer_id:
-                continue
-            if revocations is not None and revocations.covers(certificate):
-                continue
-            member = True
-            own.update(certificate.groups)
-    if not member:
-        return
-    for group in sorted(set(groups)):
-        if group not in own:
-            held = ", ".join(repr(g) for g in sorted(own))
-            raise InvalidParams(
-                f"groups: this venue is not a member of group {group!r}; its certificates "
-                f"name {held}, and an alert sealed to another group reaches no one (the "
-                f"network's key manager adds a venue to a group: doorwatch network group add)"
-            )
-
-
 class AlertApi:
     def __init__(self, venue: Venue, *, peer_id: str | None = None) -> None:
         self.v = venue
@@ -357,55 +312,21 @@ class AlertApi:
         identity = await self.subject(p.scan_id, p.document)
         if photo is None:
             photo = identity.photo
-        context = await v.store.run(selection_context, v.key)
-        try:
-            segments = choose_segments(identity_keys(identity), context, tables=v.engine.disclosure)
-        except BudgetError:
-            raise InvalidParams(
-                "document: no part of this identity fits within the privacy budget"
-            ) from None
-        salt: bytes | None = None
-        if self.peer_id is not None:
-            raw_id, salt = new_alert_id(self.peer_id)
-            alert_id = raw_id.hex()
-        else:
-            alert_id = secrets.token_hex(16)
-        details = json.dumps({"reason": p.reason, "notes": p.notes}).encode()
-        record = AlertRecord(
-            id=alert_id,
-            version=1,
-            status="active",
-            category=category.code,
-            harm=category.harm,
-            created_at=now,
-            updated_at=now,
-            expires_at=expires_at,
-            review_due=_alerts.review_due_for(now, expires_at, now),
-            groups=sorted(set(p.groups or [])),
-            created_by=actor(session),
-            segments=segments.to_wire(),
-            segment_bits=segments.bits,
-            anonymity_set=segments.anonymity_set,
-            identity=seal_identity(v.key, ALERT_IDENTITY, identity, alert_id),
-            photo=None if photo is None else seal(v.key, ALERT_PHOTO, photo, alert_id),
-            details=seal(v.key, ALERT_DETAILS, details, alert_id),
-            purged_at=None,
-        )
-
-        def insert(conn: sqlite3.Connection) -> None:
-            check_groups(conn, self.peer_id, record.groups)
-            _alerts.insert(conn, record, venue=v.config.venue)
-            if salt is not None:
-                _received_store.set_salt(conn, alert_id, salt)
-
-        await v.store.run(insert)
-        v.engine.add_alert(alert_id, segments, category.harm, local=True)
-        v.alert_changed(alert_id)
-        v.notifier.notify(
-            NewAlertNotice(alert_id, category.code, record.created_by, now, expires_at)
+        record = await originate(
+            v,
+            self.peer_id,
+            NewAlert(
+                identity=identity,
+                photo=photo,
+                details=json.dumps({"reason": p.reason, "notes": p.notes}).encode(),
+                category=category,
+                groups=p.groups or [],
+                expires_at=expires_at,
+                created_by=actor(session),
+            ),
         )
         return AlertCreateResult(
-            alert_id=alert_id, expires_at=expires_at, review_due=record.review_due
+            alert_id=record.id, expires_at=expires_at, review_due=record.review_due
         )
 
     async def list_alerts(self, session: Session, p: AlertListParams) -> AlertListResult:

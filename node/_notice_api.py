@@ -155,10 +155,17 @@ class NoticeResult(Result):
         default=None,
         description="notice.get at the nominating venue: the reasons voters gave (no voter named)",
     )
+    carriers: list[str] = Field(
+        default_factory=list,
+        description="Alerts of the nominating venue the ban moved to after alert_id, oldest "
+        "first: it re-issues the subject's alert before the last one's year is out",
+    )
     door_until: int | None = Field(
         default=None,
-        description="At the nominating venue: the latest time member doors can enforce the "
-        "ban, its alert's one-year limit (the alert is not renewed yet); compare with until",
+        description="At the nominating venue, when the alert the ban rides on is no longer "
+        "active (disputed, withdrawn, expired, deleted) and so will not be re-issued: the "
+        "latest time member doors enforce the ban (compare with until). Null while it is "
+        "active, and at other venues",
     )
 
 
@@ -235,6 +242,11 @@ def _refused(exc: NoticeRefused) -> Exception:
     return Conflict(f"{exc.message} ({exc.code.value})")
 
 
+def _carrier(view: NoticeResult) -> str:
+    """The alert the ban rides on now."""
+    return view.carriers[-1] if view.carriers else view.alert_id
+
+
 def _notice_id(text: str) -> bytes:
     try:
         return bytes.fromhex(text)
@@ -290,6 +302,7 @@ class NoticeApi:
             notice_id=nomination.notice_id.hex(),
             network_id=net.network_id,
             alert_id=nomination.alert_id.hex(),
+            carriers=[a.hex() for a in notice.carriers],
             nominated_by=self._venue_of(net, nomination.nominated_by),
             own=nomination.nominated_by == me,
             nominated_at=nomination.nominated_at,
@@ -322,26 +335,27 @@ class NoticeApi:
         return NoticesResult(notices=await self._door_until(out))
 
     async def _door_until(self, views: Sequence[NoticeResult]) -> builtins.list[NoticeResult]:
-        """Own notices with ``door_until``: a ban rides on its alert, which lives at most
-        ``_alerts.MAX_LIFETIME`` from its creation; one expired or withdrawn since carried
-        the ban until then (deleted: nothing is known, so the nomination's time)."""
-        wanted = {v.alert_id for v in views if v.own}
+        """Own notices with ``door_until``, when the alert the ban rides on now is not
+        active, so will not be re-issued before its year is out: a disputed alert can
+        be kept to ``_alerts.MAX_LIFETIME`` from its creation; one expired or withdrawn
+        carried the ban until then (deleted: nothing is known, so the nomination's time)."""
+        wanted = {_carrier(v) for v in views if v.own}
         if not wanted:
             return [*views]
 
-        def limits(conn: sqlite3.Connection) -> dict[str, int]:
-            found = {}
+        def limits(conn: sqlite3.Connection) -> dict[str, int | None]:
+            found: dict[str, int | None] = {}
             for alert_id in wanted:
                 try:
                     alert = _alerts.get(conn, alert_id)
                 except NotFound:
                     continue
-                found[alert_id] = alert.carries_ban_until()
+                found[alert_id] = None if alert.status == "active" else alert.carries_ban_until()
             return found
 
         ends = await self.v.store.run(limits)
         return [
-            v.model_copy(update={"door_until": ends.get(v.alert_id, v.nominated_at)})
+            v.model_copy(update={"door_until": ends.get(_carrier(v), v.nominated_at)})
             if v.own
             else v
             for v in views

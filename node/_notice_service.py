@@ -27,6 +27,14 @@ Deciding: the nominating venue publishes each round's outcome as soon as the boo
 decide it (upheld, hopeless, or the deadline passed), with the votes it rests on;
 every node recounts them.
 
+Carrying a ban past its alert's year: an alert lives at most a year, a ban up to two
+or for life. Thirty days (``RENEW_AHEAD``) before the alert an upheld ban rides on
+reaches its year, the nominating venue re-issues the subject's alert
+(``_originate.renew_for_ban``) and publishes a ``BanningCarrier`` naming the new one;
+every node accepts it from the nominator only, and the door's ``ban_for`` finds the
+ban through either alert. Only an active alert is re-issued: a disputed, withdrawn or
+expired one ends the ban at the doors (the nominator's notice view says when).
+
 The door: ``ban_for`` answers whether a match's alert carries a ban enforced at this
 venue now (scope ``all`` or one of this venue's groups; the ban's end date passed or
 cancelled: no). It is asked only after the operator's "same person".
@@ -57,11 +65,13 @@ from doorwatch.node import _notice_store as ndb
 from doorwatch.node._alert_models import MatchBan, MatchBanned, MatchConfirmResult
 from doorwatch.node._errors import NodeError
 from doorwatch.node._network import NetworkRuntime, NetworkService
+from doorwatch.node._originate import RENEWED_BY, renew_for_ban
 from doorwatch.node._p2p_errors import RemoteError
 from doorwatch.node._p2p_streams import RequestRejected
 from doorwatch.node._venue import Venue
 from doorwatch.protocol import (
     BanningAppeal,
+    BanningCarrier,
     BanningNomination,
     BanningOutcome,
     BanningVote,
@@ -69,8 +79,10 @@ from doorwatch.protocol import (
     NoticeBook,
     NoticeRefused,
     NoticeRules,
+    NoticeState,
     ProtocolError,
     RefusalCode,
+    carry,
     decode,
     encode,
     verify_message,
@@ -84,7 +96,12 @@ NOTICE_SUBMIT_PROTOCOL: Final = "/doorwatch/notices/submit/1"
 GOSSIP_KIND: Final = "notice"
 MAX_SYNC_REQUEST: Final = 1 << 20
 MAX_SYNC_RESPONSE: Final = 8 << 20
-_TYPES = (BanningNomination, BanningVote, BanningAppeal, BanningOutcome)
+RENEW_AHEAD: Final = 30 * 86400
+"""How long before the alert a ban rides on reaches its year the alert is re-issued."""
+RECHECK: Final = 3600
+"""How soon a renewal that could not be made (alert disputed) is looked at again."""
+_FAR: Final = 2**62
+_TYPES = ndb.NOTICE_TYPES
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +131,8 @@ class NoticeService:
         self._lock = trio.Lock()
         self._wake = trio.Event()
         self._voters: dict[tuple[str, int], NodeIdentity | None] = {}
+        # Own upheld notices: when (wall clock) to look at renewing their alert next.
+        self._renew_at: dict[bytes, int] = {}
         service.gossip_hooks.append(self._on_gossip)
         service.gossip_checks.append(self._check_gossip)
         service.leave_hooks.append(self._forget)
@@ -207,6 +226,8 @@ class NoticeService:
             return book.add_vote(message, rules, now)
         if isinstance(message, BanningAppeal):
             return book.add_appeal(message, self.certificates(net), now)
+        if isinstance(message, BanningCarrier):
+            return book.add_carrier(message, now)
         return book.add_outcome(message, rules, now)
 
     async def ingest(
@@ -440,6 +461,7 @@ class NoticeService:
             woken = self._wake.is_set()
             self._wake = trio.Event()
             await self._decide_all()
+            await self._renew_all()
             if trio.current_time() >= next_purge:
                 await self.purge()
                 next_purge = trio.current_time() + 3600
@@ -521,7 +543,7 @@ class NoticeService:
                 conn,
                 alert_id,
                 now=now,
-                actor="pubwatch-committee",
+                actor=RENEWED_BY,
                 action="alert.extended_for_ban",
                 set_columns={"expires_at": target},
                 detail={"notice_id": outcome.notice_id.hex(), "expires_at": target},
@@ -530,6 +552,86 @@ class NoticeService:
 
         if await self.venue.store.run(extend):
             self.venue.alert_changed(alert_id)
+
+    async def _renew_all(self) -> None:
+        """Re-issue the alert an own upheld ban rides on when its year is nearly out."""
+        now = self.venue.clock.now()
+        for network_id, book in list(self.books.items()):
+            for notice in list(book.notices.values()):
+                if notice.nomination.nominated_by != self.identity.peer_id:
+                    continue
+                if notice.state(now) not in (NoticeState.UPHELD, NoticeState.APPEALED):
+                    continue
+                if now < self._renew_at.get(notice.notice_id, 0):
+                    continue
+                self._renew_at[notice.notice_id] = await self._renew(network_id, notice, now)
+
+    async def _renew(self, network_id: str, notice: Notice, now: int) -> int:
+        """Renew ``notice``'s alert if due; returns when to look again."""
+        alert_id = notice.carrier().hex()
+        try:
+            alert = await self.venue.store.run(_alerts.get, alert_id)
+        except NodeError:
+            return now + RECHECK
+        limit = alert.created_at + _alerts.MAX_LIFETIME
+        end = notice.until()
+        if end is not None and end <= limit:
+            return end  # the alert lives as long as the ban (``_carry``): nothing to do
+        if now < limit - RENEW_AHEAD:
+            return limit - RENEW_AHEAD
+        if alert.status != "active":
+            # Disputed (suspended): looked at again, it may be reinstated. Withdrawn or
+            # expired: a ban does not bring an alert back; it lapses at the doors.
+            log.warning(
+                "notice.renewal_skipped",
+                notice_id=notice.notice_id.hex(),
+                alert_id=alert_id,
+                status=alert.status,
+            )
+            final = _FAR if end is None else end
+            return now + RECHECK if alert.status in _alerts.LIVE else final
+        expires_at = (
+            now + _alerts.MAX_LIFETIME if end is None else min(end, now + _alerts.MAX_LIFETIME)
+        )
+        try:
+            record = await renew_for_ban(
+                self.venue,
+                self.identity.peer_id,
+                alert_id,
+                expires_at=expires_at,
+                notice_id=notice.notice_id.hex(),
+            )
+        except NodeError as exc:
+            log.warning(
+                "notice.renewal_failed",
+                notice_id=notice.notice_id.hex(),
+                alert_id=alert_id,
+                error=type(exc).__name__,
+            )
+            return now + RECHECK
+        if record is None:  # changed meanwhile
+            return now + RECHECK
+        message = carry(
+            self.identity,
+            network_id=network_id,
+            notice_id=notice.notice_id,
+            alert_id=bytes.fromhex(record.id),
+            now=now,
+        )
+        try:
+            await self.submit(network_id, message)
+        except NoticeRefused as exc:
+            log.warning(
+                "notice.carrier_refused", notice_id=notice.notice_id.hex(), code=exc.code.value
+            )
+            return now + RECHECK
+        log.info(
+            "notice.alert_renewed",
+            notice_id=notice.notice_id.hex(),
+            alert_id=record.id,
+            renews=alert_id,
+        )
+        return record.created_at + _alerts.MAX_LIFETIME - RENEW_AHEAD
 
     async def _forget(self, network_id: str) -> None:
         self.books.pop(network_id, None)
@@ -627,6 +729,7 @@ __all__ = [
     "GOSSIP_KIND",
     "NOTICE_SUBMIT_PROTOCOL",
     "NOTICE_SYNC_PROTOCOL",
+    "RENEW_AHEAD",
     "BanAtDoor",
     "NoticeService",
     "NoticeUndelivered",

@@ -1,7 +1,7 @@
 """Banning notices on the store: the signed messages held, this venue's own cases, and
 counts by state for reports.
 
-``notice_messages`` holds every accepted nomination, vote, appeal and outcome as its
+``notice_messages`` holds every accepted nomination, vote, appeal, outcome and carrier as its
 signed frame, keyed by a digest of the frame (what the notice sync compares). The book
 (``protocol.NoticeBook``) is rebuilt from them at start-up. ``notice_cases`` holds this
 venue's own nominations' cases (and appeals' grounds) sealed under the storage key.
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from doorwatch.protocol import (
     BanningAppeal,
+    BanningCarrier,
     BanningNomination,
     BanningOutcome,
     BanningVote,
@@ -24,7 +25,8 @@ from doorwatch.protocol import (
     decode,
 )
 
-NoticeMessage = BanningNomination | BanningVote | BanningAppeal | BanningOutcome
+NoticeMessage = BanningNomination | BanningVote | BanningAppeal | BanningOutcome | BanningCarrier
+NOTICE_TYPES = (BanningNomination, BanningVote, BanningAppeal, BanningOutcome, BanningCarrier)
 
 
 def frame_digest(frame: bytes) -> bytes:
@@ -32,9 +34,12 @@ def frame_digest(frame: bytes) -> bytes:
 
 
 def rank(message: NoticeMessage) -> int:
-    """The order in which a peer can accept them: nomination, votes, outcome, appeal..."""
+    """The order in which a peer can accept them: nomination, votes, outcome, appeal,
+    the appeal's votes and outcome, carriers (which need the first round upheld)."""
     if isinstance(message, BanningNomination):
         return 0
+    if isinstance(message, BanningCarrier):
+        return 6
     if isinstance(message, BanningAppeal):
         return 3
     base = 1 if isinstance(message, BanningVote) else 2
@@ -147,7 +152,7 @@ def held_notices(conn: sqlite3.Connection) -> list[Notice]:
             message = decode(frame)
         except ProtocolError:
             continue
-        if isinstance(message, BanningNomination | BanningVote | BanningAppeal | BanningOutcome):
+        if isinstance(message, NOTICE_TYPES):
             decoded.append(message)
     notices: dict[bytes, Notice] = {}
     for message in sorted(decoded, key=rank):
@@ -161,6 +166,8 @@ def held_notices(conn: sqlite3.Connection) -> list[Notice]:
             notice.votes[message.round].setdefault(message.voter, message)
         elif isinstance(message, BanningAppeal):
             notice.appeal = message
+        elif isinstance(message, BanningCarrier):
+            notice.carriers.setdefault(message.alert_id, message)
         else:
             notice.outcomes[message.round] = message
     return list(notices.values())
@@ -214,6 +221,7 @@ def notice_counts(conn: sqlite3.Connection, *, start: int, end: int) -> dict[str
 
 
 __all__ = [
+    "NOTICE_TYPES",
     "RETAIN_ENDED_DAYS",
     "NoticeMessage",
     "OwnCase",

@@ -574,6 +574,24 @@ class BanningOutcome(Message):
     signature: Signature
 
 
+class BanningCarrier(Message):
+    """The ban now also rides on another alert of the nominating venue.
+
+    An alert lives at most 12 months; a ban up to two years, or for life. Before the
+    alert a ban rides on reaches its limit, the nominating venue re-issues the subject's
+    alert (new id, new segments) and publishes this, signed by its node key, so that a
+    match on the new alert shows the ban at every member door.
+    """
+
+    type: Literal["banning.carrier"] = "banning.carrier"
+    network_id: NetworkId
+    notice_id: NoticeId
+    alert_id: AlertId
+    carried_at: Timestamp
+    published_by: PeerId
+    signature: Signature
+
+
 # --- Reports ------------------------------------------------------------------------------
 
 SUPPRESS_BELOW = 5
@@ -655,6 +673,7 @@ ALL_MESSAGES: tuple[type[Message], ...] = (
     ReportRequest,
     BanningAppeal,
     BanningOutcome,
+    BanningCarrier,
 )
 
 
@@ -674,6 +693,7 @@ SIGNED_BY: dict[str, str] = {
     "banning.nomination": "nominated_by",
     "banning.appeal": "recorded_by",
     "banning.outcome": "published_by",
+    "banning.carrier": "published_by",
     "report.counts": "venue",
 }
 """For each node-signed message type, the field holding the signer's peer id (a vote is

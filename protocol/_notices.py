@@ -35,6 +35,11 @@ A committee has at least ``MIN_COMMITTEE`` pseudonyms or no notice is accepted.
    grounds sealed like the case) opens round 1: a fresh vote, same rules, the
    nominator still excluded. Upheld keeps the ban and its end date; otherwise it is
    cancelled. The ban stays in force meanwhile unless ``notice_appeal_suspends``.
+6. A ban rides on the nominator's alert, which lives at most a year; a ban may last two
+   years or a life. Before the alert's year is out the nominating venue re-issues the
+   subject's alert and publishes ``BanningCarrier`` (signed by its node key): the ban
+   now also rides on the new alert. Only the nominator's carriers of an upheld ban are
+   accepted, at most ``MAX_CARRIERS`` per notice.
 
 Pure: no clocks (``now`` is a parameter), no I/O. Whether the alert the ban rides
 on is the nominator's (its originator) is checked where the alert is held
@@ -67,6 +72,7 @@ from doorwatch.crypto import (
 from doorwatch.protocol._errors import ProtocolError
 from doorwatch.protocol._messages import (
     BanningAppeal,
+    BanningCarrier,
     BanningNomination,
     BanningOutcome,
     BanningVote,
@@ -79,6 +85,8 @@ SKEW: Final = 600
 """Seconds of clock difference tolerated on dates ahead of ``now`` and on late arrival."""
 MAX_DAYS: Final = 730
 """The longest ban short of a lifetime ban (two years, the procedure's limit)."""
+MAX_CARRIERS: Final = 100
+"""Alerts one ban may move to: one a year for a lifetime, with room for re-issues."""
 ALL: Final = "all"
 
 
@@ -250,7 +258,9 @@ def cast_vote(
     )
 
 
-def _signed(identity: NodeIdentity, draft: BanningAppeal | BanningOutcome) -> bytes:
+def _signed(
+    identity: NodeIdentity, draft: BanningAppeal | BanningOutcome | BanningCarrier
+) -> bytes:
     return identity.sign(purpose_for(draft.type), signed_payload(draft))
 
 
@@ -273,6 +283,21 @@ def appeal(
     return draft.model_copy(update={"signature": _signed(identity, draft)})
 
 
+def carry(
+    identity: NodeIdentity, *, network_id: str, notice_id: bytes, alert_id: bytes, now: int
+) -> BanningCarrier:
+    """The nominating venue's word that its ban now rides on ``alert_id`` too."""
+    draft = BanningCarrier(
+        network_id=network_id,
+        notice_id=notice_id,
+        alert_id=alert_id,
+        carried_at=now,
+        published_by=identity.peer_id,
+        signature=bytes(64),
+    )
+    return draft.model_copy(update={"signature": _signed(identity, draft)})
+
+
 def verify_vote(vote: BanningVote) -> None:
     """The vote's signature under its pseudonym; NoticeRefused(FORGED) if it does not hold."""
     try:
@@ -283,7 +308,9 @@ def verify_vote(vote: BanningVote) -> None:
         ) from exc
 
 
-def _verify_node_signed(message: BanningNomination | BanningAppeal | BanningOutcome) -> None:
+def _verify_node_signed(
+    message: BanningNomination | BanningAppeal | BanningOutcome | BanningCarrier,
+) -> None:
     try:
         verify_message(message)
     except ProtocolError as exc:
@@ -314,6 +341,8 @@ class Notice:
     votes: dict[int, dict[bytes, BanningVote]] = field(default_factory=lambda: {0: {}, 1: {}})
     appeal: BanningAppeal | None = None
     outcomes: dict[int, BanningOutcome] = field(default_factory=dict)
+    carriers: dict[bytes, BanningCarrier] = field(default_factory=dict)
+    """Alerts the ban moved to after the nominated one (alert id -> carrier), in order."""
 
     @property
     def notice_id(self) -> bytes:
@@ -374,7 +403,13 @@ class Notice:
 
     def carried_by(self, alert_id: bytes, originator: str) -> bool:
         """Does this notice's ban ride on that alert (the nominator's own)?"""
-        return alert_id == self.nomination.alert_id and originator == self.nomination.nominated_by
+        if originator != self.nomination.nominated_by:
+            return False
+        return alert_id == self.nomination.alert_id or alert_id in self.carriers
+
+    def carrier(self) -> bytes:
+        """The alert the ban rides on now: the latest it moved to, else the nominated one."""
+        return next(reversed(self.carriers), self.nomination.alert_id)
 
     def open_round(self) -> Literal[0, 1] | None:
         """The round being voted on (None: none)."""
@@ -616,6 +651,41 @@ class NoticeBook:
         notice.outcomes[outcome.round] = outcome
         return True
 
+    def add_carrier(self, carrier: BanningCarrier, now: int) -> bool:
+        """Accept the nominator's word that its upheld ban moved to another of its alerts
+        (True: new; False: already held)."""
+        _verify_node_signed(carrier)
+        notice = self.get(carrier.notice_id)
+        held = notice.carriers.get(carrier.alert_id)
+        if held is not None:
+            if held == carrier:
+                return False
+            raise NoticeRefused(
+                RefusalCode.DUPLICATE, "banning.carrier: the ban already rides on that alert"
+            )
+        if carrier.published_by != notice.nomination.nominated_by:
+            raise NoticeRefused(
+                RefusalCode.INVALID, "banning.carrier: published_by is not the nominating venue"
+            )
+        if carrier.alert_id == notice.nomination.alert_id:
+            raise NoticeRefused(
+                RefusalCode.DUPLICATE, "banning.carrier: the ban already rides on that alert"
+            )
+        first = notice.outcomes.get(0)
+        if first is None or first.outcome != "upheld":
+            raise NoticeRefused(RefusalCode.INVALID, "banning.carrier: the ban is not upheld")
+        if carrier.carried_at < first.decided_at or carrier.carried_at > now + SKEW:
+            raise NoticeRefused(RefusalCode.LATE, "banning.carrier: carried_at is out of range")
+        if first.until is not None and carrier.carried_at >= first.until:
+            raise NoticeRefused(RefusalCode.LATE, "banning.carrier: the ban has ended")
+        if len(notice.carriers) >= MAX_CARRIERS:
+            raise NoticeRefused(
+                RefusalCode.INVALID,
+                f"banning.carrier: a ban moves to at most {MAX_CARRIERS} alerts",
+            )
+        notice.carriers[carrier.alert_id] = carrier
+        return True
+
     def decide(
         self, notice_id: bytes, rules: NoticeRules, identity: NodeIdentity, now: int
     ) -> BanningOutcome | None:
@@ -668,6 +738,7 @@ def reader_keys(certificates: Mapping[str, Certificate], *, exclude: str) -> dic
 __all__ = [
     "ALL",
     "DAY",
+    "MAX_CARRIERS",
     "MAX_DAYS",
     "SKEW",
     "Notice",
@@ -678,6 +749,7 @@ __all__ = [
     "RefusalCode",
     "Tally",
     "appeal",
+    "carry",
     "cast_vote",
     "needed_votes",
     "nominate",

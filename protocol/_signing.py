@@ -30,6 +30,7 @@ from doorwatch.protocol._messages import (
     AlertUpdate,
     Annotation,
     BanningAppeal,
+    BanningCarrier,
     BanningNomination,
     BanningOutcome,
     Dispute,
@@ -49,6 +50,7 @@ NodeSigned = (
     | BanningNomination
     | BanningAppeal
     | BanningOutcome
+    | BanningCarrier
     | ReportCounts
 )
 

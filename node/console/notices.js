@@ -38,12 +38,13 @@ async function showNotices(event) {
 }
 
 // A sentence when member doors stop enforcing the ban before it ends: the alert it
-// rides on lives at most a year (door_until, given at the nominating venue).
+// rides on is no longer active, so is not re-issued before its year is out
+// (door_until, given at the nominating venue).
 function doorGap(x) {
   if (x.door_until === null || x.door_until === undefined || x.state === "cancelled" || x.state === "expired") { return ""; }
   const end = x.lifetime ? null : (x.until !== null ? x.until : x.nominated_at + x.duration_days * 86400);
   if (end !== null && end <= x.door_until) { return ""; }
-  return `Member doors can enforce this ban only until ${date(x.door_until)}: the alert it rides on lives at most a year from when it was made, and renewing it is not automated yet. Nominate again from a new alert before then.`;
+  return `Member doors enforce this ban only until ${date(x.door_until)}: the alert it rides on is no longer active (disputed, withdrawn, expired or deleted), and only an active alert is re-issued before its year is out. Reinstate it, or nominate again from a new alert.`;
 }
 
 async function openNotice(id) {

@@ -49,7 +49,7 @@ from .test_network_daemons import cli, connected_venues, invite, peer_id, status
 from .test_three_venues import ALERT
 
 DAY = 86400
-INVALID_PARAMS, FORBIDDEN, CONFLICT = -32602, 1002, 1004
+INVALID_PARAMS, FORBIDDEN, NOT_FOUND, CONFLICT = -32602, 1002, 1003, 1004
 SUMMARY = "Threw a glass at a member of staff on 28 November; police attended"
 
 
@@ -119,6 +119,16 @@ def held(scanner: Scanner, notice_id: str) -> dict[str, Any] | None:
         if n["notice_id"] == notice_id:
             return dict(n)
     return None
+
+
+def upheld_by_k_b_and_c(at: dict[str, Scanner], notice_id: str) -> None:
+    """Every venue holds the nomination; K, B and C uphold it; upheld everywhere."""
+    for s in at.values():
+        wait_for("every venue holds the nomination", lambda s=s: held(s, notice_id) is not None)
+    for name in ("k", "b", "c"):
+        at[name].result("notice.vote", notice_id=notice_id, vote="uphold")
+    for s in at.values():
+        wait_for("upheld everywhere", lambda s=s: held(s, notice_id)["state"] == "upheld")  # type: ignore[index]
 
 
 def policy_of(node: Daemon) -> NetworkPolicy:
@@ -213,11 +223,11 @@ def test_nomination_votes_ban_appeal_cancellation(nodes: Nodes) -> None:
         notice_id = made["notice_id"]
         assert made["state"] == "voting"
         assert made["can_vote"] is False  # the nominator does not vote
-        # The ban rides on the alert, which lives a year at most: the nominator is told
-        # when the doors stop enforcing it (door_gap's sentence: tests/cli).
-        created = at["a"].result("alert.get", alert_id=alert_id)["created_at"]
-        assert made["door_until"] == created + 365 * DAY
-        assert door_gap({**made, "lifetime": True}).startswith("Member doors can enforce")
+        # The ban rides on the alert, which A re-issues before its year is out while it is
+        # active: no date when doors stop enforcing it (door_gap's sentence: tests/cli).
+        assert made["door_until"] is None
+        assert made["carriers"] == []
+        assert door_gap({**made, "lifetime": True}) == ""
         for s in at.values():
             wait_for("every venue holds the nomination", lambda s=s: held(s, notice_id) is not None)
         # Committee members read the case; the notice itself carries no photo.
@@ -423,12 +433,7 @@ def test_a_ban_expires_at_every_door_on_its_date(
         notice_id = made["notice_id"]
         assert made["rounds"][0]["deadline"] == made["nominated_at"] + 7 * DAY
         assert made["rounds"][0]["tally"]["eligible"] == 3  # A is off the committee
-        for s in at.values():
-            wait_for("every venue holds the nomination", lambda s=s: held(s, notice_id) is not None)
-        for name in ("k", "b", "c"):
-            at[name].result("notice.vote", notice_id=notice_id, vote="uphold")
-        for s in at.values():
-            wait_for("upheld everywhere", lambda s=s: held(s, notice_id)["state"] == "upheld")  # type: ignore[index]
+        upheld_by_k_b_and_c(at, notice_id)
         assert "banned" in ban_at_door(at["c"], remote=True)
 
         for s in at.values():
@@ -440,6 +445,103 @@ def test_a_ban_expires_at_every_door_on_its_date(
         answer = ban_at_door(at["c"], remote=True)
         assert "banned" not in answer
         assert answer["details"]["reason"] == "carried a knife"
+    finally:
+        for scanner in at.values():
+            scanner.close()
+
+
+def test_a_two_year_ban_outlives_the_alert_it_was_nominated_on(
+    nodes: Nodes, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An alert lives a year, a ban up to two: 340 days on, A re-issues the subject's alert
+    and says the ban rides on it; 30 days later the nominated alert has expired at every
+    venue, and a match on the new one still shows the ban at every door."""
+    monkeypatch.setenv("DOORWATCH_DEMO_CLOCK", "1")
+    k, a, b, c, _ = four_venues(nodes)
+    daemons = {"k": k, "a": a, "b": b, "c": c}
+    at = {n: Scanner(d) for n, d in daemons.items()}
+
+    def advance(seconds: int) -> int:
+        # The nominator last: its renewal, made at its new time, is not ahead of the others.
+        nonlocal at
+        for name in ("k", "b", "c", "a"):
+            now: int = at[name].result("clock.advance", seconds=seconds)["now"]
+            at[name].close()
+        at = {n: Scanner(d) for n, d in daemons.items()}  # the move ended the sessions
+        return now
+
+    def renewed_certificates(s: Scanner, now: int) -> bool:
+        members = s.result("network.members")["members"]
+        return all(m["valid_until"] > now + 300 * DAY for m in members)
+
+    try:
+        alert_id = committee_and_alert(at, (b, c), (k, b, c))
+        made = at["a"].result(
+            "notice.nominate", alert_id=alert_id, summary=SUMMARY, duration_days=730
+        )
+        notice_id = made["notice_id"]
+        assert made["door_until"] is None  # its alert is active: it will be re-issued
+        upheld_by_k_b_and_c(at, notice_id)
+        until_ts = held(at["a"], notice_id)["until"]  # type: ignore[index]
+        nominated = at["a"].result("alert.get", alert_id=alert_id)
+        assert nominated["expires_at"] == nominated["created_at"] + 365 * DAY
+
+        now = advance(340 * DAY)
+        for s in at.values():  # the hub re-issues them within 30 days of their end
+            wait_for("certificates renewed", lambda s=s: renewed_certificates(s, now))
+        wait_for(
+            "A re-issues the alert and the ban moves to it",
+            lambda: len(held(at["a"], notice_id)["carriers"]) == 1,  # type: ignore[index]
+        )
+        [renewed_id] = held(at["a"], notice_id)["carriers"]  # type: ignore[index]
+        for name in ("k", "b", "c"):
+            wait_for(
+                "the ban's new alert reaches every venue",
+                lambda n=name: held(at[n], notice_id)["carriers"] == [renewed_id],  # type: ignore[index]
+            )
+        renewed = at["a"].result("alert.get", alert_id=renewed_id)
+        assert renewed["subject"] == nominated["subject"]
+        assert renewed["reason"] == nominated["reason"]
+        assert renewed["category"] == nominated["category"]
+        assert renewed["created_by"] == "pubwatch-committee"
+        assert renewed["expires_at"] == renewed["created_at"] + 365 * DAY  # the ban goes on
+        # The old alert goes two days later; the new one's creation is audited.
+        assert at["a"].result("alert.get", alert_id=alert_id)["expires_at"] == (
+            renewed["created_at"] + 2 * DAY
+        )
+        [entry] = [
+            e
+            for e in at["a"].result("audit.query", alert_id=renewed_id)
+            if e["action"] == "alert.renewed_for_ban"
+        ]
+        assert entry["detail"]["notice_id"] == notice_id
+        assert entry["detail"]["renews"] == alert_id
+        assert at["a"].result("notice.get", notice_id=notice_id)["door_until"] is None
+        for node in (k, b, c):
+            wait_for("both alerts held meanwhile", lambda n=node: received(n) == 2)
+
+        advance(30 * DAY)  # 370 days on: the nominated alert is past its year everywhere
+        # Gone at A too: an alert made more than 12 months ago is deleted (agreement 6.7.4).
+        assert error_of(at["a"], "alert.get", alert_id=alert_id)["code"] == NOT_FOUND
+        for node in (k, b, c):
+            wait_for("only the new alert is held", lambda n=node: received(n) == 1)
+        for name, scanner in at.items():
+            assert held(scanner, notice_id)["state"] == "upheld", name  # type: ignore[index]
+            answer = ban_at_door(scanner, remote=name != "a")
+            assert "details" not in answer, name
+            assert answer["banned"]["refuse"] == refuse_text(until_ts), name
+
+        # Withdrawn, the new alert is not re-issued again: the ban stops at the doors, and
+        # the nominating venue is told when.
+        at["a"].result("alert.withdraw", alert_id=renewed_id, note="wrong person")
+        withdrawn_at = at["a"].result("alert.get", alert_id=renewed_id)["updated_at"]
+        assert at["a"].result("notice.get", notice_id=notice_id)["door_until"] == withdrawn_at
+        shown = cli("notice", "show", notice_id, "--data-dir", str(a.data_dir))
+        assert f"re-issued as alert: {renewed_id}" in shown
+        assert "Member doors enforce this ban only until " in shown
+        assert "no longer active" in shown
+        wait_for("the withdrawal reaches C", lambda: received(c) == 0)
+        assert at["c"].result("scan.submit", document=sample_document())["verdict"] == "admit"
     finally:
         for scanner in at.values():
             scanner.close()

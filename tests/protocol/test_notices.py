@@ -17,6 +17,7 @@ from doorwatch.crypto import (
     voter_identity,
 )
 from doorwatch.protocol import (
+    BanningCarrier,
     BanningOutcome,
     BanningVote,
     NoticeBook,
@@ -24,6 +25,7 @@ from doorwatch.protocol import (
     NoticeRules,
     NoticeState,
     RefusalCode,
+    carry,
     cast_vote,
     decode,
     encode,
@@ -31,7 +33,7 @@ from doorwatch.protocol import (
     reader_keys,
     seal_cases,
 )
-from doorwatch.protocol._notices import DAY, SKEW, appeal
+from doorwatch.protocol._notices import DAY, MAX_CARRIERS, SKEW, appeal
 from tests.protocol.factories import AUTHORITY, NETWORK_ID, T0, identity
 
 VENUES = [identity(f"venue-{n}") for n in range(6)]
@@ -190,6 +192,107 @@ def test_upheld_by_a_majority_of_the_committee_and_checked_by_any_node() -> None
     assert not held.enforced(T0 + 180 + 365 * DAY, net.rules)
     assert held.carried_by(ALERT_ID, VENUES[0].peer_id)
     assert not held.carried_by(ALERT_ID, VENUES[1].peer_id)
+
+
+def test_a_ban_moves_to_the_nominators_renewed_alert_and_to_no_one_elses() -> None:
+    net = Net(committee=4)
+    net.nominate(days=None)  # a lifetime ban: it outlives any alert
+    renewed = bytes(range(32, 48))
+    moved = carry(
+        VENUES[0], network_id=NETWORK_ID, notice_id=NOTICE_ID, alert_id=renewed, now=T0 + 300
+    )
+
+    def refused(carrier: BanningCarrier, now: int = T0 + 400) -> tuple[RefusalCode, str]:
+        with pytest.raises(NoticeRefused) as caught:
+            net.book.add_carrier(carrier, now)
+        return caught.value.code, caught.value.message
+
+    # Not before the ban is upheld.
+    code, message = refused(moved)
+    assert code is RefusalCode.INVALID
+    assert message == "banning.carrier: the ban is not upheld"
+    for n in (1, 2, 3):
+        net.book.add_vote(net.vote(n), net.rules, T0 + 120)
+    outcome = net.book.decide(NOTICE_ID, net.rules, VENUES[0], T0 + 180)
+    assert outcome is not None
+    net.book.add_outcome(outcome, net.rules, T0 + 180)
+    notice = net.book.get(NOTICE_ID)
+    assert notice.carrier() == ALERT_ID
+    assert not notice.carried_by(renewed, VENUES[0].peer_id)
+
+    # Another venue cannot move the ban, even onto an alert of its own.
+    theirs = carry(
+        VENUES[1], network_id=NETWORK_ID, notice_id=NOTICE_ID, alert_id=renewed, now=T0 + 300
+    )
+    assert refused(theirs) == (
+        RefusalCode.INVALID,
+        "banning.carrier: published_by is not the nominating venue",
+    )
+    forged = moved.model_copy(update={"alert_id": bytes(16)})  # altered after signing
+    assert refused(forged)[0] is RefusalCode.FORGED
+    early = carry(
+        VENUES[0], network_id=NETWORK_ID, notice_id=NOTICE_ID, alert_id=renewed, now=T0 + 100
+    )
+    assert refused(early)[0] is RefusalCode.LATE  # before the ban was decided
+    assert refused(moved, now=T0 + 300 - SKEW - 1)[0] is RefusalCode.LATE  # dated ahead
+    again = carry(
+        VENUES[0], network_id=NETWORK_ID, notice_id=NOTICE_ID, alert_id=ALERT_ID, now=T0 + 300
+    )
+    assert refused(again)[0] is RefusalCode.DUPLICATE
+
+    # Any node takes it from the wire; the ban then rides on either alert.
+    other = net.fresh()
+    other.add_outcome(outcome, net.rules, T0 + 200)
+    decoded = decode(encode(moved))
+    assert isinstance(decoded, BanningCarrier)
+    assert other.add_carrier(decoded, T0 + 400)
+    assert not other.add_carrier(decoded, T0 + 500)  # held already
+    held = other.get(NOTICE_ID)
+    assert held.carried_by(renewed, VENUES[0].peer_id)
+    assert held.carried_by(ALERT_ID, VENUES[0].peer_id)
+    assert not held.carried_by(renewed, VENUES[1].peer_id)
+    assert held.carrier() == renewed
+    later = carry(
+        VENUES[0], network_id=NETWORK_ID, notice_id=NOTICE_ID, alert_id=bytes(16), now=T0 + 600
+    )
+    assert other.add_carrier(later, T0 + 600)
+    assert held.carrier() == bytes(16)
+
+    # A ban moves a bounded number of times.
+    for n in range(MAX_CARRIERS - 2):
+        step = carry(
+            VENUES[0],
+            network_id=NETWORK_ID,
+            notice_id=NOTICE_ID,
+            alert_id=(1000 + n).to_bytes(16, "big"),
+            now=T0 + 700,
+        )
+        assert other.add_carrier(step, T0 + 700)
+    one_more = carry(
+        VENUES[0], network_id=NETWORK_ID, notice_id=NOTICE_ID, alert_id=b"\xff" * 16, now=T0 + 800
+    )
+    with pytest.raises(NoticeRefused, match="at most 100 alerts"):
+        other.add_carrier(one_more, T0 + 800)
+
+
+def test_no_carrier_after_a_ban_has_ended() -> None:
+    net = Net(committee=4)
+    net.nominate(days=30)
+    for n in (1, 2, 3):
+        net.book.add_vote(net.vote(n), net.rules, T0 + 120)
+    outcome = net.book.decide(NOTICE_ID, net.rules, VENUES[0], T0 + 180)
+    assert outcome is not None
+    assert outcome.until is not None
+    net.book.add_outcome(outcome, net.rules, T0 + 180)
+    late = carry(
+        VENUES[0],
+        network_id=NETWORK_ID,
+        notice_id=NOTICE_ID,
+        alert_id=bytes(16),
+        now=outcome.until,
+    )
+    with pytest.raises(NoticeRefused, match="the ban has ended"):
+        net.book.add_carrier(late, outcome.until)
 
 
 def test_an_outcome_the_votes_do_not_support_is_refused() -> None:
