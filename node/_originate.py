@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import secrets
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final
 
@@ -31,6 +32,7 @@ from doorwatch.node._subjects import seal, seal_identity, unseal, unseal_identit
 from doorwatch.node._venue import ALERT_DETAILS, ALERT_IDENTITY, ALERT_PHOTO, Venue
 from doorwatch.segments import BudgetError, Identity, identity_keys
 
+RENEWED: Final = "alert.renewed_for_ban"
 RENEWED_BY: Final = "pubwatch-committee"
 """The actor of a ban's renewal (and of ``alert.extended_for_ban``): nobody at this venue."""
 OVERLAP: Final = 2 * DAY
@@ -90,9 +92,16 @@ def check_groups(conn: sqlite3.Connection, peer_id: str | None, groups: list[str
             )
 
 
-async def originate(v: Venue, peer_id: str | None, new: NewAlert) -> AlertRecord:
+async def originate(
+    v: Venue,
+    peer_id: str | None,
+    new: NewAlert,
+    *,
+    also: Callable[[sqlite3.Connection, AlertRecord], None] | None = None,
+) -> AlertRecord:
     """Store, index and announce a new own alert (``InvalidParams`` if nothing of the
-    identity fits the privacy budget, or the group is not this venue's)."""
+    identity fits the privacy budget, or the group is not this venue's). ``also`` runs
+    in the transaction that stores it."""
     now = v.clock.now()
     context = await v.store.run(selection_context, v.key)
     try:
@@ -135,6 +144,8 @@ async def originate(v: Venue, peer_id: str | None, new: NewAlert) -> AlertRecord
         _alerts.insert(conn, record, venue=v.config.venue)
         if salt is not None:
             _received_store.set_salt(conn, alert_id, salt)
+        if also is not None:
+            also(conn, record)
 
     await v.store.run(insert)
     v.engine.add_alert(alert_id, segments, new.category.harm, local=True)
@@ -151,7 +162,8 @@ async def renew_for_ban(
     """Re-issue active alert ``alert_id`` for the ban ``notice_id`` rides on: a new alert
     of the same subject until ``expires_at``; the old one then expires within
     ``OVERLAP``. None when the old alert is gone or not active (a disputed, withdrawn or
-    expired alert is not brought back by a ban)."""
+    expired alert is not brought back by a ban). If it was re-issued already (the node
+    stopped before it could say so), that alert is returned, not another made."""
     try:
         old = await v.store.run(_alerts.get, alert_id)
     except NotFound:
@@ -159,6 +171,9 @@ async def renew_for_ban(
     category = BY_CODE.get(old.category)
     if old.status != "active" or old.identity is None or category is None:
         return None
+    made = await v.store.run(_renewed_already, alert_id, notice_id)
+    if made is not None:
+        return made
 
     def opened() -> NewAlert:
         identity = unseal_identity(v.key, ALERT_IDENTITY, old.identity or b"", old.id)
@@ -178,16 +193,13 @@ async def renew_for_ban(
             created_by=RENEWED_BY,
         )
 
-    record = await originate(v, peer_id, await trio.to_thread.run_sync(opened))
-    now = v.clock.now()
-    cut = now + OVERLAP
-
-    def supersede(conn: sqlite3.Connection) -> None:
+    def supersede(conn: sqlite3.Connection, record: AlertRecord) -> None:
+        now, cut = record.created_at, record.created_at + OVERLAP
         _audit.record(
             conn,
             at=now,
             actor=RENEWED_BY,
-            action="alert.renewed_for_ban",
+            action=RENEWED,
             alert_id=record.id,
             detail={"notice_id": notice_id, "renews": old.id, "expires_at": expires_at},
         )
@@ -203,9 +215,21 @@ async def renew_for_ban(
                 detail={"notice_id": notice_id, "renewed_as": record.id, "expires_at": cut},
             )
 
-    await v.store.run(supersede)
+    record = await originate(v, peer_id, await trio.to_thread.run_sync(opened), also=supersede)
     v.alert_changed(old.id)
     return record
+
+
+def _renewed_already(conn: sqlite3.Connection, alert_id: str, notice_id: str) -> AlertRecord | None:
+    """The active alert that renewed ``alert_id`` for ``notice_id``, if there is one."""
+    for entry in reversed(_audit.query(conn, action=RENEWED, limit=100_000)):
+        if entry.detail.get("renews") == alert_id and entry.detail.get("notice_id") == notice_id:
+            try:
+                found = _alerts.get(conn, str(entry.alert_id))
+            except NotFound:
+                return None
+            return found if found.status == "active" else None
+    return None
 
 
 __all__ = ["OVERLAP", "RENEWED_BY", "NewAlert", "check_groups", "originate", "renew_for_ban"]
