@@ -28,6 +28,9 @@ STALE_AFTER: Final = 365 * DAY
 """Agreement 6.7.4: alerts older than, or not updated for, 12 months are deleted."""
 
 LIVE: Final = ("active", "suspended")
+RENEWED_BY: Final = "pubwatch-committee"
+"""Who re-issues an alert that carries a Pubwatch ban (``_originate.renew_for_ban``): the
+committee's decision, nobody at this venue. Not a new incident."""
 
 _COLUMNS = (
     "id, version, status, category, harm, created_at, updated_at, expires_at, review_due, "

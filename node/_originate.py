@@ -23,7 +23,7 @@ import trio
 from doorwatch.crypto import new_alert_id
 from doorwatch.node import _alerts, _audit, _received_store
 from doorwatch.node import _network_store as netdb
-from doorwatch.node._alerts import DAY, AlertRecord
+from doorwatch.node._alerts import DAY, RENEWED_BY, AlertRecord
 from doorwatch.node._categories import BY_CODE, Category
 from doorwatch.node._errors import InvalidParams, NotFound
 from doorwatch.node._notify import NewAlertNotice
@@ -33,8 +33,6 @@ from doorwatch.node._venue import ALERT_DETAILS, ALERT_IDENTITY, ALERT_PHOTO, Ve
 from doorwatch.segments import BudgetError, Identity, identity_keys
 
 RENEWED: Final = "alert.renewed_for_ban"
-RENEWED_BY: Final = "pubwatch-committee"
-"""The actor of a ban's renewal (and of ``alert.extended_for_ban``): nobody at this venue."""
 OVERLAP: Final = 2 * DAY
 """How long the old alert lives on after its renewal: time for the new one, and the
 notice's word that the ban rides on it, to reach every member (gossip, else sync)."""

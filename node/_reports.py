@@ -14,6 +14,7 @@ import datetime as dt
 import sqlite3
 from typing import Final
 
+from doorwatch.node._alerts import RENEWED_BY
 from doorwatch.node._notice_store import held_notices
 from doorwatch.node._report_model import VenueCounts
 
@@ -74,11 +75,12 @@ def gather(conn: sqlite3.Connection, start: int, end: int, *, now: int) -> Venue
     incidents: dict[str, int] = {}
     by_month: dict[str, int] = {}
     # The category at creation (an amendment may change it; the incident was what it was),
-    # from the audit entry, which outlives an alert deleted since.
+    # from the audit entry, which outlives an alert deleted since. An alert re-issued to
+    # carry a Pubwatch ban past its year is the same incident, not a new one.
     rows = conn.execute(
         "SELECT at, json_extract(detail, '$.category') FROM audit_log "
-        "WHERE action = 'alert.created' AND at >= ? AND at < ?",
-        (start, end),
+        "WHERE action = 'alert.created' AND actor != ? AND at >= ? AND at < ?",
+        (RENEWED_BY, start, end),
     ).fetchall()
     for at, category in rows:
         code = str(category or "other")

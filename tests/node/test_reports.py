@@ -19,6 +19,7 @@ from doorwatch.crypto import NodeIdentity
 from doorwatch.node import _audit, _reports
 from doorwatch.node._categories import BY_CODE
 from doorwatch.node._errors import ErrorCode
+from doorwatch.node._originate import renew_for_ban
 from doorwatch.node._report_model import (
     Member,
     Report,
@@ -271,6 +272,25 @@ async def _report_venue_method(harness: VenueHarness) -> None:
         "report.venue", Role.SUPERVISOR, period_from=now, period_to=now - 1
     )
     assert "period_to" in bad.message
+
+
+async def test_an_alert_re_issued_for_a_ban_is_not_a_new_incident(tmp_path: Path) -> None:
+    async with venue_harness(tmp_path) as harness:
+        made = await harness.call("alert.create", Role.SUPERVISOR, **_alert("weapon"))
+        now = harness.venue.clock.now()
+        renewed = await renew_for_ban(
+            harness.venue,
+            str(NodeIdentity.generate().peer_id),
+            made["alert_id"],
+            expires_at=now + 86400,
+            notice_id="ab" * 16,
+        )
+        assert renewed is not None
+        params = {"period_from": now - 86400, "period_to": now + 86400}
+        report = Report.model_validate(
+            await harness.call("report.venue", Role.SUPERVISOR, **params)
+        )
+        assert [(h.category, h.count_text) for h in report.harm] == [("weapon", "1")]
 
 
 def _alert(category: str) -> dict[str, Any]:
