@@ -601,7 +601,7 @@ class NoticeService:
                 expires_at=expires_at,
                 notice_id=notice.notice_id.hex(),
             )
-        except NodeError as exc:
+        except (NodeError, CryptoError) as exc:  # a renewal never stops the service
             log.warning(
                 "notice.renewal_failed",
                 notice_id=notice.notice_id.hex(),
