@@ -302,7 +302,7 @@ class NoticeApi:
             notice_id=nomination.notice_id.hex(),
             network_id=net.network_id,
             alert_id=nomination.alert_id.hex(),
-            carriers=[a.hex() for a in notice.carriers],
+            carriers=[a.hex() for a in notice.moved_to()],
             nominated_by=self._venue_of(net, nomination.nominated_by),
             own=nomination.nominated_by == me,
             nominated_at=nomination.nominated_at,

@@ -342,7 +342,7 @@ class Notice:
     appeal: BanningAppeal | None = None
     outcomes: dict[int, BanningOutcome] = field(default_factory=dict)
     carriers: dict[bytes, BanningCarrier] = field(default_factory=dict)
-    """Alerts the ban moved to after the nominated one (alert id -> carrier), in order."""
+    """Alerts the ban moved to after the nominated one (alert id -> carrier)."""
 
     @property
     def notice_id(self) -> bytes:
@@ -407,9 +407,16 @@ class Notice:
             return False
         return alert_id == self.nomination.alert_id or alert_id in self.carriers
 
+    def moved_to(self) -> list[bytes]:
+        """The alerts the ban moved to, by the date the nominator signed (not by arrival:
+        sync may bring two at once, in any order)."""
+        ordered = sorted(self.carriers.values(), key=lambda c: (c.carried_at, c.alert_id))
+        return [c.alert_id for c in ordered]
+
     def carrier(self) -> bytes:
         """The alert the ban rides on now: the latest it moved to, else the nominated one."""
-        return next(reversed(self.carriers), self.nomination.alert_id)
+        moved = self.moved_to()
+        return moved[-1] if moved else self.nomination.alert_id
 
     def open_round(self) -> Literal[0, 1] | None:
         """The round being voted on (None: none)."""

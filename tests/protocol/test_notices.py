@@ -257,6 +257,13 @@ def test_a_ban_moves_to_the_nominators_renewed_alert_and_to_no_one_elses() -> No
     )
     assert other.add_carrier(later, T0 + 600)
     assert held.carrier() == bytes(16)
+    # A node that was away learns both at once, newest first: the signed dates decide.
+    away = net.fresh()
+    away.add_outcome(outcome, net.rules, T0 + 200)
+    assert away.add_carrier(later, T0 + 700)
+    assert away.add_carrier(moved, T0 + 700)
+    assert away.get(NOTICE_ID).moved_to() == [renewed, bytes(16)]
+    assert away.get(NOTICE_ID).carrier() == bytes(16)
 
     # A ban moves a bounded number of times.
     for n in range(MAX_CARRIERS - 2):
