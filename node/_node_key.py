@@ -20,7 +20,13 @@ import base64
 import json
 from dataclasses import dataclass
 
-from doorwatch.crypto import CryptoError, NodeIdentity, Purpose, StorageKey
+from doorwatch.crypto import (
+    CryptoError,
+    NodeIdentity,
+    Purpose,
+    StorageKey,
+    peer_id_to_public_key,
+)
 from doorwatch.node._datadir import IDENTITY_KEY, DataDir
 from doorwatch.node._errors import DataDirError
 
@@ -57,7 +63,13 @@ def _parse(d: DataDir, data: bytes) -> tuple[str, bytes]:
     if not isinstance(peer_id, str) or not peer_id:
         raise DataDirError(f"{path}: peer_id must be a non-empty string")
     try:
-        return peer_id, base64.b64decode(str(sealed), validate=True)
+        peer_id_to_public_key(peer_id)  # read in the clear by `status`, `invite`, ...
+    except CryptoError:
+        raise DataDirError(f"{path}: peer_id is not a node's peer id") from None
+    if not isinstance(sealed, str):
+        raise DataDirError(f"{path}: sealed_seed is missing")
+    try:
+        return peer_id, base64.b64decode(sealed, validate=True)
     except ValueError:
         raise DataDirError(f"{path}: sealed_seed is not base64") from None
 

@@ -113,6 +113,8 @@ def test_a_node_key_that_does_not_open_is_refused_and_left_as_it_is(tmp_path: Pa
         (json.dumps({**doc, "version": 9}).encode(), "format version"),
         (json.dumps({**doc, "sealed_seed": "%%"}).encode(), "sealed_seed is not base64"),
         (json.dumps({**doc, "peer_id": 7}).encode(), "peer_id must be a non-empty string"),
+        (json.dumps({**doc, "peer_id": "x" * 52}).encode(), "peer_id is not a node's peer id"),
+        (json.dumps({k: v for k, v in doc.items() if k != "sealed_seed"}).encode(), "missing"),
     ):
         d.write_secret(IDENTITY_KEY, text)
         with pytest.raises(DataDirError, match=message):
