@@ -133,6 +133,7 @@ class NoticeService:
         self._voters: dict[tuple[str, int], NodeIdentity | None] = {}
         # Own upheld notices: when (wall clock) to look at renewing their alert next.
         self._renew_at: dict[bytes, int] = {}
+        self._skipped: dict[bytes, str] = {}  # the alert status last logged as not renewed
         service.gossip_hooks.append(self._on_gossip)
         service.gossip_checks.append(self._check_gossip)
         service.leave_hooks.append(self._forget)
@@ -582,12 +583,15 @@ class NoticeService:
         if alert.status != "active":
             # Disputed (suspended): looked at again, it may be reinstated. Withdrawn or
             # expired: a ban does not bring an alert back; it lapses at the doors.
-            log.warning(
-                "notice.renewal_skipped",
-                notice_id=notice.notice_id.hex(),
-                alert_id=alert_id,
-                status=alert.status,
-            )
+            # Logged once per status, not at every hourly look.
+            if self._skipped.get(notice.notice_id) != alert.status:
+                self._skipped[notice.notice_id] = alert.status
+                log.warning(
+                    "notice.renewal_skipped",
+                    notice_id=notice.notice_id.hex(),
+                    alert_id=alert_id,
+                    status=alert.status,
+                )
             final = _FAR if end is None else end
             return now + RECHECK if alert.status in _alerts.LIVE else final
         expires_at = (
