@@ -27,6 +27,7 @@ class RoutineError(NamedTuple):
     logger: str
     prefix: str  # the start of the formatted message
     why: str
+    contains: str = ""  # and, further on, this (the exception's name)
 
 
 ROUTINE_ERRORS: Final = (
@@ -62,6 +63,15 @@ ROUTINE_ERRORS: Final = (
         "the remote closed the connection while negotiating",
     ),
     RoutineError(
+        "libp2p.stream_muxer.yamux.yamux",
+        "Error in handle_incoming for peer",
+        # yamux.py 1676: the connection was closed (by this node's gate dropping a
+        # revoked peer, or the host stopping) while its read loop was waiting; yamux
+        # cleans up and ends the loop. Only this exception: any other stays an ERROR.
+        "a connection closed under its own read loop",
+        contains=": ClosedResourceError:",
+    ),
+    RoutineError(
         "libp2p.transport.tcp.tcp",
         "Failed to open TCP stream",
         # tcp.py 483: a venue that is offline; the dialer retries with backoff.
@@ -73,12 +83,15 @@ ROUTINE_ERRORS: Final = (
 class _LowerRoutineErrors(logging.Filter):
     """Turns the known-routine ERROR records of one libp2p logger into WARNINGs."""
 
-    def __init__(self, prefixes: tuple[str, ...]) -> None:
+    def __init__(self, routines: tuple[RoutineError, ...]) -> None:
         super().__init__()
-        self.prefixes = prefixes
+        self.routines = routines
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno == logging.ERROR and record.getMessage().startswith(self.prefixes):
+        if record.levelno != logging.ERROR:
+            return True
+        message = record.getMessage()
+        if any(message.startswith(r.prefix) and r.contains in message for r in self.routines):
             record.levelno = logging.WARNING
             record.levelname = logging.getLevelName(logging.WARNING)
         return True
@@ -86,14 +99,14 @@ class _LowerRoutineErrors(logging.Filter):
 
 def lower_routine_errors() -> None:
     """Install the filters of ``ROUTINE_ERRORS`` (idempotent)."""
-    by_logger: dict[str, tuple[str, ...]] = {}
+    by_logger: dict[str, tuple[RoutineError, ...]] = {}
     for routine in ROUTINE_ERRORS:
-        by_logger[routine.logger] = (*by_logger.get(routine.logger, ()), routine.prefix)
-    for name, prefixes in by_logger.items():
+        by_logger[routine.logger] = (*by_logger.get(routine.logger, ()), routine)
+    for name, routines in by_logger.items():
         lg = logging.getLogger(name)
         for old in [f for f in lg.filters if isinstance(f, _LowerRoutineErrors)]:
             lg.removeFilter(old)
-        lg.addFilter(_LowerRoutineErrors(prefixes))
+        lg.addFilter(_LowerRoutineErrors(routines))
 
 
 def route_libp2p_logging(level: int | str = logging.WARNING) -> None:
